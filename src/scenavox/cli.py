@@ -1,0 +1,114 @@
+"""`scenavox ...`: a thin command line over the library."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from .errors import UserError
+
+
+class _Group(click.Group):
+    """Turns UserError into one line on stderr and exit code 2, never a traceback."""
+
+    def invoke(self, ctx: click.Context):  # noqa: ANN201
+        try:
+            return super().invoke(ctx)
+        except UserError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(2)
+        except KeyboardInterrupt:
+            click.echo("interrupted: finished items are saved; rerun the same command to resume", err=True)
+            sys.exit(130)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="scenavox")
+def main() -> None:
+    """scenavox: scenario-first synthetic speech corpora."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+@main.command()
+@click.option("--scenario", "-s", required=True, help="A name from prompts/ (e.g. car) or a path to a .yaml file.")
+@click.option("--n", "n", type=click.IntRange(min=1), default=None, help="Utterances to generate [scenario size.n].")
+@click.option("--seed", type=click.IntRange(min=0, max=2**31 - 1), default=None, help="Random seed [scenario seed].")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Corpus folder [outputs/<scenario name>].")
+@click.option("--workers", type=click.IntRange(min=0), default=None,
+              help="Cores to use; 0 runs everything in this process [all cores].")
+@click.option("--text-backend", type=click.Choice(["local", "fake"]), default=None,
+              help="Override the scenario's text.backend (fake: no model, for trying the pipeline).")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
+def corpus(scenario: str, n: int | None, seed: int | None, out: Path | None, workers: int | None,
+           text_backend: str | None, quiet: bool) -> None:
+    """Build (or resume) a corpus for a scenario."""
+    from .pipeline import build, format_summary
+    from .scenario import load_scenario
+
+    sc = load_scenario(scenario)
+    result = build(sc, n=n, seed=seed, out=out, workers=workers, text_backend=text_backend, progress=not quiet)
+    click.echo(format_summary(result.summary))
+    if result.dataset:
+        click.echo(f"dataset: {result.dataset}")
+    else:
+        click.echo("no clip passed; nothing exported (see quarantine.jsonl)", err=True)
+        sys.exit(1)
+
+
+@main.command()
+def scenarios() -> None:
+    """List the scenarios in prompts/."""
+    from .scenario import available_scenarios, load_scenario
+
+    for name in available_scenarios():
+        sc = load_scenario(name)
+        first = sc.description.strip().splitlines()[0]
+        click.echo(f"{name:14s} {first}")
+
+
+@main.command()
+@click.argument("scenario")
+def validate(scenario: str) -> None:
+    """Check a scenario file and print what it will produce."""
+    from .scenario import load_scenario
+    from .voice.stage import VoicePlanner
+
+    sc = load_scenario(scenario)
+    VoicePlanner(sc, sc.seed)
+    accents = ", ".join(f"{a} {w:.0%}" for a, w in sc.accent_weights.items())
+    click.echo(f"{sc.source_path}: ok: {len(sc.intents)} intents, accents {accents}, n={sc.size.n}")
+
+
+@main.group()
+def voices() -> None:
+    """The voice registry."""
+
+
+@voices.command("list")
+@click.option("--scenario", "-s", default=None, help="Show the voices a scenario would use and their shares.")
+def voices_list(scenario: str | None) -> None:
+    from collections import Counter
+
+    from .scenario import load_scenario
+    from .voice.registry import load_registry
+    from .voice.stage import VoicePlanner
+
+    if scenario is None:
+        for v in load_registry("default"):
+            click.echo(f"{v.id:24s} {v.backend:7s} {v.accent:12s} {v.gender:7s} {v.licence}")
+        return
+    sc = load_scenario(scenario)
+    planner = VoicePlanner(sc, sc.seed)
+    shares = Counter()
+    for accent, k in planner.schedule(sc.size.n):
+        shares[planner.by_accent[accent][k % len(planner.by_accent[accent])].id] += 1
+    for v in planner.voices:
+        click.echo(f"{v.id:24s} {v.backend:7s} {v.accent:12s} {shares[v.id] / sc.size.n:6.1%}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,81 @@
+"""Executors run a stage over a stream of items and yield Outcomes as they finish.
+
+`map` pulls its input lazily and keeps a bounded number of items in flight, so chaining
+maps (text -> voice) overlaps the stages: while item 50 is being written, item 49 is
+being voiced. Output order is completion order; the store and the export sort by id.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from typing import Any, Iterable, Iterator
+
+from .stages import Outcome, Stage, limit_threads
+
+_WORKER_STAGE: Stage | None = None
+
+
+def _init_worker(stage: Stage) -> None:
+    global _WORKER_STAGE
+    limit_threads(stage.resources.threads)
+    stage.setup()
+    _WORKER_STAGE = stage
+
+
+def _run_in_worker(item: Any) -> Outcome:
+    assert _WORKER_STAGE is not None
+    return _WORKER_STAGE.run_one(item)
+
+
+class LocalExecutor:
+    """workers=0 runs in this process (notebooks, tests); workers>=1 uses a process pool."""
+
+    name = "local"
+
+    def __init__(self, max_inflight: int = 8):
+        self.max_inflight = max_inflight
+        self._ready: set[int] = set()
+
+    def map(self, stage: Stage, items: Iterable[Any], workers: int = 0) -> Iterator[Outcome]:
+        if workers <= 0:
+            yield from self._map_inline(stage, items)
+        else:
+            yield from self._map_pool(stage, items, workers)
+
+    def _map_inline(self, stage: Stage, items: Iterable[Any]) -> Iterator[Outcome]:
+        started = False
+        for item in items:
+            if not started and id(stage) not in self._ready:
+                stage.setup()
+                self._ready.add(id(stage))
+            started = True
+            yield stage.run_one(item)
+
+    def _map_pool(self, stage: Stage, items: Iterable[Any], workers: int) -> Iterator[Outcome]:
+        it = iter(items)
+        # Start workers only once there is work, so a fully resumed run loads no model.
+        try:
+            first = next(it)
+        except StopIteration:
+            return
+        # spawn: workers start clean, without the parent's threads or loaded libraries.
+        with ProcessPoolExecutor(
+            max_workers=workers, mp_context=mp.get_context("spawn"), initializer=_init_worker, initargs=(stage,)
+        ) as pool:
+            pending: set[Future[Outcome]] = {pool.submit(_run_in_worker, first)}
+            exhausted = False
+            limit = max(self.max_inflight, 2 * workers)
+            while pending or not exhausted:
+                while not exhausted and len(pending) < limit:
+                    try:
+                        item = next(it)
+                    except StopIteration:
+                        exhausted = True
+                        break
+                    pending.add(pool.submit(_run_in_worker, item))
+                if not pending:
+                    break
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    yield fut.result()

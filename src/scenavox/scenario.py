@@ -1,0 +1,558 @@
+"""The Scenario: one YAML file answering six questions about a product situation.
+
+The six questions (output form, interaction rhythm, environmental noise, languages and
+accents, privacy and authorization, failure cost) each steer a stage; the remaining
+sections (intents, personas, voices, acoustics, mix, qa, compliance, size) are declared
+here so the file format stays stable while later stages fill them in.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import re
+from enum import Enum
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .errors import UserError
+
+NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+IDENT_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=False)
+
+
+def _check_weights(weights: list[float], what: str) -> None:
+    """Weights are shares (sum 1) or percentages (sum 100); anything else is a typo."""
+    total = sum(weights)
+    if any(w < 0 for w in weights):
+        raise ValueError(f"{what} weights must be >= 0")
+    if total <= 0:
+        raise ValueError(f"{what} weights sum to 0; give at least one positive weight")
+    if not (abs(total - 1.0) <= 0.011 or abs(total - 100.0) <= 0.51):
+        raise ValueError(
+            f"{what} weights sum to {total:g}; give shares that sum to 1 or percentages that sum to 100"
+        )
+
+
+def normalized(weights: list[float]) -> list[float]:
+    total = sum(weights)
+    return [w / total for w in weights]
+
+
+# --- 1. output form ---------------------------------------------------------------
+class OutputForm(str, Enum):
+    text_only = "text_only"  # replies stay text; user turns are voiced
+    voiced_replies = "voiced_replies"  # assistant replies are voiced as well
+    both = "both"  # replies kept as text and voiced
+
+
+# --- 2. interaction rhythm -------------------------------------------------------
+class RhythmMode(str, Enum):
+    one_turn = "one_turn"
+    multi_turn = "multi_turn"
+    barge_in = "barge_in"
+    hand_over = "hand_over"
+
+
+class InteractionRhythm(_Strict):
+    mode: RhythmMode = RhythmMode.one_turn
+    min_turns: int = Field(1, ge=1, le=20)
+    max_turns: int = Field(1, ge=1, le=20)
+
+    @model_validator(mode="after")
+    def _turns(self) -> "InteractionRhythm":
+        if self.min_turns > self.max_turns:
+            raise ValueError("min_turns must be <= max_turns")
+        if self.mode == RhythmMode.one_turn and self.max_turns != 1:
+            raise ValueError("mode one_turn needs max_turns 1; use multi_turn for dialogues")
+        return self
+
+
+# --- 3. environmental noise ------------------------------------------------------
+class Environment(str, Enum):
+    quiet_indoor = "quiet_indoor"
+    vehicle_cabin = "vehicle_cabin"
+    outdoor_street = "outdoor_street"
+    cafe = "cafe"
+    stall = "stall"
+    factory = "factory"
+
+
+class Noise(_Strict):
+    environment: Environment = Environment.quiet_indoor
+    min_snr_db: float = Field(20.0, ge=-10, le=60)
+    max_snr_db: float = Field(30.0, ge=-10, le=60)
+    description: str = ""
+
+    @model_validator(mode="after")
+    def _range(self) -> "Noise":
+        if self.min_snr_db > self.max_snr_db:
+            raise ValueError("min_snr_db must be <= max_snr_db")
+        return self
+
+
+# --- 4. languages and accents ----------------------------------------------------
+BCP47_RE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+
+
+class Accent(_Strict):
+    accent: str = Field(description="BCP-47 tag with region or variant, e.g. en-US, en-GB-scotland")
+    weight: float = Field(gt=0)
+
+    @field_validator("accent")
+    @classmethod
+    def _tag(cls, v: str) -> str:
+        if not BCP47_RE.match(v):
+            raise ValueError(f"'{v}' is not a BCP-47 tag such as en-US or en-GB-scotland")
+        return v
+
+
+class Language(_Strict):
+    language: str = Field(description="BCP-47 language, e.g. en, zh, yue")
+    weight: float = Field(gt=0)
+    accents: list[Accent] = Field(default_factory=list)
+
+    @field_validator("language")
+    @classmethod
+    def _tag(cls, v: str) -> str:
+        if not BCP47_RE.match(v):
+            raise ValueError(f"'{v}' is not a BCP-47 language tag such as en or zh")
+        return v
+
+    @model_validator(mode="after")
+    def _accents(self) -> "Language":
+        if self.accents:
+            _check_weights([a.weight for a in self.accents], "accent")
+            for a in self.accents:
+                if a.accent.split("-")[0] != self.language.split("-")[0]:
+                    raise ValueError(f"accent {a.accent} does not belong to language {self.language}")
+        return self
+
+
+# --- 5. privacy and authorization ------------------------------------------------
+class Privacy(_Strict):
+    cloud_upload: bool = False  # may text or audio leave the machine (cloud LLM/TTS)?
+    voice_cloning: bool = False  # may voices be cloned from reference clips (needs consent records)?
+    children_data: bool = False  # does the situation involve children's speech?
+    authorization: str = ""  # who authorized this corpus, under which agreement
+
+
+# --- 6. failure cost -------------------------------------------------------------
+class FailureCost(str, Enum):
+    low = "low"
+    medium = "medium"
+    high = "high"
+
+
+# --- intents, slots and value sources -------------------------------------------
+class NumberSource(_Strict):
+    min: int
+    max: int
+    step: int = Field(1, gt=0)
+    unit: str = ""
+
+    @model_validator(mode="after")
+    def _range(self) -> "NumberSource":
+        if self.min > self.max:
+            raise ValueError("min must be <= max")
+        if (self.max - self.min) // self.step > 100_000:
+            raise ValueError("range has more than 100000 values; raise step")
+        return self
+
+
+class DateSource(_Strict):
+    start: _dt.date
+    end: _dt.date
+
+    @model_validator(mode="after")
+    def _range(self) -> "DateSource":
+        if self.start > self.end:
+            raise ValueError("start must be on or before end")
+        return self
+
+
+class TimeSource(_Strict):
+    start: str = "06:00"
+    end: str = "22:00"
+    step_minutes: int = Field(30, gt=0, le=720)
+
+    @field_validator("start", "end")
+    @classmethod
+    def _hhmm(cls, v: str) -> str:
+        if not re.match(r"^([01]\d|2[0-3]):[0-5]\d$", str(v)):
+            raise ValueError(f"'{v}' is not a 24-hour time like 07:30")
+        return str(v)
+
+    @model_validator(mode="after")
+    def _range(self) -> "TimeSource":
+        if self.start > self.end:
+            raise ValueError("start must be before end")
+        return self
+
+
+class SlotSource(_Strict):
+    """Exactly one of: values (inline list), file (one value per line), number, date, time."""
+
+    values: list[str] | None = None
+    file: str | None = None
+    number: NumberSource | None = None
+    date: DateSource | None = None
+    time: TimeSource | None = None
+    optional: bool = False  # when true, about half the commands leave this slot out
+
+    @model_validator(mode="after")
+    def _one(self) -> "SlotSource":
+        given = [k for k in ("values", "file", "number", "date", "time") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(
+                "give exactly one value source: values, file, number, date or time"
+                + (f" (got {', '.join(given)})" if given else "")
+            )
+        if self.values is not None:
+            if not self.values:
+                raise ValueError("values is empty; list at least one value")
+            if any(not str(v).strip() for v in self.values):
+                raise ValueError("values contains an empty value")
+        return self
+
+
+class Intent(_Strict):
+    name: str
+    description: str = ""
+    weight: float | None = Field(None, ge=0)
+    slots: dict[str, SlotSource] = Field(default_factory=dict)
+
+    @field_validator("name")
+    @classmethod
+    def _ident(cls, v: str) -> str:
+        if not IDENT_RE.match(v):
+            raise ValueError(f"'{v}' is not an identifier (letters, digits, underscore)")
+        return v
+
+    @field_validator("slots")
+    @classmethod
+    def _slot_names(cls, v: dict[str, SlotSource]) -> dict[str, SlotSource]:
+        for k in v:
+            if not IDENT_RE.match(k):
+                raise ValueError(f"slot name '{k}' is not an identifier (letters, digits, underscore)")
+        return v
+
+
+class Persona(_Strict):
+    name: str
+    description: str = ""
+    weight: float = Field(1.0, gt=0)
+
+
+class Example(_Strict):
+    intent: str
+    slots: dict[str, str] = Field(default_factory=dict)
+    utterance: str = Field(min_length=1)
+    reply: str = Field(min_length=1)
+
+
+# --- stage sections ---------------------------------------------------------------
+class TextConfig(_Strict):
+    backend: Literal["local", "fake"] = "local"
+    model: str | None = None  # GGUF path for `local`; None = the bundled SmolLM2
+    temperature: float = Field(0.7, ge=0, le=2)
+    max_tokens: int = Field(120, ge=16, le=2048)
+    max_attempts: int = Field(4, ge=1, le=20)
+    min_words: int = Field(2, ge=1)
+    max_words: int = Field(40, ge=1)
+    template: str | None = None  # path to a Jinja2 template; None = prompts/templates/triple.j2
+
+
+class VoicesConfig(_Strict):
+    registry: str = "default"  # a file in voices/ (without .yaml) or a path
+    include: list[str] = Field(default_factory=list)
+    exclude: list[str] = Field(default_factory=list)
+    held_out: list[str] = Field(default_factory=list)  # voice ids kept for the test split only
+
+
+class ProsodyConfig(_Strict):
+    min_rate: float = Field(0.85, gt=0.3, le=3)
+    max_rate: float = Field(1.2, gt=0.3, le=3)
+    min_level_dbfs: float = Field(-26.0, ge=-60, le=-3)  # loudness (RMS) of a clip: the "energy" of the voice
+    max_level_dbfs: float = Field(-18.0, ge=-60, le=-3)
+
+    @model_validator(mode="after")
+    def _ranges(self) -> "ProsodyConfig":
+        if self.min_rate > self.max_rate or self.min_level_dbfs > self.max_level_dbfs:
+            raise ValueError("each min_* must be <= its max_*")
+        return self
+
+
+class AudioConfig(_Strict):
+    sample_rate: Literal[8000, 16000, 22050, 24000, 44100, 48000] = 16000
+    format: Literal["flac", "wav"] = "flac"
+    prosody: ProsodyConfig = Field(default_factory=ProsodyConfig)
+
+
+class AcousticsConfig(_Strict):
+    enabled: bool = True
+    preset: str | None = None  # None = chosen from noise.environment
+
+
+class MixConfig(_Strict):
+    real: str | None = None  # a real-speech source (folder or manifest); None = synthetic only
+    synthetic_share: dict[str, float] = Field(default_factory=dict)
+
+
+class QAConfig(_Strict):
+    enabled: bool = True
+    max_wer: float | None = Field(None, ge=0)
+    min_entity_recall: float | None = Field(None, ge=0, le=1)
+
+
+class Compliance(_Strict):
+    purpose: str = ""
+    retention: str = ""
+    consent: str = ""
+    training_use: bool = True
+    region_notes: str = ""
+
+
+class Size(_Strict):
+    n: int = Field(200, ge=1, le=1_000_000)
+    splits: dict[str, float] = Field(default_factory=lambda: {"train": 0.8, "validation": 0.1, "test": 0.1})
+
+    @field_validator("splits")
+    @classmethod
+    def _splits(cls, v: dict[str, float]) -> dict[str, float]:
+        allowed = {"train", "validation", "test"}
+        bad = set(v) - allowed
+        if bad:
+            raise ValueError(f"unknown split {sorted(bad)}; allowed: train, validation, test")
+        if "train" not in v:
+            raise ValueError("splits needs a train share")
+        _check_weights(list(v.values()), "split")
+        return v
+
+
+class Scenario(_Strict):
+    name: str
+    description: str = Field(min_length=1)
+    # the six questions
+    output_form: OutputForm = OutputForm.text_only
+    interaction_rhythm: InteractionRhythm = Field(default_factory=InteractionRhythm)
+    noise: Noise = Field(default_factory=Noise)
+    languages: list[Language] = Field(min_length=1)
+    privacy: Privacy = Field(default_factory=Privacy)
+    failure_cost: FailureCost = FailureCost.medium
+    # what is said
+    intents: list[Intent] = Field(min_length=1)
+    personas: list[Persona] = Field(default_factory=list)
+    styles: list[str] = Field(default_factory=list)
+    examples: list[Example] = Field(default_factory=list)
+    # stage sections
+    text: TextConfig = Field(default_factory=TextConfig)
+    voices: VoicesConfig = Field(default_factory=VoicesConfig)
+    audio: AudioConfig = Field(default_factory=AudioConfig)
+    acoustics: AcousticsConfig = Field(default_factory=AcousticsConfig)
+    mix: MixConfig = Field(default_factory=MixConfig)
+    qa: QAConfig = Field(default_factory=QAConfig)
+    compliance: Compliance = Field(default_factory=Compliance)
+    size: Size = Field(default_factory=Size)
+    seed: int = Field(0, ge=0, le=2**31 - 1)
+
+    # set by load_scenario, not part of the file
+    source_path: Path | None = Field(None, exclude=True)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        if not NAME_RE.match(v):
+            raise ValueError(f"'{v}' is not a valid name (lower-case letters, digits, _ and -; at most 64)")
+        return v
+
+    @model_validator(mode="after")
+    def _cross(self) -> "Scenario":
+        _check_weights([lang.weight for lang in self.languages], "language")
+        names = [i.name for i in self.intents]
+        dup = {n for n in names if names.count(n) > 1}
+        if dup:
+            raise ValueError(f"intent names must be unique; repeated: {', '.join(sorted(dup))}")
+        weights = [i.weight for i in self.intents]
+        if any(w is not None for w in weights):
+            if any(w is None for w in weights):
+                raise ValueError("give every intent a weight, or none (equal shares)")
+            _check_weights([float(w) for w in weights], "intent")  # type: ignore[arg-type]
+        by_name = {i.name: i for i in self.intents}
+        for k, ex in enumerate(self.examples):
+            if ex.intent not in by_name:
+                raise ValueError(f"examples.{k}.intent '{ex.intent}' is not a declared intent ({', '.join(names)})")
+            unknown = set(ex.slots) - set(by_name[ex.intent].slots)
+            if unknown:
+                raise ValueError(f"examples.{k}.slots has unknown slot(s) {sorted(unknown)} for intent {ex.intent}")
+        for h in self.voices.held_out:
+            if h in self.voices.exclude:
+                raise ValueError(f"voices.held_out voice '{h}' is also excluded")
+        return self
+
+    # -- helpers ---------------------------------------------------------------
+    @property
+    def intent_weights(self) -> list[float]:
+        if all(i.weight is None for i in self.intents):
+            return [1.0 / len(self.intents)] * len(self.intents)
+        return normalized([float(i.weight or 0) for i in self.intents])
+
+    @property
+    def accent_weights(self) -> dict[str, float]:
+        """Share of each accent tag over the whole corpus (language weight x accent weight)."""
+        out: dict[str, float] = {}
+        lw = normalized([lang.weight for lang in self.languages])
+        for share, lang in zip(lw, self.languages):
+            if not lang.accents:
+                out[lang.language] = out.get(lang.language, 0) + share
+                continue
+            for aw, acc in zip(normalized([a.weight for a in lang.accents]), lang.accents):
+                out[acc.accent] = out.get(acc.accent, 0) + share * aw
+        return out
+
+    @property
+    def primary_language(self) -> str:
+        return max(self.languages, key=lambda lang: lang.weight).language
+
+    def base_dir(self) -> Path:
+        return self.source_path.parent if self.source_path else Path.cwd()
+
+    def fingerprint(self, *sections: str) -> str:
+        """Hash of the named sections: ids change only when what shaped them changes."""
+        data = self.model_dump(mode="json", include=set(sections) if sections else None)
+        return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
+
+
+# --- loading ----------------------------------------------------------------------
+def _loc(loc: tuple[Any, ...]) -> str:
+    return ".".join(str(p) for p in loc) or "(top level)"
+
+
+def format_validation_error(path: Path | str, err: ValidationError, model: type[BaseModel] = Scenario) -> str:
+    errors = err.errors()
+    e = errors[0]
+    loc = tuple(p for p in e["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+    where = _loc(loc)
+    if e["type"] == "extra_forbidden":
+        allowed = _allowed_fields(model, loc[:-1])
+        msg = f"unknown field '{loc[-1]}'" + (f"; allowed: {', '.join(allowed)}" if allowed else "")
+        where = _loc(loc[:-1]) if len(loc) > 1 else "(top level)"
+    elif e["type"] == "missing":
+        msg = "required field is missing"
+    else:
+        msg = e["msg"].removeprefix("Value error, ")
+    more = f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})" if len(errors) > 1 else ""
+    return f"{path}: {where}: {msg}{more}"
+
+
+def _allowed_fields(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    """Walk the model along loc (skipping list indices and dict keys) to list its fields."""
+    import typing
+
+    current: Any = model
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        if not (isinstance(current, type) and issubclass(current, BaseModel)):
+            return []
+        field = current.model_fields.get(str(part))
+        if field is None:
+            return []
+        current = _model_in(field.annotation, typing)
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return [n for n, f in current.model_fields.items() if not f.exclude]
+    return []
+
+
+def _model_in(annotation: Any, typing: Any) -> Any:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in typing.get_args(annotation):
+        found = _model_in(arg, typing)
+        if found is not None:
+            return found
+    return None
+
+
+def parse_scenario(text: str, path: Path | str = "<string>") -> Scenario:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark else "(file)"
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise UserError(f"{path}: {where}: YAML syntax error: {problem}") from None
+    if data is None:
+        raise UserError(f"{path}: (file): the file is empty; start from `scenavox init NAME` or prompts/car.yaml")
+    if not isinstance(data, dict):
+        raise UserError(f"{path}: (top level): expected a mapping of fields, got {type(data).__name__}")
+    if "name" not in data:
+        stem = Path(str(path)).stem.lower().replace(" ", "_")
+        data["name"] = stem
+    try:
+        sc = Scenario.model_validate(data)
+    except ValidationError as err:
+        raise UserError(format_validation_error(path, err)) from None
+    sc.source_path = Path(path) if str(path) != "<string>" else None
+    _check_slot_files(sc, path)
+    return sc
+
+
+def _check_slot_files(sc: Scenario, path: Path | str) -> None:
+    for k, intent in enumerate(sc.intents):
+        for slot, src in intent.slots.items():
+            if src.file is None:
+                continue
+            f = (sc.base_dir() / src.file).resolve()
+            where = f"intents.{k}.slots.{slot}.file"
+            if not f.is_file():
+                raise UserError(f"{path}: {where}: file '{src.file}' not found (paths are relative to the scenario file)")
+            values = [ln.strip() for ln in f.read_text(encoding="utf-8").splitlines() if ln.strip()]
+            if not values:
+                raise UserError(f"{path}: {where}: file '{src.file}' has no values (one per line)")
+
+
+def prompts_dir() -> Path:
+    """prompts/ of the working directory if present, else of the source checkout."""
+    here = Path.cwd() / "prompts"
+    if here.is_dir():
+        return here
+    return Path(__file__).resolve().parents[2] / "prompts"
+
+
+def available_scenarios() -> list[str]:
+    d = prompts_dir()
+    return sorted(p.stem for p in d.glob("*.yaml") if NAME_RE.match(p.stem)) if d.is_dir() else []
+
+
+def resolve_scenario_path(ref: str | Path) -> Path:
+    """A name from prompts/ or a path to a .yaml file; anything else is refused."""
+    s = str(ref).strip()
+    if NAME_RE.match(s):
+        p = prompts_dir() / f"{s}.yaml"
+        if p.is_file():
+            return p
+    elif s.endswith((".yaml", ".yml")) and Path(s).is_file():
+        return Path(s)
+    avail = ", ".join(available_scenarios()) or "(none found)"
+    raise UserError(f"unknown scenario '{s}': give a name from prompts/ ({avail}) or a path to a .yaml file")
+
+
+def load_scenario(ref: str | Path) -> Scenario:
+    path = resolve_scenario_path(ref)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError(f"{path}: (file): cannot read: {exc}") from None
+    return parse_scenario(text, path)

@@ -1,0 +1,33 @@
+"""A deterministic backend for orchestration tests: it fills a fixed pattern, no model."""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from typing import Any
+
+
+class FakeBackend:
+    name = "fake"
+
+    def __init__(self, model: str | None = None, fail_every: int = 0, **_: Any):
+        self.model = model or "fake-template"
+        self.fail_every = fail_every  # every k-th call returns garbage, to exercise retries
+        self.calls = 0
+
+    def load(self) -> None:
+        pass
+
+    def complete(self, messages, *, schema, seed, temperature, max_tokens) -> str:  # noqa: ANN001
+        self.calls += 1
+        if self.fail_every and self.calls % self.fail_every == 0:
+            return "not json at all"
+        last = messages[-1]["content"]
+        slots = dict(re.findall(r"^- (\w+): (.+)$", last, flags=re.MULTILINE))
+        intent = (re.search(r"Intent: (\w+)", last) or [None, "request"])[1]
+        rng = random.Random(seed)
+        opener = rng.choice(["Please", "Could you", "I want to", "Can you"])
+        words = " ".join(slots.values()) if slots else "it"
+        utterance = f"{opener} {intent.replace('_', ' ')} {words}"
+        return json.dumps({"utterance": utterance, "reply": f"Okay, done: {intent.replace('_', ' ')}."})

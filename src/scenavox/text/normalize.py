@@ -1,0 +1,49 @@
+"""Text normalization for matching slot values against what was written or heard.
+
+Numbers are compared as words ("21" == "twenty-one" == "twenty one"), case and
+punctuation are ignored, "7:30" reads as "seven thirty", "3rd" as "third".
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from num2words import num2words
+
+_ORDINAL = re.compile(r"\b(\d+)(st|nd|rd|th)\b", re.IGNORECASE)
+_CLOCK = re.compile(r"\b(\d{1,2}):(\d{2})\b")
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+_AMPM = re.compile(r"\b([ap])\.?\s?m\b\.?", re.IGNORECASE)
+
+
+def _num_words(match: re.Match[str]) -> str:
+    token = match.group(0)
+    try:
+        return " " + num2words(float(token) if "." in token else int(token), lang="en") + " "
+    except (OverflowError, ValueError, NotImplementedError):
+        return f" {token} "
+
+
+def normalize(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text).lower()
+    text = text.replace("%", " percent ").replace("&", " and ")
+    text = _AMPM.sub(lambda m: f" {m.group(1)}m ", text)
+    text = _CLOCK.sub(lambda m: f"{m.group(1)} {'' if m.group(2) == '00' else m.group(2)}", text)
+    text = _ORDINAL.sub(lambda m: " " + num2words(int(m.group(1)), lang="en", to="ordinal") + " ", text)
+    text = _NUMBER.sub(_num_words, text)
+    text = re.sub(r"o'clock|oclock", " ", text)
+    text = re.sub(r"[^\w\s']|_", " ", text).replace("'", "")
+    text = text.replace(" and ", " ")  # "one hundred and five" == "one hundred five"
+    return " ".join(text.split())
+
+
+def contains(haystack: str, needle: str) -> bool:
+    """Whether needle's words appear, in order and adjacent, in haystack (both normalized)."""
+    h = f" {normalize(haystack)} "
+    n = normalize(needle)
+    return bool(n) and f" {n} " in h
+
+
+def missing_slots(utterance: str, slots: dict[str, str]) -> list[str]:
+    return [name for name, value in slots.items() if not contains(utterance, value)]

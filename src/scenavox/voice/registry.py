@@ -1,0 +1,89 @@
+"""The voice registry: YAML files in voices/ describing every voice a corpus may use."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ..errors import UserError
+from ..scenario import BCP47_RE, NAME_RE, Scenario, format_validation_error
+
+
+class Voice(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    backend: Literal["piper", "fake"]
+    model: str
+    speaker: str | int | None = None
+    language: str
+    accent: str
+    gender: str = "unknown"
+    age_group: str = "adult"
+    licence: str
+    engine_licence: str = ""
+    origin: Literal["stock", "cloned", "blended"] = "stock"
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class Registry(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    voices: list[Voice] = Field(min_length=1)
+
+
+def voices_dir() -> Path:
+    here = Path.cwd() / "voices"
+    if here.is_dir():
+        return here
+    return Path(__file__).resolve().parents[3] / "voices"
+
+
+def load_registry(ref: str, base_dir: Path | None = None) -> list[Voice]:
+    """A registry name from voices/ or a path (relative paths are relative to base_dir)."""
+    path = voices_dir() / f"{ref}.yaml" if NAME_RE.match(ref) else (base_dir or Path.cwd()) / ref
+    if not path.is_file():
+        avail = ", ".join(sorted(p.stem for p in voices_dir().glob("*.yaml"))) or "(none)"
+        raise UserError(f"voices.registry: '{ref}' not found; available in voices/: {avail}")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        reg = Registry.model_validate(data)
+    except yaml.YAMLError as exc:
+        raise UserError(f"{path}: YAML syntax error: {exc}") from None
+    except ValidationError as err:
+        raise UserError(format_validation_error(path, err, Registry)) from None
+    ids = [v.id for v in reg.voices]
+    dup = sorted({i for i in ids if ids.count(i) > 1})
+    if dup:
+        raise UserError(f"{path}: voices: repeated voice id(s) {', '.join(dup)}")
+    for k, v in enumerate(reg.voices):
+        if not BCP47_RE.match(v.accent):
+            raise UserError(f"{path}: voices.{k}.accent: '{v.accent}' is not a BCP-47 tag such as en-US")
+    return reg.voices
+
+
+def scenario_voices(scenario: Scenario) -> list[Voice]:
+    """The registry filtered by the scenario's include/exclude lists and languages."""
+    voices = load_registry(scenario.voices.registry, scenario.base_dir())
+    known = {v.id for v in voices}
+    for field in ("include", "exclude", "held_out"):
+        unknown = [v for v in getattr(scenario.voices, field) if v not in known]
+        if unknown:
+            raise UserError(
+                f"{scenario.source_path}: voices.{field}: unknown voice id(s) {', '.join(unknown)}; "
+                f"see `scenavox voices list`"
+            )
+    if scenario.voices.include:
+        voices = [v for v in voices if v.id in scenario.voices.include]
+    voices = [v for v in voices if v.id not in scenario.voices.exclude]
+    langs = {lang.language.split("-")[0] for lang in scenario.languages}
+    voices = [v for v in voices if v.language.split("-")[0] in langs]
+    if not voices:
+        raise UserError(
+            f"{scenario.source_path}: voices: no voice in registry '{scenario.voices.registry}' speaks "
+            f"{', '.join(sorted(langs))} after include/exclude"
+        )
+    return voices

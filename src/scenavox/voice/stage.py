@@ -1,0 +1,157 @@
+"""The voice stage: choose a voice and prosody per triple, synthesize, post-process, encode."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import numpy as np
+
+from ..records import Clip, Quarantined, Triple, VoiceTask, content_id
+from ..scenario import Scenario
+from ..stages import Outcome, Resources, Stage
+from .audio import encode, resample, set_level, trim_silence
+from .registry import Voice, scenario_voices
+
+# A clip shorter or longer than this per word is a synthesis failure, not speech.
+MIN_S_PER_WORD, MAX_S_PER_WORD = 0.08, 2.0
+
+
+class VoicePlanner:
+    """Assigns voices so that realized accent shares track the scenario's weights.
+
+    Accents follow a smooth weighted round-robin over item indices and voices within an
+    accent rotate, so the choice for item i depends only on (scenario, seed, i).
+    """
+
+    def __init__(self, scenario: Scenario, seed: int):
+        self.scenario = scenario
+        self.seed = seed
+        self.voices = scenario_voices(scenario)
+        targets = scenario.accent_weights
+        self.by_accent: dict[str, list[Voice]] = {}
+        self.fallback: dict[str, bool] = {}
+        for accent in targets:
+            exact = [v for v in self.voices if v.accent == accent]
+            same_lang = [v for v in self.voices if v.language == accent.split("-")[0]]
+            self.by_accent[accent] = exact or same_lang
+            self.fallback[accent] = not exact
+            if not self.by_accent[accent]:
+                from ..errors import UserError
+
+                raise UserError(
+                    f"{scenario.source_path}: languages: no voice for accent {accent} in registry "
+                    f"'{scenario.voices.registry}'; add one to voices/ or change the accent weights"
+                )
+        self.accents = list(targets)
+        self.weights = [targets[a] for a in self.accents]
+
+    def schedule(self, n: int) -> list[tuple[str, int]]:
+        """(accent, turn within that accent) for item indices 0..n-1."""
+        from ..text.commands import _SWRR
+
+        sched = _SWRR(self.weights)
+        turns: dict[str, int] = {}
+        out = []
+        for _ in range(n):
+            accent = self.accents[sched.next()]
+            out.append((accent, turns.get(accent, 0)))
+            turns[accent] = turns.get(accent, 0) + 1
+        return out
+
+    def task_for(self, t: Triple, slot: tuple[str, int]) -> VoiceTask:
+        accent, k = slot
+        voice = self.by_accent[accent][k % len(self.by_accent[accent])]
+        cfg = self.scenario.audio
+        rng = random.Random(content_id("prosody", self.seed, t.id))
+        p = cfg.prosody
+        prosody = {
+            "rate": round(rng.uniform(p.min_rate, p.max_rate), 3),
+            "noise_scale": round(rng.uniform(0.5, 0.8), 3),
+            "noise_w_scale": round(rng.uniform(0.6, 0.9), 3),
+            "level_dbfs": round(rng.uniform(p.min_level_dbfs, p.max_level_dbfs), 2),
+        }
+        vd = voice.model_dump(mode="json")
+        vd["target_accent"] = accent
+        vd["accent_fallback"] = self.fallback[accent]
+        vid = content_id("clip", t.id, t.utterance, vd, prosody, cfg.sample_rate, cfg.format)
+        return VoiceTask(id=vid, triple=t, voice=vd, prosody=prosody, sample_rate=cfg.sample_rate,
+                         format=cfg.format, seed=self.seed)
+
+
+class VoiceStage(Stage):
+    name = "voice"
+    output_kind = "clips"
+
+    def __init__(self, threads: int = 1):
+        self.resources = Resources(cpus=threads, threads=threads)
+        self._backends: dict[str, Any] = {}
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_backends"] = {}
+        return state
+
+    def _backend(self, name: str) -> Any:
+        if name not in self._backends:
+            if name == "piper":
+                from .piper_backend import PiperBackend
+
+                self._backends[name] = PiperBackend(threads=self.resources.threads)
+            elif name == "fake":
+                self._backends[name] = FakeSynth()
+            else:
+                raise ValueError(f"unknown TTS backend {name}")
+        return self._backends[name]
+
+    def process(self, task: VoiceTask) -> Outcome:
+        text = task.triple.utterance
+        words = max(1, len(text.split()))
+        reasons = []
+        for attempt in range(2):  # one retry: ONNX and phonemizer failures are sometimes transient
+            try:
+                raw, sr = self._backend(task.voice["backend"]).synthesize(text, task.voice, task.prosody)
+            except Exception as exc:  # noqa: BLE001
+                reasons.append(f"{type(exc).__name__}: {exc}")
+                continue
+            x = trim_silence(raw.astype(np.float32), sr)
+            x = resample(x, sr, task.sample_rate)
+            dur = len(x) / task.sample_rate
+            if not (MIN_S_PER_WORD * words <= dur <= MAX_S_PER_WORD * words + 1.0):
+                reasons.append(f"duration {dur:.2f}s is implausible for {words} words")
+                continue
+            x = set_level(x, task.prosody["level_dbfs"])
+            rel = f"audio/{task.id}.{task.format}"
+            clip = Clip(
+                id=task.id, triple_id=task.triple.id, audio_path=rel, text=text, sample_rate=task.sample_rate,
+                duration_s=round(dur, 4), voice_id=task.voice["id"], accent=task.voice["accent"],
+                language=task.voice["language"], prosody=task.prosody,
+                provenance={
+                    "tts_backend": task.voice["backend"], "tts_model": task.voice["model"],
+                    "speaker": task.voice.get("speaker"), "voice_options": task.voice.get("options", {}),
+                    "target_accent": task.voice["target_accent"], "accent_fallback": task.voice["accent_fallback"],
+                    "voice_licence": task.voice["licence"], "engine_licence": task.voice.get("engine_licence", ""),
+                    "gender": task.voice.get("gender"), "age_group": task.voice.get("age_group"),
+                    "origin": task.voice.get("origin"), "source_sample_rate": sr, "attempts": attempt + 1,
+                },
+            )
+            return Outcome(id=task.id, record=clip, files={rel: encode(x, task.sample_rate, task.format)})
+        return Outcome(
+            id=task.id,
+            quarantined=Quarantined(id=task.id, stage=self.name, reason=reasons[-1],
+                                    attempts=[{"reason": r} for r in reasons], input=task.model_dump(mode="json")),
+        )
+
+
+class FakeSynth:
+    """Sine-wave 'speech' for orchestration tests only: one tone burst per word."""
+
+    def synthesize(self, text: str, voice: dict[str, Any], prosody: dict[str, float]) -> tuple[np.ndarray, int]:
+        sr = 16000
+        words = text.split()
+        seg = int(sr * 0.3 / prosody.get("rate", 1.0))
+        t = np.arange(seg) / sr
+        parts = [np.sin(2 * np.pi * (150 + 10 * (len(w) % 7)) * t) * 0.3 for w in words]
+        gap = np.zeros(int(sr * 0.05), np.float32)
+        out = [np.concatenate([p, gap]) for p in parts]
+        return np.concatenate(out).astype(np.float32), sr
