@@ -263,11 +263,11 @@ class Example(_Strict):
 class TextConfig(_Strict):
     backend: Literal["local", "fake"] = "local"
     model: str | None = None  # GGUF path for `local`; None = the bundled SmolLM2
-    temperature: float = Field(0.7, ge=0, le=2)
+    temperature: float = Field(0.4, ge=0, le=2)
     max_tokens: int = Field(120, ge=16, le=2048)
     max_attempts: int = Field(4, ge=1, le=20)
     min_words: int = Field(2, ge=1)
-    max_words: int = Field(40, ge=1)
+    max_words: int = Field(30, ge=1)
     template: str | None = None  # path to a Jinja2 template; None = prompts/templates/triple.j2
 
 

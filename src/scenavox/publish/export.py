@@ -114,14 +114,10 @@ def export_dataset(store: Store, scenario: Scenario, clips: list[Clip], triples:
 
 
 def _card(scenario: Scenario, counts: dict[str, int]) -> str:
-    configs = "\n".join(
-        f"  - split: {s}\n    path: data/{s}-*" for s in SPLITS if counts.get(s)
-    )
+    # No `configs:` block: the data/{split}-* layout is found without it, and with it
+    # datasets 5.2 caches every local folder named "dataset" under one key, so loading a
+    # second corpus returns the first one's rows.
     return f"""---
-configs:
-- config_name: default
-  data_files:
-{configs}
 tags:
 - synthetic
 - speech

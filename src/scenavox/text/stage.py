@@ -20,8 +20,8 @@ ANSWER_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {
         # maxLength keeps constrained decoding from running into max_tokens
-        "utterance": {"type": "string", "minLength": 2, "maxLength": 200},
-        "reply": {"type": "string", "minLength": 2, "maxLength": 200},
+        "utterance": {"type": "string", "minLength": 2, "maxLength": 110},
+        "reply": {"type": "string", "minLength": 2, "maxLength": 110},
     },
     "required": ["utterance", "reply"],
 }
@@ -70,7 +70,7 @@ class PromptBuilder:
 
     def _request(self, intent: str, slots: dict[str, str], persona: str = "", style: str = "") -> str:
         p = self.personas.get(persona)
-        who = f"{p.name}: {p.description}" if p and p.description else persona
+        who = persona  # descriptions are long for a small model; the name carries the hint
         return str(self.module.request(self.intents[intent], slots, who, style)).strip()
 
     def _prefix(self) -> list[dict[str, str]]:
@@ -106,7 +106,17 @@ def check_answer(raw: str, task: TextTask, min_words: int, max_words: int) -> tu
         return None, f"utterance lacks slot value(s) {vals}"
     if normalize(utt) == normalize(reply):
         return None, "utterance and reply are the same"
+    for name, text in (("utterance", utt), ("reply", reply)):
+        if _repetitive(text):
+            return None, f"{name} repeats itself"
     return {"utterance": utt, "reply": reply}, ""
+
+
+def _repetitive(text: str) -> bool:
+    """A small model sometimes loops ("He's a doctor here. He's a doctor here."): catch it."""
+    words = normalize(text).split()
+    grams = [tuple(words[k : k + 3]) for k in range(len(words) - 2)]
+    return len(grams) >= 4 and len(set(grams)) / len(grams) < 0.75
 
 
 class TextStage(Stage):

@@ -55,20 +55,25 @@ class PiperBackend:
             from piper.config import PiperConfig
         except ImportError:
             raise UserError(f"the piper backend needs piper-tts; {INSTALL_HINT}") from None
+        from .seeded_onnx import SeededSession, explicit_noise_model
+
         onnx, cfg = model_files(model)
         so = onnxruntime.SessionOptions()
         so.intra_op_num_threads = self.threads
         so.inter_op_num_threads = 1
-        session = onnxruntime.InferenceSession(str(onnx), sess_options=so, providers=["CPUExecutionProvider"])
+        graph, noise_inputs = explicit_noise_model(onnx.read_bytes())
+        session = onnxruntime.InferenceSession(graph, sess_options=so, providers=["CPUExecutionProvider"])
         config = PiperConfig.from_dict(json.loads(cfg.read_text(encoding="utf-8")))
-        voice = PiperVoice(session=session, config=config)
+        voice = PiperVoice(session=SeededSession(session, noise_inputs), config=config)  # type: ignore[arg-type]
         self._voices[model] = voice
         return voice
 
-    def synthesize(self, text: str, voice: dict[str, Any], prosody: dict[str, float]) -> tuple[np.ndarray, int]:
+    def synthesize(self, text: str, voice: dict[str, Any], prosody: dict[str, float], seed: int = 0
+                   ) -> tuple[np.ndarray, int]:
         from piper import SynthesisConfig
 
         pv = self._load(voice["model"])
+        pv.session.reseed(seed)
         espeak_voice = voice.get("options", {}).get("espeak_voice")
         pv.config.espeak_voice = espeak_voice or pv.config.espeak_voice
         speaker = voice.get("speaker")

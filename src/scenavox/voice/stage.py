@@ -108,9 +108,10 @@ class VoiceStage(Stage):
         text = task.triple.utterance
         words = max(1, len(text.split()))
         reasons = []
+        seed = int(content_id("noise", task.seed, task.id), 16) % (2**31)
         for attempt in range(2):  # one retry: ONNX and phonemizer failures are sometimes transient
             try:
-                raw, sr = self._backend(task.voice["backend"]).synthesize(text, task.voice, task.prosody)
+                raw, sr = self._backend(task.voice["backend"]).synthesize(text, task.voice, task.prosody, seed)
             except Exception as exc:  # noqa: BLE001
                 reasons.append(f"{type(exc).__name__}: {exc}")
                 continue
@@ -146,7 +147,8 @@ class VoiceStage(Stage):
 class FakeSynth:
     """Sine-wave 'speech' for orchestration tests only: one tone burst per word."""
 
-    def synthesize(self, text: str, voice: dict[str, Any], prosody: dict[str, float]) -> tuple[np.ndarray, int]:
+    def synthesize(self, text: str, voice: dict[str, Any], prosody: dict[str, float], seed: int = 0
+                   ) -> tuple[np.ndarray, int]:
         sr = 16000
         words = text.split()
         seg = int(sr * 0.3 / prosody.get("rate", 1.0))

@@ -1,0 +1,90 @@
+"""The command line as a user runs it, with the real offline models."""
+
+import tempfile
+import io
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+import soundfile as sf
+import yaml
+from datasets import Audio, load_dataset
+
+from .conftest import ROOT, SCENAVOX
+
+pytestmark = pytest.mark.slow
+
+
+def small_car(tmp_path, n):
+    data = yaml.safe_load((ROOT / "prompts" / "car.yaml").read_text())
+    data["size"]["n"] = n
+    p = tmp_path / "car_small.yaml"
+    p.write_text(yaml.safe_dump(data))
+    return p
+
+
+def run_cli(*args, cwd=ROOT, **kw):
+    return subprocess.run([SCENAVOX, *args], capture_output=True, text=True, cwd=cwd, **kw)
+
+
+def load_rows(dataset_dir):
+    ds = load_dataset(str(dataset_dir), cache_dir=tempfile.mkdtemp())  # no shared cache between corpora
+    out = {}
+    for split in ds:
+        for r in ds[split].cast_column("audio", Audio(decode=False)):
+            out[r["id"]] = {**r, "split": split}
+    return out
+
+
+def test_cli_corpus_rows_reload_with_audio_command_and_provenance(tmp_path):
+    sc = small_car(tmp_path, 6)
+    out = tmp_path / "corpus"
+    r = run_cli("corpus", "--scenario", str(sc), "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    assert "utterances" in r.stdout and "min of audio" in r.stdout and "text:" in r.stdout
+    assert "text " in r.stderr and "voice" in r.stderr  # progress bars
+    rows = load_rows(out / "dataset")
+    assert len(rows) >= 5
+    for row in rows.values():
+        x, sr = sf.read(io.BytesIO(row["audio"]["bytes"]))
+        words = len(row["text"].split())
+        assert sr == 16000
+        assert 0.12 * words < len(x) / sr < 1.0 * words + 1.5, (row["text"], len(x) / sr)
+        assert row["intent"] in {"navigate_to", "set_temperature", "play_media", "call_contact"}
+        assert row["voice_id"].startswith("piper-joe") and row["accent"] and row["tts_model"] == "bundled:joe"
+        assert row["text_model"].startswith("SmolLM2") and row["source"] == "synthetic"
+        assert row["reply"]
+    # nothing outside the corpus folder
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["car_small.yaml", "corpus"]
+
+
+def test_kill_9_then_rerun_equals_uninterrupted_run(tmp_path):
+    n = 8
+    sc = small_car(tmp_path, n)
+    ref, crashed = tmp_path / "ref", tmp_path / "crashed"
+    args = ["corpus", "--scenario", str(sc), "--seed", "3", "-q"]
+    r = run_cli(*args, "--out", str(ref))
+    assert r.returncode == 0, r.stderr
+
+    proc = subprocess.Popen([SCENAVOX, *args, "--out", str(crashed)], cwd=ROOT, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.time() + 240
+    while time.time() < deadline and len(list((crashed / "text").glob("*.json"))) < 3:
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGKILL)  # the whole run, workers included
+    proc.wait()
+    done_before = len(list((crashed / "text").glob("*.json")))
+    assert 3 <= done_before < n, "the run must be killed in the middle"
+    assert not (crashed / "dataset").exists()
+
+    r = run_cli(*args, "--out", str(crashed))
+    assert r.returncode == 0, r.stderr
+    assert f"{done_before - 0} reused" in r.stdout or "reused" in r.stdout
+    a, b = load_rows(ref / "dataset"), load_rows(crashed / "dataset")
+    assert a.keys() == b.keys()
+    for k in a:
+        assert a[k] == b[k], k
+    assert (ref / "triples.jsonl").read_bytes() == (crashed / "triples.jsonl").read_bytes()
+    assert (ref / "clips.jsonl").read_bytes() == (crashed / "clips.jsonl").read_bytes()

@@ -1,0 +1,124 @@
+"""Orchestration with the fake text backend and sine 'voices': resume, executors, export."""
+
+import tempfile
+import json
+
+import numpy as np
+import soundfile as sf
+from datasets import Audio, load_dataset
+
+from scenavox.pipeline import build
+from scenavox.records import Command, TextTask
+from scenavox.scenario import load_scenario
+from scenavox.text.backends.fake import FakeBackend
+from scenavox.text.stage import TextStage, check_answer
+
+
+def rows(dataset_dir):
+    ds = load_dataset(str(dataset_dir), cache_dir=tempfile.mkdtemp())  # no shared cache between corpora
+    out = {}
+    for split in ds:
+        d = ds[split].cast_column("audio", Audio(decode=False))
+        for r in d:
+            out[r["id"]] = {**r, "split": split}
+    return out
+
+
+def test_build_exports_a_dataset_that_loads(mini_yaml, tmp_path):
+    sc = load_scenario(mini_yaml)
+    res = build(sc, out=tmp_path / "c", workers=0, progress=False)
+    assert res.summary["utterances"] == 10
+    got = rows(res.dataset)
+    assert len(got) == 10
+    r = next(iter(got.values()))
+    for col in ("text", "intent", "slots", "reply", "voice_id", "accent", "duration_s", "provenance", "source"):
+        assert col in r
+    x, sr = sf.read(__import__("io").BytesIO(r["audio"]["bytes"]))
+    assert sr == 16000 and abs(len(x) / sr - r["duration_s"]) < 0.01
+    assert json.loads(r["slots"])
+    assert {v["split"] for v in got.values()} <= {"train", "validation", "test"}
+    assert (res.out / "dataset" / "scenario.yaml").is_file()
+    assert (res.out / "triples.jsonl").read_text().count("\n") == 10
+
+
+def test_rerun_reuses_everything_and_repairs_deletions(mini_yaml, tmp_path):
+    sc = load_scenario(mini_yaml)
+    out = tmp_path / "c"
+    first = build(sc, out=out, workers=0, progress=False)
+    again = build(sc, out=out, workers=0, progress=False)
+    assert again.summary["stages"]["text"]["reused"] == 10 and again.summary["stages"]["text"]["done"] == 0
+    assert again.summary["stages"]["voice"]["reused"] == 10
+    # lose some finished work, as a crash between files would
+    for p in sorted((out / "text").glob("*.json"))[:3]:
+        p.unlink()
+    for p in sorted((out / "clips").glob("*.json"))[:2]:
+        p.unlink()
+    third = build(sc, out=out, workers=0, progress=False)
+    assert third.summary["stages"]["text"]["done"] == 3
+    assert rows(first.dataset) == rows(third.dataset)
+
+
+def test_process_pool_equals_in_process(mini_yaml, tmp_path):
+    sc = load_scenario(mini_yaml)
+    a = build(sc, out=tmp_path / "a", workers=0, progress=False)
+    b = build(sc, out=tmp_path / "b", workers=2, progress=False)
+    ra, rb = rows(a.dataset), rows(b.dataset)
+    assert ra.keys() == rb.keys()
+    assert all(ra[k]["audio"]["bytes"] == rb[k]["audio"]["bytes"] for k in ra)
+
+
+def test_accent_shares_and_voice_rotation(mini_yaml, tmp_path):
+    sc = load_scenario(mini_yaml)
+    res = build(sc, n=20, out=tmp_path / "c", workers=0, progress=False)
+    assert res.summary["accents"] == {"en-GB": 10, "en-US": 10}
+    assert res.summary["voices"] == {"fake-gb-1": 10, "fake-us-1": 5, "fake-us-2": 5}
+
+
+def test_garbage_answers_are_retried_then_quarantined_with_reasons(repo_cwd):
+    sc = load_scenario("car")
+    stage = TextStage(sc, backend="fake")
+    stage._backend = FakeBackend(fail_every=1)  # every answer is garbage
+    task = TextTask(id="t1", index=0, command=Command(intent="call_contact", slots={"contact": "Mom"}), seed=5)
+    out = stage.run_one(task)
+    q = out.quarantined
+    assert out.record is None and q is not None
+    assert q.reason == "answer is not valid JSON"
+    assert len(q.attempts) == sc.text.max_attempts
+    assert all(a["raw"] == "not json at all" for a in q.attempts)
+    assert len({a["seed"] for a in q.attempts}) == sc.text.max_attempts  # each retry with a new seed
+
+
+def test_check_answer_reasons():
+    task = TextTask(id="t", index=0, command=Command(intent="x", slots={"temp": "21 degrees"}), seed=0)
+    ok = json.dumps({"utterance": "Make it twenty-one degrees please", "reply": "Done."})
+    assert check_answer(ok, task, 2, 30)[0] is not None
+    cases = {
+        "[1, 2]": "not a JSON object",
+        json.dumps({"utterance": "Make it warmer please", "reply": "Done."}): "lacks slot value(s) temp='21 degrees'",
+        json.dumps({"utterance": "21 degrees", "reply": "21 degrees"}): "the same",
+        json.dumps({"utterance": "", "reply": "ok"}): "empty",
+        json.dumps({"utterance": "21 degrees " + "very " * 40, "reply": "ok"}): "words; allowed",
+    }
+    for raw, reason in cases.items():
+        fields, why = check_answer(raw, task, 2, 30)
+        assert fields is None and reason in why, (raw, why)
+
+
+def test_quarantined_item_does_not_stop_the_run(mini_yaml, tmp_path, monkeypatch):
+    import scenavox.text.backends.fake as fake
+
+    real = fake.FakeBackend.complete
+
+    def flaky(self, messages, **kw):
+        if "Sarah" in messages[-1]["content"]:
+            return '{"utterance": "hello there friend", "reply": "hi"}'  # never contains the slot
+        return real(self, messages, **kw)
+
+    monkeypatch.setattr(fake.FakeBackend, "complete", flaky)
+    sc = load_scenario(mini_yaml)
+    res = build(sc, out=tmp_path / "c", workers=0, progress=False)
+    assert res.summary["set_aside"] >= 1
+    assert res.summary["utterances"] == 10 - res.summary["set_aside"]
+    q = [json.loads(line) for line in (res.out / "quarantine.jsonl").read_text().splitlines()]
+    assert all("contact='Sarah'" in x["reason"] and x["attempts"][0]["raw"] for x in q)
+    assert "utterance lacks slot value(s)" in next(iter(res.summary["set_aside_reasons"]))
