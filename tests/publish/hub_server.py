@@ -83,6 +83,7 @@ class HubState:
         self.lock = threading.RLock()
         self.log: list[tuple[str, str, int]] = []
         self.unhandled: list[str] = []
+        self.fail_next_commit = False  # simulate a connection lost before the commit lands
         self._n = 0
 
     def new_sha(self) -> str:
@@ -280,6 +281,9 @@ class Handler(BaseHTTPRequestHandler):
 
     def commit(self, repo: str, rev: str, body: bytes, **_: Any) -> None:
         r = self._repo(repo, write=True)
+        if self.server.state.fail_next_commit:
+            self.server.state.fail_next_commit = False
+            raise HttpError(503, "Service unavailable (simulated interruption)")
         head_sha, files = self._snapshot(r, rev)
         if head_sha != r.head[0]:
             raise HttpError(400, "can only commit on top of the main branch")
