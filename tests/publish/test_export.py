@@ -141,6 +141,8 @@ def test_licence_ranking():
                              "provenance": json.dumps({"clip": {"engine_licence": "Apache-2.0"}})}]) == [
         {"covers": "voice", "component": "v", "licence": "MIT"},
         {"covers": "tts engine", "component": "kokoro", "licence": "Apache-2.0"}]
+    assert licence_sources([{"text_model": "SmolLM2-135M-Instruct-Q4_1", "provenance": "{}"}]) == [
+        {"covers": "text model", "component": "SmolLM2-135M-Instruct-Q4_1", "licence": "Apache-2.0"}]
     assert size_category(999) == "n<1K" and size_category(1000) == "1K<n<10K"
 
 

@@ -42,6 +42,10 @@ _LICENCES: dict[str, tuple[str, int]] = {
 _NAMED_NONCOMMERCIAL = {"cpml": "coqui-public-model-license", "coqui-public-model-license": "coqui-public-model-license",
                         "coqui-cpml": "coqui-public-model-license"}
 _UNKNOWN_RANK = 8
+# Licences of text models we ship or know, used when a row's provenance does not record one
+# (matched as a substring of the lower-cased model name or path).
+KNOWN_MODEL_LICENCES = {"smollm2": "Apache-2.0", "smollm": "Apache-2.0", "qwen2.5": "Apache-2.0",
+                        "mistral-7b": "Apache-2.0", "phi-3": "MIT", "phi-4": "MIT"}
 _NONCOMMERCIAL_OTHER_RANK = 6
 
 
@@ -64,6 +68,14 @@ def normalize_licence(raw: str | None) -> tuple[str, int, str | None] | None:
     return "other", _UNKNOWN_RANK, s
 
 
+def _known_model_licence(model: str) -> str | None:
+    m = model.lower()
+    for key, lic in KNOWN_MODEL_LICENCES.items():
+        if key in m:
+            return lic
+    return None
+
+
 def licence_sources(rows: Iterable[dict[str, Any]]) -> list[dict[str, str]]:
     """Every licence that touched the rows: what it covers, the component and the licence string."""
     seen: dict[tuple[str, str, str], None] = {}
@@ -77,7 +89,8 @@ def licence_sources(rows: Iterable[dict[str, Any]]) -> list[dict[str, str]]:
         if clip.get("engine_licence"):
             engine = r.get("tts_backend") or clip.get("tts_backend") or ""
             seen[("tts engine", str(engine), str(clip["engine_licence"]))] = None
-        tl = text.get("text_model_licence") or text.get("model_licence")
+        tl = text.get("text_model_licence") or text.get("model_licence") or _known_model_licence(
+            str(r.get("text_model") or text.get("text_model") or ""))
         if tl:
             seen[("text model", str(r.get("text_model") or text.get("text_model") or ""), str(tl))] = None
     return [{"covers": c, "component": comp, "licence": lic} for c, comp, lic in seen]
