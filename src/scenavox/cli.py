@@ -135,6 +135,9 @@ def publish(scenario: str, repo: str, public: bool, out: Path | None, message: s
     visibility = "private" if result.private else "public"
     extra = f", removed {len(result.deleted)} old shard(s)" if result.deleted else ""
     click.echo(f"published {folder} to {result.url} ({visibility}, commit {(result.commit or '?')[:12]}{extra})")
+    if not result.created and result.private == public:
+        click.echo(f"note: {result.repo_id} already existed and stays {visibility}; change its visibility in the "
+                   "repo settings on the Hub", err=True)
 
 
 if __name__ == "__main__":

@@ -200,3 +200,10 @@ def test_user_errors_without_network(tmp_path, monkeypatch):
     assert res.exit_code == 2 and "namespace/name" in res.output
     res = runner.invoke(main, ["publish", "-s", str(scenario), "--repo", "org/x", "--out", str(tmp_path / "nope")])
     assert res.exit_code == 2 and "no exported dataset" in res.output
+
+
+def test_publish_waits_for_no_running_build(hub, tmp_path, corpus):
+    with corpus["store"].lock():  # a `scenavox corpus` run holds the folder
+        r = publish_cli(hub, tmp_path, corpus)
+    assert r.returncode == 2 and "another scenavox run" in r.stderr
+    assert "org/tiny" not in hub.state.repos

@@ -130,6 +130,15 @@ def publish_folder(folder: Path | str, repo_id: str, *, private: bool = True, to
     if _hub_offline():
         raise UserError("HF_HUB_OFFLINE is set: unset it to publish to the Hub")
     tok = resolve_token(token)
+    if folder.name == "dataset":  # inside a corpus folder: don't upload while a run re-exports it
+        from ..store import Store
+
+        with Store(folder.parent).lock():
+            return _push(folder, repo_id, tok, private=private, commit_message=commit_message)
+    return _push(folder, repo_id, tok, private=private, commit_message=commit_message)
+
+
+def _push(folder: Path, repo_id: str, tok: str, *, private: bool, commit_message: str | None) -> PublishResult:
 
     from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi, constants
     from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError
