@@ -110,5 +110,35 @@ def voices_list(scenario: str | None) -> None:
         click.echo(f"{v.id:24s} {v.backend:7s} {v.accent:12s} {shares[v.id] / sc.size.n:6.1%}")
 
 
+# HF_HUB_OFFLINE as the user set it, before `main` defaults it to 1 for the offline commands.
+_USER_HF_HUB_OFFLINE = os.environ.get("HF_HUB_OFFLINE")
+
+
+@main.command()
+@click.option("--scenario", "-s", required=True, help="The scenario whose corpus to publish (name or .yaml path).")
+@click.option("--repo", required=True, help="Hub dataset id, namespace/name (e.g. my-org/car-commands).")
+@click.option("--public", is_flag=True, help="Create the repo public [private]. An existing repo keeps its visibility.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Corpus folder (or its dataset/ folder) [outputs/<scenario name>].")
+@click.option("--message", "-m", default=None, help="Commit message.")
+def publish(scenario: str, repo: str, public: bool, out: Path | None, message: str | None) -> None:
+    """Push the exported dataset to the Hugging Face Hub (token from HF_TOKEN or `hf auth login`)."""
+    from .publish.hub import check_folder, check_repo_id, default_folder, publish_folder
+    from .scenario import load_scenario
+
+    check_repo_id(repo)
+    folder = check_folder(default_folder(load_scenario(scenario).name, out))
+    if (_USER_HF_HUB_OFFLINE or "").strip().upper() in {"1", "ON", "YES", "TRUE"}:
+        raise UserError("HF_HUB_OFFLINE is set: unset it to publish to the Hub")
+    os.environ["HF_HUB_OFFLINE"] = "0"  # main() defaulted it to 1; publishing is the one online command
+    result = publish_folder(folder, repo, private=not public, commit_message=message)
+    visibility = "private" if result.private else "public"
+    extra = f", removed {len(result.deleted)} old shard(s)" if result.deleted else ""
+    click.echo(f"published {folder} to {result.url} ({visibility}, commit {(result.commit or '?')[:12]}{extra})")
+    if not result.created and result.private == public:
+        click.echo(f"note: {result.repo_id} already existed and stays {visibility}; change its visibility in the "
+                   "repo settings on the Hub", err=True)
+
+
 if __name__ == "__main__":
     main()

@@ -3,21 +3,30 @@
 `datasets` 4+ needs torchcodec to *encode* audio through Features; we encode the FLAC
 bytes ourselves and cast the column to Audio, which only records the type. The folder is
 built under a temporary name and swapped in, so a crash never leaves half a dataset.
+
+Layout of `<corpus>/dataset/` (what `scenavox publish` uploads):
+  data/{split}-NNNNN-of-NNNNN.parquet   `shard_size` rows per shard
+  README.md                             the dataset card (publish/card.py)
+  scenario.yaml  run_config.json        what generated it
+Next to it, `<corpus>/nemo_{split}.jsonl` and `<corpus>/cuts_{split}.jsonl.gz` (publish/manifests.py).
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 from pathlib import Path
 from typing import Any
 
+from ..errors import UserError
 from ..records import Clip, Triple, content_id
 from ..scenario import Scenario
 from ..store import TMP_MARK, Store
 
 SPLITS = ("train", "validation", "test")
+DEFAULT_SHARD_SIZE = 1000  # rows per parquet shard (~50 MB of 3 s 16 kHz FLAC clips)
 
 
 def assign_splits(clips: list[Clip], shares: dict[str, float], seed: int, held_out: set[str]) -> dict[str, str]:
@@ -44,11 +53,13 @@ def assign_splits(clips: list[Clip], shares: dict[str, float], seed: int, held_o
 
 
 def build_rows(store: Store, scenario: Scenario, clips: list[Clip], triples: dict[str, Triple], seed: int,
-               splits: dict[str, str]) -> dict[str, list[dict[str, Any]]]:
+               splits: dict[str, str], *, with_audio: bool = True) -> dict[str, list[dict[str, Any]]]:
+    """One row per clip, per split. With `with_audio=False` the audio bytes are left as None
+    (export reads them shard by shard, so a large corpus is never all in memory)."""
     rows: dict[str, list[dict[str, Any]]] = {s: [] for s in SPLITS}
     for c in sorted(clips, key=lambda c: c.id):
         t = triples[c.triple_id]
-        audio_bytes = (store.root / c.audio_path).read_bytes()
+        audio_bytes = (store.root / c.audio_path).read_bytes() if with_audio else None
         rows[splits[c.id]].append({
             "id": c.id,
             "audio": {"bytes": audio_bytes, "path": Path(c.audio_path).name},
@@ -82,57 +93,159 @@ def build_rows(store: Store, scenario: Scenario, clips: list[Clip], triples: dic
     return rows
 
 
-def export_dataset(store: Store, scenario: Scenario, clips: list[Clip], triples: dict[str, Triple], seed: int,
-                   scenario_yaml: str, run_config: dict[str, Any]) -> dict[str, int]:
-    import datasets
+
+def infer_features(rows: list[dict[str, Any]], sample_rate: int):
+    """One schema for every shard of every split.
+
+    Inferring per shard would give a column that is all None in one shard the `null` type,
+    and the shards would then disagree. The audio column is a plain {bytes, path} struct here;
+    the caller casts it to Audio (which needs no torchcodec, unlike building with Audio).
+    """
+    from datasets import Features, Value
+
+    columns: dict[str, None] = {}
+    for r in rows:
+        columns.update(dict.fromkeys(r))
+    feats: dict[str, Any] = {}
+    for col in columns:
+        if col == "audio":
+            feats[col] = {"bytes": Value("binary"), "path": Value("string")}
+            continue
+        vals = [r.get(col) for r in rows if r.get(col) is not None]
+        if vals and all(isinstance(v, bool) for v in vals):
+            feats[col] = Value("bool")
+        elif vals and all(isinstance(v, int) and not isinstance(v, bool) for v in vals):
+            feats[col] = Value("int64")
+        elif vals and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in vals):
+            feats[col] = Value("float64")
+        elif vals and all(isinstance(v, bytes) for v in vals):
+            feats[col] = Value("binary")
+        else:
+            feats[col] = Value("string")
+    return Features(feats)
+
+
+def _plain(row: dict[str, Any], features) -> dict[str, Any]:
+    from datasets import Value
+
+    out = {}
+    for k, f in features.items():
+        v = row.get(k)
+        if isinstance(f, Value) and f.dtype == "string" and v is not None and not isinstance(v, str):
+            v = json.dumps(v, sort_keys=True, default=str)
+        elif isinstance(f, Value) and f.dtype == "float64" and v is not None:
+            v = float(v)
+        out[k] = v
+    return out
+
+
+def shard_name(split: str, index: int, total: int) -> str:
+    return f"data/{split}-{index:05d}-of-{total:05d}.parquet"
+
+
+def write_split_shards(folder: Path, split: str, rows: list[dict[str, Any]], audio_files: list[Path],
+                       features, sample_rate: int, shard_size: int) -> dict[str, int]:
+    """Write `rows` as parquet shards of at most `shard_size` rows; returns byte counts."""
     from datasets import Audio, Dataset
+
+    total = max(1, math.ceil(len(rows) / shard_size))
+    num_bytes = 0
+    for k in range(total):
+        part = rows[k * shard_size : (k + 1) * shard_size]
+        files = audio_files[k * shard_size : (k + 1) * shard_size]
+        items = []
+        for r, f in zip(part, files):
+            r = dict(r)
+            if r["audio"].get("bytes") is None:
+                r["audio"] = {"bytes": f.read_bytes(), "path": r["audio"]["path"]}
+            items.append(_plain(r, features))
+        ds = Dataset.from_list(items, features=features).cast_column("audio", Audio(sampling_rate=sample_rate))
+        num_bytes += ds.data.nbytes
+        ds.to_parquet(str(folder / shard_name(split, k, total)))
+    return {"num_bytes": num_bytes, "num_shards": total}
+
+
+def _dataset_info(features, sample_rate: int, split_stats: dict[str, dict[str, int]], folder: Path) -> dict[str, Any]:
+    from datasets import Audio
+
+    feats = features.copy()
+    feats["audio"] = Audio(sampling_rate=sample_rate)
+    download = sum(p.stat().st_size for p in (folder / "data").glob("*.parquet"))
+    return {
+        "features": feats._to_yaml_list(),
+        "splits": [{"name": s, "num_bytes": st["num_bytes"], "num_examples": st["num_examples"]}
+                   for s, st in split_stats.items()],
+        "download_size": download,
+        "dataset_size": sum(st["num_bytes"] for st in split_stats.values()),
+    }
+
+
+def _qa_summary(store: Store) -> dict[str, Any] | None:
+    """The QA stage's summary if it left one (qa/summary.json or qa_summary.json)."""
+    for rel in ("qa/summary.json", "qa_summary.json"):
+        p = store.root / rel
+        if p.is_file():
+            try:
+                data = json.loads(p.read_text(encoding="utf-8"))
+            except ValueError:
+                continue
+            if isinstance(data, dict):
+                return data
+    return None
+
+
+def export_dataset(store: Store, scenario: Scenario, clips: list[Clip], triples: dict[str, Triple], seed: int,
+                   scenario_yaml: str, run_config: dict[str, Any], *, shard_size: int | None = None,
+                   manifests: bool = True, qa: dict[str, Any] | None = None) -> dict[str, int]:
+    """Write `<corpus>/dataset/` (parquet shards + card + scenario + run config) and the manifests.
+
+    `shard_size` is rows per parquet shard (default DEFAULT_SHARD_SIZE, or the
+    SCENAVOX_SHARD_SIZE environment variable). Returns rows per split.
+    """
+    import datasets
+
+    from .card import build_card
+    from .manifests import write_manifests
+
+    if shard_size is None:
+        env = os.environ.get("SCENAVOX_SHARD_SIZE", "")
+        try:
+            shard_size = int(env) if env else DEFAULT_SHARD_SIZE
+        except ValueError:
+            raise UserError(f"SCENAVOX_SHARD_SIZE={env!r}: give a whole number of rows per shard") from None
+    if shard_size < 1:
+        raise UserError(f"shard size {shard_size}: give at least 1 row per parquet shard")
 
     datasets.disable_progress_bars()  # our own bars already show progress
 
     splits = assign_splits(clips, scenario.size.splits, seed, set(scenario.voices.held_out))
-    rows = build_rows(store, scenario, clips, triples, seed, splits)
+    rows = build_rows(store, scenario, clips, triples, seed, splits, with_audio=False)
+    by_id = {c.id: c for c in clips}
+    sr = scenario.audio.sample_rate
+    features = infer_features([r for s in SPLITS for r in rows[s]], sr)
     final = store.root / "dataset"
     tmp = store.root / f"dataset{TMP_MARK}{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     (tmp / "data").mkdir(parents=True)
-    counts = {}
+    counts: dict[str, int] = {}
+    stats: dict[str, dict[str, int]] = {}
     for split, split_rows in rows.items():
         counts[split] = len(split_rows)
         if not split_rows:
             continue
-        ds = Dataset.from_list(split_rows).cast_column("audio", Audio(sampling_rate=scenario.audio.sample_rate))
-        ds.to_parquet(str(tmp / "data" / f"{split}-00000-of-00001.parquet"))
+        files = [store.root / by_id[r["id"]].audio_path for r in split_rows]
+        st = write_split_shards(tmp, split, split_rows, files, features, sr, shard_size)
+        stats[split] = {"num_bytes": st["num_bytes"], "num_examples": len(split_rows)}
     (tmp / "scenario.yaml").write_text(scenario_yaml, encoding="utf-8")
     (tmp / "run_config.json").write_text(json.dumps(run_config, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    (tmp / "README.md").write_text(_card(scenario, counts), encoding="utf-8")
+    card = build_card(scenario, rows, dataset_info=_dataset_info(features, sr, stats, tmp),
+                      qa=qa if qa is not None else _qa_summary(store), run_config=run_config)
+    (tmp / "README.md").write_text(str(card), encoding="utf-8")
     old = store.root / f"dataset.old{TMP_MARK}{os.getpid()}"
     if final.exists():
         final.rename(old)
     tmp.rename(final)
     shutil.rmtree(old, ignore_errors=True)
+    if manifests:
+        write_manifests(store, rows, by_id)
     return counts
-
-
-def _card(scenario: Scenario, counts: dict[str, int]) -> str:
-    # No `configs:` block: the data/{split}-* layout is found without it, and with it
-    # datasets 5.2 caches every local folder named "dataset" under one key, so loading a
-    # second corpus returns the first one's rows.
-    return f"""---
-tags:
-- synthetic
-- speech
-annotations_creators:
-- machine-generated
-language_creators:
-- machine-generated
----
-# {scenario.name}: synthetic speech corpus
-
-All audio in this dataset is **synthetic** (text-to-speech); all text was written by a
-language model from planned commands. Generated by scenavox from the scenario in
-`scenario.yaml`; `run_config.json` holds the run settings.
-
-{scenario.description.strip()}
-
-Rows per split: {", ".join(f"{s} {counts.get(s, 0)}" for s in SPLITS)}.
-"""

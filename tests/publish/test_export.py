@@ -1,0 +1,152 @@
+"""The exported folder as it would be uploaded: parquet shards, card, manifests."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+
+import pytest
+import soundfile as sf
+import yaml
+
+from scenavox.errors import UserError
+from scenavox.publish.card import (
+    licence_sources,
+    merge_card_metadata,
+    most_restrictive_licence,
+    normalize_licence,
+    size_category,
+)
+from scenavox.publish.export import export_dataset
+
+from .conftest import SCENARIO_YAML, make_corpus
+
+
+def _front_matter(text: str) -> dict:
+    m = re.match(r"^---\n(.*?)\n---\n", text, re.S)
+    assert m, "README.md has no YAML front matter"
+    return yaml.safe_load(m.group(1))
+
+
+def test_shards_follow_hub_layout(corpus):
+    names = sorted(p.name for p in (corpus["folder"] / "data").iterdir())
+    assert names == [
+        "test-00000-of-00001.parquet",
+        "train-00000-of-00002.parquet",
+        "train-00001-of-00002.parquet",
+        "validation-00000-of-00001.parquet",
+    ]
+    assert corpus["counts"] == {"train": 3, "validation": 2, "test": 1}
+    for name in ("README.md", "scenario.yaml", "run_config.json"):
+        assert (corpus["folder"] / name).is_file()
+    assert json.loads((corpus["folder"] / "run_config.json").read_text())["seed"] == 3
+    assert not list(corpus["store"].root.glob("*.tmp-*")), "temporary export folder left behind"
+
+
+def test_folder_loads_with_load_dataset(corpus, tmp_path):
+    import datasets
+    from datasets import Audio
+
+    ds = datasets.load_dataset(str(corpus["folder"]), cache_dir=str(tmp_path / "cache"))
+    assert {k: len(v) for k, v in ds.items()} == {"train": 3, "validation": 2, "test": 1}
+    train = ds["train"]
+    assert isinstance(train.features["audio"], Audio)
+    for col in ("text", "intent", "slots", "voice_id", "accent", "voice_licence", "tts_backend", "provenance",
+                "source", "duration_s", "rate"):
+        assert col in train.column_names
+    raw = train.cast_column("audio", Audio(decode=False))
+    clips = {c.id: c for c in corpus["clips"]}
+    for row in raw:
+        x, sr = sf.read(io.BytesIO(row["audio"]["bytes"]))
+        assert sr == 16000
+        assert len(x) / sr == pytest.approx(clips[row["id"]].duration_s, abs=1e-3)
+        assert json.loads(row["provenance"])["clip"]["engine_licence"] == "GPL-3.0-or-later"
+        assert row["source"] == "synthetic"
+
+
+def test_card_yaml_has_the_fields(corpus):
+    from huggingface_hub import DatasetCard
+
+    text = (corpus["folder"] / "README.md").read_text()
+    meta = _front_matter(text)
+    assert meta["license"] == "gpl-3.0"  # GPL engine + GPL eSpeak voice beat CC0 voice and Apache text model
+    assert meta["language"] == ["en"]
+    assert meta["task_categories"] == ["automatic-speech-recognition", "text-to-speech"]  # voiced_replies
+    assert meta["size_categories"] == ["n<1K"]
+    assert "synthetic" in meta["tags"]
+    assert meta["annotations_creators"] == ["machine-generated"]
+    assert meta["language_creators"] == ["machine-generated"]
+    assert meta["configs"][0]["data_files"] == [
+        {"split": "train", "path": "data/train-*"},
+        {"split": "validation", "path": "data/validation-*"},
+        {"split": "test", "path": "data/test-*"},
+    ]
+    assert {s["name"]: s["num_examples"] for s in meta["dataset_info"]["splits"]} == {"train": 3, "validation": 2,
+                                                                                     "test": 1}
+    assert {"name": "audio", "dtype": {"audio": {"sampling_rate": 16000}}} in meta["dataset_info"]["features"]
+    syn = meta["synthetic_data"]
+    assert syn["contains_synthetic_data"] is True and syn["synthetic_share"] == 1.0 and syn["real_rows"] == 0
+    comp = meta["compliance"]
+    assert comp["training_use"] is True and comp["purpose"] == "testing the exporter"
+    assert comp["retention"] and comp["consent"] and comp["region_notes"]
+    # the body answers the questions in words
+    for needle in ("Synthetic data disclosure", "## The scenario", "Output form", "Failure cost",
+                   "## How it was made", "piper-joe-en-us", "CC0-1.0", "## Acoustics", "vehicle_cabin",
+                   "Synthetic/real: 6/0", "## Quality checks", "## Compliance", "May be used for training",
+                   "delete after the test"):
+        assert needle in text, needle
+    card = DatasetCard.load(corpus["folder"] / "README.md")
+    assert card.data.license == "gpl-3.0"
+
+
+def test_reexport_changes_shards_and_stays_atomic(corpus):
+    c = corpus
+    export_dataset(c["store"], c["scenario"], c["clips"], c["triples"], 3, SCENARIO_YAML, {"seed": 3}, shard_size=10)
+    names = sorted(p.name for p in (c["folder"] / "data").iterdir())
+    assert names == ["test-00000-of-00001.parquet", "train-00000-of-00001.parquet",
+                     "validation-00000-of-00001.parquet"]
+    assert sorted(p.name for p in c["store"].root.iterdir() if p.name.startswith("dataset")) == ["dataset"]
+    with pytest.raises(UserError, match="shard size"):
+        export_dataset(c["store"], c["scenario"], c["clips"], c["triples"], 3, SCENARIO_YAML, {}, shard_size=0)
+
+
+def test_qa_summary_and_licence_in_card(tmp_path):
+    from scenavox.publish.card import build_card
+    from scenavox.publish.export import assign_splits, build_rows
+
+    voices = [{"id": "xtts-clone", "accent": "en-US", "backend": "coqui", "licence": "CPML",
+               "engine_licence": "MPL-2.0"}]
+    store, sc, clips, triples = make_corpus(tmp_path / "c", n=2, voices=voices)
+    splits = assign_splits(clips, {"train": 1.0}, 0, set())
+    rows = build_rows(store, sc, clips, triples, 0, splits, with_audio=False)
+    rows["train"][0]["qa_wer"] = 0.1
+    rows["train"][1]["qa_wer"] = 0.3
+    card = build_card(sc, rows, qa={"round_trip_wer": 0.2})
+    meta = _front_matter(str(card))
+    assert meta["license"] == "other" and meta["license_name"] == "coqui-public-model-license"
+    assert "round_trip_wer" in str(card) and "| qa_wer | 0.2 | 0.1 | 0.3 | 2 |" in str(card)
+
+
+def test_licence_ranking():
+    assert normalize_licence("GPL-3.0-or-later")[:2] == ("gpl-3.0", 3)
+    assert normalize_licence("") is None
+    srcs = [{"covers": "voice", "component": "a", "licence": lic} for lic in ("CC0-1.0", "Apache-2.0", "CC-BY-NC-4.0")]
+    assert most_restrictive_licence(srcs) == ("cc-by-nc-4.0", None)
+    assert most_restrictive_licence(srcs[:2]) == ("apache-2.0", None)
+    assert most_restrictive_licence([]) == ("unknown", None)
+    assert most_restrictive_licence(srcs + [{"covers": "voice", "component": "b", "licence": "my-own-terms"}]) == \
+        ("other", "my-own-terms")
+    assert licence_sources([{"voice_id": "v", "voice_licence": "MIT", "tts_backend": "kokoro",
+                             "provenance": json.dumps({"clip": {"engine_licence": "Apache-2.0"}})}]) == [
+        {"covers": "voice", "component": "v", "licence": "MIT"},
+        {"covers": "tts engine", "component": "kokoro", "licence": "Apache-2.0"}]
+    assert licence_sources([{"text_model": "SmolLM2-135M-Instruct-Q4_1", "provenance": "{}"}]) == [
+        {"covers": "text model", "component": "SmolLM2-135M-Instruct-Q4_1", "licence": "Apache-2.0"}]
+    assert size_category(999) == "n<1K" and size_category(1000) == "1K<n<10K"
+
+
+def test_merge_card_metadata_keeps_hub_only_fields():
+    hub = {"license": "mit", "custom": {"a": 1}, "tags": ["x"], "license_name": "old"}
+    ours = {"license": "gpl-3.0", "tags": ["synthetic"]}
+    assert merge_card_metadata(hub, ours) == {"license": "gpl-3.0", "custom": {"a": 1}, "tags": ["synthetic"]}
