@@ -308,9 +308,24 @@ class MixConfig(_Strict):
 
 
 class QAConfig(_Strict):
+    """Round-trip QA. Thresholds left out come from the failure_cost preset (qa/thresholds.py)."""
+
     enabled: bool = True
+    recognizer: Literal["faster-whisper", "transformers"] = "faster-whisper"
+    recognizer_model: str | None = None  # None = the bundled Whisper base; a local folder otherwise
     max_wer: float | None = Field(None, ge=0)
     min_entity_recall: float | None = Field(None, ge=0, le=1)
+    min_dnsmos_sig: float | None = Field(None, ge=1, le=5)
+    min_words_per_s: float | None = Field(None, ge=0)
+    max_words_per_s: float | None = Field(None, gt=0)
+    max_leading_silence_s: float | None = Field(None, ge=0)
+    max_trailing_silence_s: float | None = Field(None, ge=0)
+    max_pause_s: float | None = Field(None, ge=0)
+    min_speech_ratio: float | None = Field(None, ge=0, le=1)
+    max_clipped_fraction: float | None = Field(None, ge=0, le=1)
+    min_rms_dbfs: float | None = Field(None, le=0)
+    max_rms_dbfs: float | None = Field(None, le=0)
+    gate_mos: bool | None = None  # None: gate on DNSMOS only for clips without added noise below 20 dB SNR
 
 
 class Compliance(_Strict):

