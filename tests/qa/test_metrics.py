@@ -1,0 +1,85 @@
+"""Pure logic: WER/CER normalization, entity stability, VAD-derived stats, thresholds, text checks."""
+
+import numpy as np
+import pytest
+
+from scenavox.qa import PRESETS, judge, thresholds_for
+from scenavox.qa import metrics
+from scenavox.qa.corpus import balance_block, distinct_n, near_duplicate_rate
+
+from .conftest import scenario
+
+
+def test_wer_normalizes_numbers_case_and_punctuation():
+    assert metrics.wer("Set it to twenty-one degrees, please.", "set it to 21 degrees please") == 0.0
+    assert metrics.wer("call mom now", "call bob now") == pytest.approx(1 / 3)
+    assert metrics.wer("call mom", "") == 1.0
+    assert metrics.cer("abc", "abd") == pytest.approx(1 / 3)
+
+
+def test_entity_stability_uses_number_aware_matching():
+    slots = {"temperature": "21", "contact": "Sarah"}
+    ok = metrics.entity_stability("Call Sarah and set 21 degrees", "call sarah and set twenty one degrees", slots)
+    assert ok == {"temperature": True, "contact": True}
+    bad = metrics.entity_stability("Set it to 21 degrees", "set it to 25 degrees", {"temperature": "21"})
+    assert bad == {"temperature": False} and metrics.recall(bad) == 0.0
+    # a value the text never said is not recognition's fault
+    assert metrics.entity_stability("Call her", "call her", {"contact": "Sarah"}) == {}
+
+
+def test_silence_stats_and_levels():
+    probs = np.array([0, 0, 1, 1, 0, 0, 0, 1, 0], dtype=np.float32)
+    s = metrics.silence_stats(probs)
+    step = 512 / 16000
+    assert s["leading_silence_s"] == pytest.approx(2 * step, abs=1e-3)
+    assert s["trailing_silence_s"] == pytest.approx(step, abs=1e-3)
+    assert s["longest_pause_s"] == pytest.approx(3 * step, abs=1e-3)
+    assert s["speech_ratio"] == pytest.approx(3 / 9, abs=1e-3)
+    x = np.concatenate([np.full(100, 1.0), np.zeros(900)])
+    lv = metrics.level_stats(x)
+    assert lv["clipped_fraction"] == pytest.approx(0.1) and lv["peak_dbfs"] == 0.0
+
+
+def test_pitch_of_a_tone():
+    sr = 16000
+    x = 0.3 * np.sin(2 * np.pi * 150 * np.arange(sr) / sr)
+    p = metrics.pitch_stats(x, np.ones(sr // 512, np.float32))
+    assert abs(p["f0_median_hz"] - 150) < 5 and p["jitter_proxy"] < 0.02
+
+
+def test_thresholds_follow_failure_cost_and_overrides():
+    low, med, high = (thresholds_for(scenario(c)) for c in ("low", "medium", "high"))
+    assert low.max_wer > med.max_wer > high.max_wer
+    assert low.min_entity_recall < high.min_entity_recall == 1.0
+    assert high.min_dnsmos_sig > low.min_dnsmos_sig
+    assert med.model_dump(exclude={"gate_mos"}) == PRESETS["medium"]
+    sc = scenario("high", "qa: {max_wer: 0.3, min_dnsmos_sig: 2.2}\n")
+    t = thresholds_for(sc)
+    assert t.max_wer == 0.3 and t.min_dnsmos_sig == 2.2 and t.max_leading_silence_s == PRESETS["high"][
+        "max_leading_silence_s"]
+    assert thresholds_for(sc, max_wer=0.05).max_wer == 0.05
+
+
+def test_same_clip_passes_at_low_and_fails_at_high():
+    from scenavox.qa.stage import QAResult
+
+    r = QAResult(id="x", triple_id="t", key="k", recognizer="r", voice_id="v", accent="en-US", language="en",
+                 intent="i", reference="a b c d e", transcript="a b c d x", wer=0.2, cer=0.05, entities={},
+                 entity_recall=None, duration_s=2, words=5, words_per_s=2.5, leading_silence_s=0.1,
+                 trailing_silence_s=0.1, longest_pause_s=0.2, speech_ratio=0.9, peak_dbfs=-3, rms_dbfs=-22,
+                 clipped_fraction=0, snr_db=None, target_snr_db=None, f0_median_hz=None, f0_spread_st=None,
+                 jitter_proxy=None, dnsmos_ovrl=3.2, dnsmos_sig=3.5, dnsmos_bak=4, dnsmos_p808=3.8)
+    assert judge(r.model_copy(), thresholds_for(scenario("low"))).passed
+    hi = judge(r.model_copy(), thresholds_for(scenario("high")))
+    assert not hi.passed and hi.reasons[0].startswith("wer 0.20 > 0.1")
+    # DNSMOS is not gated on clips the scenario made noisy on purpose
+    noisy = r.model_copy(update={"dnsmos_sig": 1.5, "target_snr_db": 5.0})
+    assert judge(noisy, thresholds_for(scenario("low"))).passed
+    assert not judge(noisy.model_copy(update={"target_snr_db": None}), thresholds_for(scenario("low"))).passed
+
+
+def test_text_checks():
+    assert distinct_n(["a b", "a b"], 1) == 0.5
+    assert near_duplicate_rate(["call mom please", "call mom please!", "set the heat to 20"]) == pytest.approx(2 / 3, abs=1e-3)
+    b = balance_block({"x": 0.5, "y": 0.5}, __import__("collections").Counter({"x": 3, "y": 1}))
+    assert b["total_variation"] == 0.25

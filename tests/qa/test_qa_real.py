@@ -1,0 +1,102 @@
+"""Real audio (Piper) through the real recognizer (Whisper base), VAD and DNSMOS."""
+
+import json
+
+import numpy as np
+import pytest
+
+from scenavox.qa import QAStage, qa_columns, run_qa, thresholds_for
+from scenavox.qa.asr import whisper_base_dir
+from scenavox.store import Store
+
+from .conftest import add_clip, scenario, speak
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory, piper):
+    """Two clean clips, one whose audio says another number than its text, one of pure noise."""
+    store = Store(tmp_path_factory.mktemp("qa_corpus"))
+    clean1 = add_clip(store, "Set the temperature to 21 degrees please", speak(piper, "Set the temperature to 21 degrees please"),
+                      "set_temperature", {"temperature": "21"}, index=0)
+    clean2 = add_clip(store, "Call Sarah on her mobile", speak(piper, "Call Sarah on her mobile"), "call_contact",
+                      {"contact": "Sarah"}, accent="en-GB", voice_id="piper-joe-gb", index=1)
+    wrong = add_clip(store, "Set the temperature to 21 degrees please",
+                     speak(piper, "Set the temperature to 25 degrees please"), "set_temperature",
+                     {"temperature": "21"}, index=2)
+    rng = np.random.default_rng(0)
+    noise = add_clip(store, "Call David now", (rng.normal(0, 0.05, 32000)).astype(np.float32), "call_contact",
+                     {"contact": "David"}, index=3)
+    return store, {"clean1": clean1, "clean2": clean2, "wrong": wrong, "noise": noise}
+
+
+@pytest.fixture(scope="module")
+def stage(transcriber):
+    return QAStage(thresholds_for(scenario()), transcriber=transcriber, threads=2)
+
+
+@pytest.fixture(scope="module")
+def run(corpus, stage):
+    store, items = corpus
+    clips = [c for c, _ in items.values()]
+    triples = {t.id: t for _, t in items.values()}
+    results, summary = run_qa(store, scenario(), clips, triples, stage=stage)
+    return store, items, {r.id: r for r in results}, summary
+
+
+def test_whisper_model_is_joined_once(tmp_path, monkeypatch):
+    d = whisper_base_dir()
+    assert (d / "model.bin").stat().st_size > 100_000_000 and (d / "tokenizer.json").is_file()
+    mtime = (d / "model.bin").stat().st_mtime_ns
+    assert whisper_base_dir() == d and (d / "model.bin").stat().st_mtime_ns == mtime
+    assert not [p for p in d.parent.iterdir() if ".tmp-" in p.name]
+
+
+def test_clean_piper_audio_passes(run):
+    _, items, res, _ = run
+    for key in ("clean1", "clean2"):
+        r = res[items[key][0].id]
+        assert r.wer <= 0.1, r.transcript
+        assert r.entity_recall == 1.0
+        assert r.passed, r.reasons
+        assert r.dnsmos_ovrl and r.dnsmos_ovrl > 2.5
+        assert 1.0 < r.words_per_s < 6.0 and r.leading_silence_s < 0.5 and r.speech_ratio > 0.5
+
+
+def test_wrong_number_fails_entity_stability(run):
+    _, items, res, _ = run
+    r = res[items["wrong"][0].id]
+    assert r.entities == {"temperature": False} and r.entity_recall == 0.0
+    assert not r.passed and any(x.startswith("entity recall") for x in r.reasons)
+
+
+def test_pure_noise_fails(run):
+    _, items, res, _ = run
+    r = res[items["noise"][0].id]
+    assert not r.passed
+    assert r.speech_ratio < 0.2 and r.wer >= 0.5
+    assert len(r.reasons) >= 2, r.reasons
+
+
+def test_outputs_written_and_resumable(run, stage):
+    store, items, res, summary = run
+    root = store.root
+    lines = (root / "qa" / "results.jsonl").read_text().splitlines()
+    assert len(lines) == 4 and {json.loads(x)["id"] for x in lines} == set(res)
+    saved = json.loads((root / "qa" / "summary.json").read_text())
+    assert saved["clips"] == 4 and saved["passed"] == 2 and len(saved["failing"]) == 2
+    assert saved["entity_recall"]["by_slot"]["temperature"]["n"] == 2
+    assert saved["balance"]["accents"]["shares"]["en-GB"]["target"] == 0.5
+    page = (root / "report" / "index.html").read_text()
+    assert page.count("data:image/png;base64,") >= 6 and "<script" not in page and "http" not in page.lower()
+    assert json.loads((root / "report" / "report.json").read_text())["summary"]["clips"] == 4
+    # a rerun reuses every stored result, and re-judges them with new thresholds
+    clips = [c for c, _ in items.values()]
+    triples = {t.id: t for _, t in items.values()}
+    results, again = run_qa(store, scenario("low"), clips, triples, stage=stage, report=False,
+                            thresholds=thresholds_for(scenario("low"), max_wer=1.0, min_entity_recall=0.0))
+    assert again["reused"] == 4 and again["measured"] == 0
+    assert {r.id: r.passed for r in results}[items["wrong"][0].id]
+    cols = qa_columns(results[0])
+    assert set(cols) >= {"qa_passed", "qa_wer", "qa_entity_recall", "qa_dnsmos_ovrl"}
