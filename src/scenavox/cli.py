@@ -140,5 +140,42 @@ def publish(scenario: str, repo: str, public: bool, out: Path | None, message: s
                    "repo settings on the Hub", err=True)
 
 
+@main.command()
+@click.option("--scenario", "-s", required=True, help="The scenario whose corpus to check (name or .yaml path).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Corpus folder [outputs/<scenario name>].")
+@click.option("--failure-cost", type=click.Choice(["low", "medium", "high"]), default=None,
+              help="Override the scenario's failure_cost (picks the threshold preset).")
+@click.option("--workers", type=click.IntRange(min=0), default=0,
+              help="Processes; 0 runs in this process [0].")
+@click.option("--threads", type=click.IntRange(min=1), default=2, help="Threads per worker [2].")
+@click.option("--no-report", is_flag=True, help="Skip report/index.html and report/report.json.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+def qa(scenario: str, out: Path | None, failure_cost: str | None, workers: int, threads: int, no_report: bool,
+       quiet: bool) -> None:
+    """Check an existing corpus: round-trip recognition, entities, audio, text, balance; write a report."""
+    from .qa import format_qa_summary, load_corpus, run_qa
+    from .scenario import load_scenario
+    from .store import Store
+
+    sc = load_scenario(scenario)
+    if failure_cost:
+        sc = sc.model_copy(update={"failure_cost": failure_cost})
+    root = out if out is not None else Path("outputs") / sc.name
+    store = Store(root)
+    if not root.is_dir():
+        raise UserError(f"{root}: no corpus folder; build one with `scenavox corpus --scenario {sc.name}` or pass --out")
+    clips, triples = load_corpus(store)
+    if not clips:
+        raise UserError(f"{root}: no clips found (clips.jsonl or clips/); build the corpus first")
+    with store.lock():
+        _results, summary = run_qa(store, sc, clips, triples, workers=workers, threads=threads,
+                                   report=not no_report, progress=not quiet)
+    click.echo(format_qa_summary(summary))
+    click.echo(f"results: {root / 'qa' / 'results.jsonl'}")
+    if not no_report:
+        click.echo(f"report: {root / 'report' / 'index.html'}")
+
+
 if __name__ == "__main__":
     main()

@@ -23,6 +23,9 @@ def test_entity_stability_uses_number_aware_matching():
     assert ok == {"temperature": True, "contact": True}
     bad = metrics.entity_stability("Set it to 21 degrees", "set it to 25 degrees", {"temperature": "21"})
     assert bad == {"temperature": False} and metrics.recall(bad) == 0.0
+    # a compound heard as two words is still the entity; a different word is not
+    assert metrics.entity_stability("Play Coldplay", "play cold play", {"artist": "Coldplay"}) == {"artist": True}
+    assert metrics.entity_stability("Play Coldplay", "play cold plate", {"artist": "Coldplay"}) == {"artist": False}
     # a value the text never said is not recognition's fault
     assert metrics.entity_stability("Call her", "call her", {"contact": "Sarah"}) == {}
 

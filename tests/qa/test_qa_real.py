@@ -85,11 +85,13 @@ def test_outputs_written_and_resumable(run, stage):
     lines = (root / "qa" / "results.jsonl").read_text().splitlines()
     assert len(lines) == 4 and {json.loads(x)["id"] for x in lines} == set(res)
     saved = json.loads((root / "qa" / "summary.json").read_text())
-    assert saved["clips"] == 4 and saved["passed"] == 2 and len(saved["failing"]) == 2
-    assert saved["entity_recall"]["by_slot"]["temperature"]["n"] == 2
-    assert saved["balance"]["accents"]["shares"]["en-GB"]["target"] == 0.5
+    assert saved["clips"] == 4 and saved["passed"] == 2 and saved["failed"] == 2
+    assert saved["entity_recall_by_slot"] == {"temperature": 0.5, "contact": 0.5}
+    assert saved["clean_wer_mean"] is not None and saved["dnsmos_ovrl_mean"] > 1
+    assert len(summary["failing"]) == 2 and summary["entity_recall"]["by_slot"]["temperature"]["n"] == 2
+    assert summary["balance"]["accents"]["shares"]["en-GB"]["target"] == 0.5
     page = (root / "report" / "index.html").read_text()
-    assert page.count("data:image/png;base64,") >= 6 and "<script" not in page and "http" not in page.lower()
+    assert page.count("data:image/png;base64,") >= 6 and "<script" not in page and "src='http" not in page
     assert json.loads((root / "report" / "report.json").read_text())["summary"]["clips"] == 4
     # a rerun reuses every stored result, and re-judges them with new thresholds
     clips = [c for c, _ in items.values()]

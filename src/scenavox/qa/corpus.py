@@ -161,3 +161,32 @@ def summarize(scenario: Scenario, results: list[Any], clips: list[Clip], triples
         "not_measured": ["reply relevance (off-topic rate)", "distinct speakers from embeddings",
                          "split leakage", "synthetic-vs-real gap"],
     }
+
+
+def compact_summary(full: dict[str, Any]) -> dict[str, Any]:
+    """The headline numbers (qa/summary.json; the dataset card prints it whole).
+
+    Per-clip lists and per-group tables stay in report/report.json and qa/results.jsonl.
+    """
+    bal = full["balance"]
+    audio = full["audio"]
+    return {
+        "scenario": full["scenario"], "failure_cost": full["failure_cost"], "recognizer": full["recognizer"],
+        "clips": full["clips"], "passed": full["passed"], "failed": full["failed"], "pass_rate": full["pass_rate"],
+        "fail_reasons": full["fail_reasons"],
+        "wer_mean": full["wer"].get("mean"), "clean_wer_mean": full["clean_wer"].get("mean"),
+        "cer_mean": full["cer"].get("mean"),
+        "entity_recall": full["entity_recall"]["overall"],
+        "entity_recall_by_slot": {k: v["recall"] for k, v in full["entity_recall"]["by_slot"].items()},
+        "dnsmos_ovrl_mean": full["mos_proxy"]["dnsmos_ovrl"].get("mean"),
+        "dnsmos_sig_mean": full["mos_proxy"]["dnsmos_sig"].get("mean"),
+        "words_per_s_mean": audio["words_per_s"].get("mean"),
+        "duration_s_mean": audio["duration_s"].get("mean"),
+        "distinct_voice_ids": bal["distinct_voice_ids"],
+        "accent_balance_tvd": bal["accents"]["total_variation"],
+        "intent_balance_tvd": bal["intents"]["total_variation"],
+        "text": {k: v for k, v in full["text"].items() if k != "missing_intents"},
+        "thresholds": full["thresholds"],
+        "errors": len(full["errors"]),
+        "not_measured": full["not_measured"],
+    }

@@ -38,6 +38,9 @@ class DNSMOS:
         x = np.clip(np.asarray(audio_16k, dtype=np.float32), -1.0, 1.0)
         if x.size < 1600:  # under 0.1 s there is nothing to judge
             return {"ovrl": float("nan"), "sig": float("nan"), "bak": float("nan"), "p808": float("nan")}
+        need = int(9.01 * 16000) + 1  # speechmos loops short clips by doubling; tile to one 9 s window instead
+        if x.size < need:
+            x = np.tile(x, need // x.size + 1)[:need]
         r = self._scorer(x, 16000, False)
         return {"ovrl": round(float(r["ovrl_mos"]), 3), "sig": round(float(r["sig_mos"]), 3),
                 "bak": round(float(r["bak_mos"]), 3), "p808": round(float(r["p808_mos"]), 3)}

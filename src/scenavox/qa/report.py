@@ -15,7 +15,7 @@ from ..store import Store, write_atomic
 
 def _png(fig: Any) -> str:
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
+    fig.savefig(buf, format="png", dpi=72, bbox_inches="tight")
     import matplotlib.pyplot as plt
 
     plt.close(fig)

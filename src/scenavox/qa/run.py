@@ -10,7 +10,7 @@ from ..executors import LocalExecutor
 from ..records import Clip, Triple
 from ..scenario import Scenario
 from ..store import Store
-from .corpus import summarize, text_checks
+from .corpus import compact_summary, summarize, text_checks
 from .stage import QAResult, QAStage, QATask, judge, result_key
 from .thresholds import Thresholds, thresholds_for
 
@@ -57,12 +57,12 @@ def run_qa(store: Store, scenario: Scenario, clips: list[Clip], triples: dict[st
            thresholds: Thresholds | None = None, stage: QAStage | None = None, workers: int = 0, threads: int = 2,
            report: bool = True, progress: bool = False, executor: Any = None,
            ) -> tuple[list[QAResult], dict[str, Any]]:
-    """Check every clip; returns (results sorted by clip id, summary).
+    """Check every clip; returns (results sorted by clip id, the full summary).
 
     Writes qa/clips/<id>.json per clip as it finishes (reused on rerun when clip, text,
     command and recognizer are unchanged; verdicts are recomputed from `thresholds`),
-    then qa/results.jsonl, qa/summary.json and, with report=True, report/index.html and
-    report/report.json. workers=0 runs in this process; >=1 uses a process pool.
+    then qa/results.jsonl, qa/summary.json (headline numbers: `compact_summary`) and, with
+    report=True, report/index.html and report/report.json (the full summary + every result). workers=0 runs in this process; >=1 uses a process pool.
     """
     tri = triples if isinstance(triples, dict) else {t.id: t for t in triples}
     th = thresholds or thresholds_for(scenario)
@@ -99,7 +99,7 @@ def run_qa(store: Store, scenario: Scenario, clips: list[Clip], triples: dict[st
     summary = summarize(scenario, results, checked_clips, tri, th, stage.recognizer_name, text, errors)
     summary["reused"] = len(reused)
     summary["measured"] = len(fresh)
-    store.write_json("qa/summary.json", summary)
+    store.write_json("qa/summary.json", compact_summary(summary))
     if report:
         from .report import write_report
 
