@@ -102,3 +102,22 @@ def test_outputs_written_and_resumable(run, stage):
     assert {r.id: r.passed for r in results}[items["wrong"][0].id]
     cols = qa_columns(results[0])
     assert set(cols) >= {"qa_passed", "qa_wer", "qa_entity_recall", "qa_dnsmos_ovrl"}
+
+
+def test_cli_qa_on_existing_corpus_reuses_results(run, tmp_path):
+    """`scenavox qa` on the corpus checked above: every result is reused, no model is loaded."""
+    from click.testing import CliRunner
+
+    from scenavox.cli import main
+    from .conftest import SCENARIO
+
+    store, _, _, _ = run
+    sc = tmp_path / "qa_mini.yaml"
+    sc.write_text(SCENARIO.format(cost="high"))
+    res = CliRunner().invoke(main, ["qa", "--scenario", str(sc), "--out", str(store.root), "-q"])
+    assert res.exit_code == 0, res.output
+    assert "of 4 clips pass" in res.output and "failure cost high" in res.output
+    saved = json.loads((store.root / "qa" / "summary.json").read_text())
+    assert saved["failure_cost"] == "high" and saved["thresholds"]["max_wer"] == 0.1
+    missing = CliRunner().invoke(main, ["qa", "--scenario", str(sc), "--out", str(tmp_path / "none")])
+    assert missing.exit_code == 2 and "no corpus folder" in missing.output

@@ -52,6 +52,8 @@ def _bars_by(groups: dict[str, dict[str, Any]], key: str, title: str, ylim: tupl
     if ylim:
         ax.set_ylim(*ylim)
     ax.tick_params(axis="x", rotation=45)
+    for label in ax.get_xticklabels():
+        label.set_ha("right")
     return _png(fig)
 
 
