@@ -150,9 +150,11 @@ def publish(scenario: str, repo: str, public: bool, out: Path | None, message: s
               help="Processes; 0 runs in this process [0].")
 @click.option("--threads", type=click.IntRange(min=1), default=2, help="Threads per worker [2].")
 @click.option("--no-report", is_flag=True, help="Skip report/index.html and report/report.json.")
+@click.option("--extra/--no-extra", default=None,
+              help="Distinct speakers and reply relevance (needs scenavox[qa-extra]) [when installed].")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def qa(scenario: str, out: Path | None, failure_cost: str | None, workers: int, threads: int, no_report: bool,
-       quiet: bool) -> None:
+       extra: bool | None, quiet: bool) -> None:
     """Check an existing corpus: round-trip recognition, entities, audio, text, balance; write a report."""
     from .qa import format_qa_summary, load_corpus, run_qa
     from .scenario import load_scenario
@@ -170,7 +172,7 @@ def qa(scenario: str, out: Path | None, failure_cost: str | None, workers: int, 
         raise UserError(f"{root}: no clips found (clips.jsonl or clips/); build the corpus first")
     with store.lock():
         _results, summary = run_qa(store, sc, clips, triples, workers=workers, threads=threads,
-                                   report=not no_report, progress=not quiet)
+                                   report=not no_report, progress=not quiet, extras=extra)
     click.echo(format_qa_summary(summary))
     click.echo(f"results: {root / 'qa' / 'results.jsonl'}")
     if not no_report:

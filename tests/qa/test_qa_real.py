@@ -41,7 +41,7 @@ def run(corpus, stage):
     store, items = corpus
     clips = [c for c, _ in items.values()]
     triples = {t.id: t for _, t in items.values()}
-    results, summary = run_qa(store, scenario(), clips, triples, stage=stage)
+    results, summary = run_qa(store, scenario(), clips, triples, stage=stage, extras=False)
     return store, items, {r.id: r for r in results}, summary
 
 
@@ -96,7 +96,7 @@ def test_outputs_written_and_resumable(run, stage):
     # a rerun reuses every stored result, and re-judges them with new thresholds
     clips = [c for c, _ in items.values()]
     triples = {t.id: t for _, t in items.values()}
-    results, again = run_qa(store, scenario("low"), clips, triples, stage=stage, report=False,
+    results, again = run_qa(store, scenario("low"), clips, triples, stage=stage, report=False, extras=False,
                             thresholds=thresholds_for(scenario("low"), max_wer=1.0, min_entity_recall=0.0))
     assert again["reused"] == 4 and again["measured"] == 0
     assert {r.id: r.passed for r in results}[items["wrong"][0].id]
@@ -114,7 +114,7 @@ def test_cli_qa_on_existing_corpus_reuses_results(run, tmp_path):
     store, _, _, _ = run
     sc = tmp_path / "qa_mini.yaml"
     sc.write_text(SCENARIO.format(cost="high"))
-    res = CliRunner().invoke(main, ["qa", "--scenario", str(sc), "--out", str(store.root), "-q"])
+    res = CliRunner().invoke(main, ["qa", "--scenario", str(sc), "--out", str(store.root), "-q", "--no-extra"])
     assert res.exit_code == 0, res.output
     assert "of 4 clips pass" in res.output and "failure cost high" in res.output
     saved = json.loads((store.root / "qa" / "summary.json").read_text())

@@ -188,5 +188,9 @@ def compact_summary(full: dict[str, Any]) -> dict[str, Any]:
         "text": {k: v for k, v in full["text"].items() if k != "missing_intents"},
         "thresholds": full["thresholds"],
         "errors": len(full["errors"]),
+        "distinct_speakers": full.get("speakers", {}).get("distinct_speakers"),
+        "effective_speakers": full.get("speakers", {}).get("effective_speakers"),
+        "off_topic_rate": full.get("replies", {}).get("off_topic_rate"),
+        "reply_relevance_mean": full.get("replies", {}).get("relevance_mean"),
         "not_measured": full["not_measured"],
     }

@@ -133,6 +133,8 @@ def render_html(scenario: Scenario, results: list[Any], summary: dict[str, Any],
         ["WER mean (all / clean)", f"{summary['wer'].get('mean', '-')} / {summary['clean_wer'].get('mean', '-')}"],
         ["entity recall", ent["overall"]], ["DNSMOS OVRL mean", summary["mos_proxy"]["dnsmos_ovrl"].get("mean")],
         ["distinct voice ids", summary["balance"]["distinct_voice_ids"]],
+        ["audibly distinct speakers (embeddings)", summary.get("speakers", {}).get("distinct_speakers", "not run")],
+        ["off-topic reply rate", summary.get("replies", {}).get("off_topic_rate", "not run")],
         ["accent balance TVD", summary["balance"]["accents"]["total_variation"]],
         ["intent balance TVD", summary["balance"]["intents"]["total_variation"]],
     ]
@@ -164,6 +166,12 @@ def render_html(scenario: Scenario, results: list[Any], summary: dict[str, Any],
     cols = ["", "clips", "WER", "entity recall", "pass rate", "DNSMOS OVRL", "words/s"]
     for what, title in (("by_voice", "By voice"), ("by_accent", "By accent"), ("by_intent", "By intent")):
         parts += [f"<h2>{title}</h2>", _table(cols, group_rows[what])]
+    spk = summary.get("speakers") or {}
+    if spk:
+        parts += ["<h2>Speakers</h2>", f"<p>{spk['voice_ids']} voice ids sound like {spk['distinct_speakers']} "
+                  f"distinct speaker(s) (centroid cosine similarity >= {spk['same_speaker_similarity']} is one "
+                  f"speaker); effective number {spk['effective_speakers']}.</p>",
+                  _table(["speaker", "voice ids"], [[i + 1, ", ".join(v)] for i, v in enumerate(spk["speakers"])])]
     parts += ["<h2>Text</h2>", _table(["check", "value"], text_rows),
               "<h2>Thresholds</h2>", _table(["threshold", "value"], [[k, v] for k, v in summary["thresholds"].items()]),
               f"<h2>Failing clips ({len(fails)})</h2>",

@@ -55,14 +55,16 @@ def _tasks(store: Store, clips: list[Clip], triples: dict[str, Triple], stage: Q
 
 def run_qa(store: Store, scenario: Scenario, clips: list[Clip], triples: dict[str, Triple] | Iterable[Triple], *,
            thresholds: Thresholds | None = None, stage: QAStage | None = None, workers: int = 0, threads: int = 2,
-           report: bool = True, progress: bool = False, executor: Any = None,
+           report: bool = True, progress: bool = False, executor: Any = None, extras: bool | None = False,
            ) -> tuple[list[QAResult], dict[str, Any]]:
     """Check every clip; returns (results sorted by clip id, the full summary).
 
     Writes qa/clips/<id>.json per clip as it finishes (reused on rerun when clip, text,
     command and recognizer are unchanged; verdicts are recomputed from `thresholds`),
     then qa/results.jsonl, qa/summary.json (headline numbers: `compact_summary`) and, with
-    report=True, report/index.html and report/report.json (the full summary + every result). workers=0 runs in this process; >=1 uses a process pool.
+    report=True, report/index.html and report/report.json (the full summary + every result).
+    extras: also count audibly distinct speakers and score reply relevance (needs the
+    `qa-extra` install); None runs them when installed, False skips, True requires them. workers=0 runs in this process; >=1 uses a process pool.
     """
     tri = triples if isinstance(triples, dict) else {t.id: t for t in triples}
     th = thresholds or thresholds_for(scenario)
@@ -97,6 +99,7 @@ def run_qa(store: Store, scenario: Scenario, clips: list[Clip], triples: dict[st
     text_q = sum(1 for q in store.iter_quarantine() if q.stage == "text" and q.id not in tri)
     text = text_checks(scenario, sorted(tri.values(), key=lambda t: t.index), text_q)
     summary = summarize(scenario, results, checked_clips, tri, th, stage.recognizer_name, text, errors)
+    _run_extras(store, extras, checked_clips, sorted(tri.values(), key=lambda t: t.index), threads, summary)
     summary["reused"] = len(reused)
     summary["measured"] = len(fresh)
     store.write_json("qa/summary.json", compact_summary(summary))
@@ -105,6 +108,24 @@ def run_qa(store: Store, scenario: Scenario, clips: list[Clip], triples: dict[st
 
         write_report(store, scenario, results, summary)
     return results, summary
+
+
+def _run_extras(store: Store, extras: bool | None, clips: list[Clip], triples: list[Triple], threads: int,
+                summary: dict[str, Any]) -> None:
+    if extras is False:
+        return
+    from . import extra
+
+    have = extra.available()
+    done = []
+    if extras or have["speakers"]:
+        summary["speakers"] = extra.distinct_speakers(
+            clips, extra.speaker_embeddings(store, clips, threads=threads))
+        done.append("distinct speakers from embeddings")
+    if extras or have["replies"]:
+        summary["replies"] = extra.reply_checks(triples, threads=threads)
+        done.append("reply relevance (off-topic rate)")
+    summary["not_measured"] = [x for x in summary["not_measured"] if x not in done]
 
 
 def load_corpus(store: Store) -> tuple[list[Clip], dict[str, Triple]]:
@@ -135,6 +156,13 @@ def format_qa_summary(summary: dict[str, Any]) -> str:
         f"entity recall {ent['overall'] if ent['overall'] is not None else '-'} over {ent['entities']} entities, "
         f"DNSMOS OVRL {mos.get('mean', '-')}",
     ]
+    if summary.get("speakers"):
+        sp = summary["speakers"]
+        lines.append(f"speakers: {sp['voice_ids']} voice ids, {sp['distinct_speakers']} audibly distinct "
+                     f"(effective {sp['effective_speakers']})")
+    if summary.get("replies"):
+        lines.append(f"replies: off-topic rate {summary['replies']['off_topic_rate']}, "
+                     f"relevance mean {summary['replies']['relevance_mean']}")
     for reason, k in summary["fail_reasons"].items():
         lines.append(f"  {k} x {reason}")
     if summary["errors"]:

