@@ -14,6 +14,9 @@ def test_wer_normalizes_numbers_case_and_punctuation():
     assert metrics.wer("Set it to twenty-one degrees, please.", "set it to 21 degrees please") == 0.0
     assert metrics.wer("call mom now", "call bob now") == pytest.approx(1 / 3)
     assert metrics.wer("call mom", "") == 1.0
+    assert metrics.wer("play Coldplay now", "play cold play now") == 0.0
+    assert metrics.wer("play cold play now", "play coldplay now") == 0.0
+    assert metrics.wer("play Coldplay now", "play cold plate now") == pytest.approx(2 / 3)
     assert metrics.cer("abc", "abd") == pytest.approx(1 / 3)
 
 
@@ -86,3 +89,21 @@ def test_text_checks():
     assert near_duplicate_rate(["call mom please", "call mom please!", "set the heat to 20"]) == pytest.approx(2 / 3, abs=1e-3)
     b = balance_block({"x": 0.5, "y": 0.5}, __import__("collections").Counter({"x": 3, "y": 1}))
     assert b["total_variation"] == 0.25
+
+
+def test_split_leakage(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from scenavox.qa.corpus import split_leakage
+
+    assert split_leakage(tmp_path, []) is None
+    d = tmp_path / "dataset" / "data"
+    d.mkdir(parents=True)
+    pq.write_table(pa.table({"voice_id": ["a", "b"], "text": ["Call Mom", "Set 21 degrees"], "triple_id": ["1", "2"]}),
+                   d / "train-00000-of-00001.parquet")
+    pq.write_table(pa.table({"voice_id": ["c", "b"], "text": ["call mom!", "Play jazz"], "triple_id": ["3", "4"]}),
+                   d / "test-00000-of-00001.parquet")
+    out = split_leakage(tmp_path, held_out=["a", "c"])
+    assert out["held_out_voices_outside_test"] == ["a"] and out["leak"]
+    assert out["voices_in_test_and_other_splits"] == ["b"] and out["texts_in_test_and_other_splits"] == 1

@@ -188,9 +188,49 @@ def compact_summary(full: dict[str, Any]) -> dict[str, Any]:
         "text": {k: v for k, v in full["text"].items() if k != "missing_intents"},
         "thresholds": full["thresholds"],
         "errors": len(full["errors"]),
+        "split_leakage": full.get("split_leakage"),
         "distinct_speakers": full.get("speakers", {}).get("distinct_speakers"),
         "effective_speakers": full.get("speakers", {}).get("effective_speakers"),
         "off_topic_rate": full.get("replies", {}).get("off_topic_rate"),
         "reply_relevance_mean": full.get("replies", {}).get("relevance_mean"),
         "not_measured": full["not_measured"],
+    }
+
+
+def split_leakage(root: Any, held_out: list[str]) -> dict[str, Any] | None:
+    """Leaks between the exported splits (dataset/data/<split>-*.parquet): voices, texts, triples.
+
+    None when nothing has been exported yet. Held-out voices must appear in test only; a
+    voice or an identical (normalized) text in both train and test inflates test scores.
+    """
+    from pathlib import Path
+
+    import pyarrow.parquet as pq
+
+    data = Path(root) / "dataset" / "data"
+    files = sorted(data.glob("*.parquet")) if data.is_dir() else []
+    if not files:
+        return None
+    voices: dict[str, set[str]] = defaultdict(set)
+    texts: dict[str, set[str]] = defaultdict(set)
+    trip: dict[str, set[str]] = defaultdict(set)
+    for f in files:
+        split = f.name.split("-")[0]
+        cols = [c for c in ("voice_id", "text", "triple_id") if c in pq.read_schema(f).names]
+        t = pq.read_table(f, columns=cols).to_pydict()
+        voices[split] |= set(t.get("voice_id", []))
+        texts[split] |= {normalize(x) for x in t.get("text", [])}
+        trip[split] |= set(t.get("triple_id", []))
+    others = [s for s in voices if s != "test"]
+    train_side = set().union(*(voices[s] for s in others)) if others else set()
+    text_side = set().union(*(texts[s] for s in others)) if others else set()
+    trip_side = set().union(*(trip[s] for s in others)) if others else set()
+    held_leaks = sorted(set(held_out) & train_side)
+    return {
+        "splits": sorted(voices),
+        "held_out_voices_outside_test": held_leaks,
+        "voices_in_test_and_other_splits": sorted(voices.get("test", set()) & train_side),
+        "texts_in_test_and_other_splits": len(texts.get("test", set()) & text_side),
+        "triples_in_several_splits": len(trip.get("test", set()) & trip_side),
+        "leak": bool(held_leaks) or bool(trip.get("test", set()) & trip_side),
     }

@@ -15,9 +15,26 @@ from ..text.normalize import contains, normalize
 
 
 # --- recognition -------------------------------------------------------------------
+def _join_splits(words: list[str], vocabulary: set[str]) -> list[str]:
+    """Merge adjacent words whose concatenation is a word of the other side ("cold play" -> "coldplay")."""
+    out: list[str] = []
+    i = 0
+    while i < len(words):
+        if i + 1 < len(words) and words[i] + words[i + 1] in vocabulary and words[i] not in vocabulary:
+            out.append(words[i] + words[i + 1])
+            i += 2
+        else:
+            out.append(words[i])
+            i += 1
+    return out
+
+
 def wer(reference: str, hypothesis: str) -> float:
-    """Word error rate after normalize() (numbers as words, no case or punctuation)."""
+    """Word error rate after normalize() (numbers as words, no case or punctuation); a compound
+    written as two words on one side and one on the other counts as a match."""
     ref, hyp = normalize(reference).split(), normalize(hypothesis).split()
+    hyp = _join_splits(hyp, set(ref))
+    ref = _join_splits(ref, set(hyp))
     if not ref:
         return 0.0 if not hyp else 1.0
     return Levenshtein.distance(ref, hyp) / len(ref)

@@ -10,8 +10,8 @@ from ..executors import LocalExecutor
 from ..records import Clip, Triple
 from ..scenario import Scenario
 from ..store import Store
-from .corpus import compact_summary, summarize, text_checks
-from .stage import QAResult, QAStage, QATask, judge, result_key
+from .corpus import compact_summary, split_leakage, summarize, text_checks
+from .stage import QAResult, QAStage, QATask, judge, rescore_text, result_key
 from .thresholds import Thresholds, thresholds_for
 
 RESULTS_KIND = "qa/clips"  # one file per clip: <corpus>/qa/clips/<clip id>.json
@@ -92,13 +92,16 @@ def run_qa(store: Store, scenario: Scenario, clips: list[Clip], triples: dict[st
         fresh[out.id] = out.record  # type: ignore[assignment]
     if bar is not None:
         bar.close()
-    results = sorted([judge(r, th) for r in reused.values()] + list(fresh.values()), key=lambda r: r.id)
+    results = sorted([judge(rescore_text(r), th) for r in reused.values()] + list(fresh.values()), key=lambda r: r.id)
     store.write_jsonl("qa/results.jsonl", results)
     checked = {r.id for r in results}
     checked_clips = [c for c in clips if c.id in checked]
     text_q = sum(1 for q in store.iter_quarantine() if q.stage == "text" and q.id not in tri)
     text = text_checks(scenario, sorted(tri.values(), key=lambda t: t.index), text_q)
     summary = summarize(scenario, results, checked_clips, tri, th, stage.recognizer_name, text, errors)
+    summary["split_leakage"] = split_leakage(store.root, scenario.voices.held_out)
+    if summary["split_leakage"] is not None:
+        summary["not_measured"].remove("split leakage")
     _run_extras(store, extras, checked_clips, sorted(tri.values(), key=lambda t: t.index), threads, summary)
     summary["reused"] = len(reused)
     summary["measured"] = len(fresh)

@@ -18,7 +18,7 @@ from ..voice.audio import resample
 from . import metrics
 from .thresholds import NOISY_SNR_DB, Thresholds
 
-QA_VERSION = 1  # bump when a measurement changes meaning: stored results are then redone
+QA_VERSION = 2  # bump when a measurement changes meaning: stored results are then redone
 
 
 class QATask(Record):
@@ -39,6 +39,7 @@ class QAResult(Record):
     intent: str
     reference: str
     transcript: str
+    slots: dict[str, str] = {}  # the command's slot values
     wer: float
     cer: float
     entities: dict[str, bool]  # slot name -> still in the transcript
@@ -79,6 +80,16 @@ def _target_snr(clip: Clip) -> float | None:
 
 def _num(v: float | None) -> float | None:
     return None if v is None or (isinstance(v, float) and math.isnan(v)) else v
+
+
+def rescore_text(r: QAResult) -> QAResult:
+    """Recompute the text measures (WER, CER, entities) from the stored transcript: cheap, and
+    keeps stored results in step with the current normalization without re-running the recognizer."""
+    r.wer = round(metrics.wer(r.reference, r.transcript), 4)
+    r.cer = round(metrics.cer(r.reference, r.transcript), 4)
+    r.entities = metrics.entity_stability(r.reference, r.transcript, r.slots)
+    r.entity_recall = metrics.recall(r.entities)
+    return r
 
 
 def judge(r: QAResult, t: Thresholds) -> QAResult:
@@ -189,7 +200,7 @@ class QAStage(Stage):
         r = QAResult(
             id=clip.id, triple_id=clip.triple_id, key=result_key(clip, triple, self.recognizer_name),
             recognizer=self.recognizer_name, voice_id=clip.voice_id, accent=clip.accent, language=clip.language,
-            intent=triple.command.intent, reference=clip.text, transcript=transcript,
+            intent=triple.command.intent, reference=clip.text, transcript=transcript, slots=triple.command.slots,
             wer=round(metrics.wer(clip.text, transcript), 4), cer=round(metrics.cer(clip.text, transcript), 4),
             entities=ents, entity_recall=metrics.recall(ents), duration_s=round(len(x) / sr, 3), words=words,
             words_per_s=metrics.speaking_rate(words, speech_s), **sil, **metrics.level_stats(x),
