@@ -155,11 +155,14 @@ def summarize(scenario: Scenario, results: list[Any], clips: list[Clip], triples
         "by_voice": group_by(results, "voice_id"),
         "by_accent": group_by(results, "accent"),
         "by_intent": group_by(results, "intent"),
+        "by_noise": group_by(results, "noise"),
+        "by_source": group_by(results, "source"),  # the synthetic-vs-real gap, side by side
         "balance": balance(scenario, clips, triples),
         "text": text,
         "errors": errors,
         "not_measured": ["reply relevance (off-topic rate)", "distinct speakers from embeddings",
-                         "split leakage", "synthetic-vs-real gap"],
+                         "split leakage"] + ([] if len({r.source for r in results}) > 1
+                                             else ["synthetic-vs-real gap (no real clips)"]),
     }
 
 

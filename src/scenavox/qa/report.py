@@ -75,6 +75,26 @@ def _balance(block: dict[str, Any], title: str) -> str | None:
     return _png(fig)
 
 
+def _by_source(results: list[Any], attr: str, label: str) -> str | None:
+    """Overlaid distributions per source (synthetic / real); only when both are present."""
+    import matplotlib.pyplot as plt
+
+    groups: dict[str, list[float]] = defaultdict(list)
+    for r in results:
+        v = getattr(r, attr)
+        if v is not None:
+            groups[r.source].append(v)
+    if len(groups) < 2:
+        return None
+    fig, ax = plt.subplots(figsize=(5, 3))
+    for name, vals in sorted(groups.items()):
+        ax.hist(vals, bins=20, alpha=0.5, density=True, label=f"{name} ({len(vals)})")
+    ax.set_xlabel(label)
+    ax.set_title(f"{label}: synthetic vs real")
+    ax.legend()
+    return _png(fig)
+
+
 def _scatter(pairs: list[list[float]], title: str) -> str | None:
     import matplotlib.pyplot as plt
 
@@ -117,6 +137,11 @@ def build_plots(results: list[Any], summary: dict[str, Any]) -> dict[str, str]:
         "Entity recall by voice": _bars_by(summary["by_voice"], "entity_recall", "entity recall by voice", (0, 1.05)),
         "Entity recall by accent": _bars_by(summary["by_accent"], "entity_recall", "entity recall by accent",
                                             (0, 1.05)),
+        "WER by noise": _bars_by(summary["by_noise"], "wer", "mean WER by noise"),
+        "Entity recall by noise": _bars_by(summary["by_noise"], "entity_recall", "entity recall by noise", (0, 1.05)),
+        "Synthetic vs real: WER": _by_source(results, "wer", "WER"),
+        "Synthetic vs real: DNSMOS": _by_source(results, "dnsmos_ovrl", "DNSMOS OVRL"),
+        "Synthetic vs real: speaking rate": _by_source(results, "words_per_s", "words/s"),
         "Accent balance": _balance(summary["balance"]["accents"], "accents: target vs actual"),
         "Intent balance": _balance(summary["balance"]["intents"], "intents: target vs actual"),
         "Voice balance": _balance(summary["balance"]["voices"], "voices: even share vs actual"),
@@ -142,7 +167,7 @@ def render_html(scenario: Scenario, results: list[Any], summary: dict[str, Any],
     text_rows = [[k, _fmt(v)] for k, v in text.items()]
     slot_rows = [[k, v["recall"], v["n"]] for k, v in ent["by_slot"].items()]
     group_rows = defaultdict(list)
-    for what in ("by_voice", "by_accent", "by_intent"):
+    for what in ("by_voice", "by_accent", "by_intent", "by_noise", "by_source"):
         for k, g in summary[what].items():
             group_rows[what].append([k, g["clips"], _fmt(g["wer"]), _fmt(g["entity_recall"]), _fmt(g["pass_rate"]),
                                      _fmt(g["dnsmos_ovrl"]), _fmt(g["words_per_s"])])
@@ -164,7 +189,8 @@ def render_html(scenario: Scenario, results: list[Any], summary: dict[str, Any],
         "<h2>Entity stability by slot</h2>", _table(["slot", "recall", "entities"], slot_rows),
     ]
     cols = ["", "clips", "WER", "entity recall", "pass rate", "DNSMOS OVRL", "words/s"]
-    for what, title in (("by_voice", "By voice"), ("by_accent", "By accent"), ("by_intent", "By intent")):
+    for what, title in (("by_voice", "By voice"), ("by_accent", "By accent"), ("by_intent", "By intent"),
+                        ("by_noise", "By noise"), ("by_source", "Synthetic vs real")):
         parts += [f"<h2>{title}</h2>", _table(cols, group_rows[what])]
     spk = summary.get("speakers") or {}
     if spk:

@@ -11,7 +11,7 @@ from ..records import Clip, Triple
 from ..scenario import Scenario
 from ..store import Store
 from .corpus import compact_summary, split_leakage, summarize, text_checks
-from .stage import QAResult, QAStage, QATask, judge, rescore_text, result_key
+from .stage import QAResult, QAStage, QATask, _noise, _source, _target_snr, judge, rescore_text, result_key
 from .thresholds import Thresholds, thresholds_for
 
 RESULTS_KIND = "qa/clips"  # one file per clip: <corpus>/qa/clips/<clip id>.json
@@ -44,6 +44,7 @@ def _tasks(store: Store, clips: list[Clip], triples: dict[str, Triple], stage: Q
             continue
         have = store.get(RESULTS_KIND, c.id, QAResult)
         if have is not None and have.key == result_key(c, t, rec):
+            have.source, have.noise, have.target_snr_db = _source(c), _noise(c), _target_snr(c)
             reused[c.id] = have
             continue
         audio = store.root / c.audio_path

@@ -37,6 +37,8 @@ class QAResult(Record):
     accent: str
     language: str
     intent: str
+    source: str = "synthetic"  # synthetic | real (mixed-in recordings)
+    noise: str = "clean"  # the acoustics stage's noise type, "clean" when none was added
     reference: str
     transcript: str
     slots: dict[str, str] = {}  # the command's slot values
@@ -76,6 +78,17 @@ def _target_snr(clip: Clip) -> float | None:
     if isinstance(ac, dict) and isinstance(ac.get("snr_db"), (int, float)):
         return float(ac["snr_db"])
     return None
+
+
+def _source(clip: Clip) -> str:
+    return str(clip.provenance.get("source") or "synthetic")
+
+
+def _noise(clip: Clip) -> str:
+    ac = clip.provenance.get("acoustics")
+    if isinstance(ac, dict):
+        return str(ac.get("noise_type") or ac.get("preset") or "clean")
+    return "clean"
 
 
 def _num(v: float | None) -> float | None:
@@ -200,7 +213,8 @@ class QAStage(Stage):
         r = QAResult(
             id=clip.id, triple_id=clip.triple_id, key=result_key(clip, triple, self.recognizer_name),
             recognizer=self.recognizer_name, voice_id=clip.voice_id, accent=clip.accent, language=clip.language,
-            intent=triple.command.intent, reference=clip.text, transcript=transcript, slots=triple.command.slots,
+            intent=triple.command.intent, source=_source(clip),
+            noise=_noise(clip), reference=clip.text, transcript=transcript, slots=triple.command.slots,
             wer=round(metrics.wer(clip.text, transcript), 4), cer=round(metrics.cer(clip.text, transcript), 4),
             entities=ents, entity_recall=metrics.recall(ents), duration_s=round(len(x) / sr, 3), words=words,
             words_per_s=metrics.speaking_rate(words, speech_s), **sil, **metrics.level_stats(x),
