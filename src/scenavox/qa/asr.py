@@ -91,7 +91,7 @@ class FasterWhisperTranscriber:
         except ImportError:  # pragma: no cover - core dependency
             raise UserError("the QA recognizer needs faster-whisper: pip install faster-whisper") from None
         path = Path(model) if model else whisper_base_dir()
-        self.name = f"faster-whisper:{'whisper-base' if model is None else path.name}"
+        self.name = f"faster-whisper:{'whisper-base' if model is None else model}"
         self.beam_size = beam_size
         self.model = WhisperModel(str(path), device=device, compute_type=compute_type, cpu_threads=threads,
                                   num_workers=1)
@@ -114,7 +114,7 @@ class TransformersWhisperTranscriber:
         except ImportError:
             raise UserError("the transformers recognizer needs: pip install transformers torch") from None
         torch.set_num_threads(max(1, threads))
-        self.name = f"transformers:{Path(str(model)).name}"
+        self.name = f"transformers:{model}"
         self.pipe = pipeline("automatic-speech-recognition", model=str(model), device=device)
 
     def transcribe(self, audio_16k: np.ndarray, language: str | None) -> str:

@@ -165,7 +165,7 @@ class QAStage(Stage):
     def recognizer_name(self) -> str:
         if self._asr is not None:
             return self._asr.name
-        return self.recognizer + (f":{self.recognizer_model}" if self.recognizer_model else ":whisper-base")
+        return f"{self.recognizer}:{self.recognizer_model or 'whisper-base'}"  # as the transcriber names itself
 
     def setup(self) -> None:
         from .asr import make_transcriber
