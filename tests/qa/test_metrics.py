@@ -107,3 +107,14 @@ def test_split_leakage(tmp_path):
     out = split_leakage(tmp_path, held_out=["a", "c"])
     assert out["held_out_voices_outside_test"] == ["a"] and out["leak"]
     assert out["voices_in_test_and_other_splits"] == ["b"] and out["texts_in_test_and_other_splits"] == 1
+
+
+def test_dnsmos_melspec_matches_librosa():
+    librosa = pytest.importorskip("librosa")
+    from scenavox.qa.mos import mel_filters, melspec_db
+
+    x = np.random.default_rng(0).normal(0, 0.1, 16000).astype(np.float32)
+    ref = librosa.power_to_db(librosa.feature.melspectrogram(y=x, sr=16000, n_fft=321, hop_length=160, n_mels=120),
+                              ref=np.max)
+    assert np.abs((ref.T + 40) / 40 - melspec_db(x)).max() < 1e-4
+    assert np.allclose(librosa.filters.mel(sr=16000, n_fft=321, n_mels=120), mel_filters(16000, 321, 120), atol=1e-6)

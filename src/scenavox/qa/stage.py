@@ -183,7 +183,6 @@ class QAStage(Stage):
             from .mos import DNSMOS
 
             self._dnsmos = DNSMOS(threads=self.resources.threads)
-            self._dnsmos.score(np.zeros(16000, np.float32) + 1e-4)  # compile librosa's numba kernels now
 
     def _vad_probs(self, x16: np.ndarray) -> np.ndarray:
         if not self._vad:
