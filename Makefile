@@ -27,6 +27,9 @@ $(STAMP): pyproject.toml
 corpus: install ## Build the corpus for SCENARIO (default car) into outputs/<scenario>/
 	$(BIN)/scenavox corpus --scenario "$(SCENARIO)" $(if $(N),--n $(N)) $(if $(SEED),--seed $(SEED))
 
+qa: install ## Check the SCENARIO corpus (round trip, entities, audio, text) and write report/index.html
+	$(BIN)/scenavox qa --scenario "$(SCENARIO)"
+
 test: install ## Run the test suite (real models included, heavy tests excluded)
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -m "not heavy"
 
@@ -36,4 +39,4 @@ test-heavy: install ## Run only the heavy tests
 clean: ## Remove generated corpora (outputs/*) but keep the virtual environment
 	find outputs -mindepth 1 -maxdepth 1 ! -name README.md -exec rm -rf {} +
 
-.PHONY: help install corpus test test-heavy clean
+.PHONY: help install corpus qa test test-heavy clean

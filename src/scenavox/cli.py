@@ -166,7 +166,8 @@ def qa(scenario: str, out: Path | None, failure_cost: str | None, workers: int, 
     root = out if out is not None else Path("outputs") / sc.name
     store = Store(root)
     if not root.is_dir():
-        raise UserError(f"{root}: no corpus folder; build one with `scenavox corpus --scenario {sc.name}` or pass --out")
+        raise UserError(f"{root}: no corpus folder; build one with `scenavox corpus --scenario {sc.name}` "
+                        "or pass --out")
     clips, triples = load_corpus(store)
     if not clips:
         raise UserError(f"{root}: no clips found (clips.jsonl or clips/); build the corpus first")

@@ -3,8 +3,7 @@
 import numpy as np
 import pytest
 
-from scenavox.qa import PRESETS, judge, thresholds_for
-from scenavox.qa import metrics
+from scenavox.qa import PRESETS, judge, metrics, thresholds_for
 from scenavox.qa.corpus import balance_block, distinct_n, near_duplicate_rate
 
 from .conftest import scenario
@@ -86,7 +85,8 @@ def test_same_clip_passes_at_low_and_fails_at_high():
 
 def test_text_checks():
     assert distinct_n(["a b", "a b"], 1) == 0.5
-    assert near_duplicate_rate(["call mom please", "call mom please!", "set the heat to 20"]) == pytest.approx(2 / 3, abs=1e-3)
+    texts = ["call mom please", "call mom please!", "set the heat to 20"]
+    assert near_duplicate_rate(texts) == pytest.approx(2 / 3, abs=1e-3)
     b = balance_block({"x": 0.5, "y": 0.5}, __import__("collections").Counter({"x": 3, "y": 1}))
     assert b["total_variation"] == 0.25
 

@@ -18,7 +18,8 @@ pytestmark = pytest.mark.slow
 def corpus(tmp_path_factory, piper):
     """Two clean clips, one whose audio says another number than its text, one of pure noise."""
     store = Store(tmp_path_factory.mktemp("qa_corpus"))
-    clean1 = add_clip(store, "Set the temperature to 21 degrees please", speak(piper, "Set the temperature to 21 degrees please"),
+    said = "Set the temperature to 21 degrees please"
+    clean1 = add_clip(store, said, speak(piper, said),
                       "set_temperature", {"temperature": "21"}, index=0)
     clean2 = add_clip(store, "Call Sarah on her mobile", speak(piper, "Call Sarah on her mobile"), "call_contact",
                       {"contact": "Sarah"}, accent="en-GB", voice_id="piper-joe-gb", index=1,
@@ -103,6 +104,13 @@ def test_outputs_written_and_resumable(run, stage):
                             thresholds=thresholds_for(scenario("low"), max_wer=1.0, min_entity_recall=0.0))
     assert again["reused"] == 4 and again["measured"] == 0
     assert {r.id: r.passed for r in results}[items["wrong"][0].id]
+    from scenavox.qa import filter_clips
+
+    first = run_qa(store, scenario(), clips, triples, stage=stage, report=False, extras=False)[0]
+    kept, dropped = filter_clips(clips, first)
+    assert {c.id for c in dropped} == {r.id for r in first if not r.passed} == {items["wrong"][0].id,
+                                                                               items["noise"][0].id}
+    assert len(kept) == 2 and filter_clips(clips, [])[0] == [] and filter_clips(clips, [], keep_unchecked=True)[0]
     cols = qa_columns(results[0])
     assert set(cols) >= {"qa_passed", "qa_wer", "qa_entity_recall", "qa_dnsmos_ovrl"}
 
@@ -112,6 +120,7 @@ def test_cli_qa_on_existing_corpus_reuses_results(run, tmp_path):
     from click.testing import CliRunner
 
     from scenavox.cli import main
+
     from .conftest import SCENARIO
 
     store, _, _, _ = run

@@ -19,8 +19,14 @@ pytest.importorskip("transformers", reason="needs transformers + torch (scenavox
 @pytest.fixture(scope="module")
 def tiny_whisper(tmp_path_factory):
     import torch
-    from transformers import (GenerationConfig, WhisperConfig, WhisperFeatureExtractor,
-                              WhisperForConditionalGeneration, WhisperProcessor, WhisperTokenizerFast)
+    from transformers import (
+        GenerationConfig,
+        WhisperConfig,
+        WhisperFeatureExtractor,
+        WhisperForConditionalGeneration,
+        WhisperProcessor,
+        WhisperTokenizerFast,
+    )
 
     from scenavox.qa.asr import whisper_base_dir
 

@@ -6,7 +6,7 @@ All pure functions of arrays and strings, so they are unit-testable without mode
 from __future__ import annotations
 
 import math
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 from rapidfuzz.distance import Levenshtein
@@ -126,7 +126,8 @@ def level_stats(audio: np.ndarray) -> dict[str, float]:
         return {"peak_dbfs": -200.0, "rms_dbfs": -200.0, "clipped_fraction": 0.0}
     peak = float(np.max(np.abs(x)))
     clipped = float(np.mean(np.abs(x) >= 0.999))
-    return {"peak_dbfs": _db(peak), "rms_dbfs": _db(float(np.sqrt(np.mean(x**2)))), "clipped_fraction": round(clipped, 5)}
+    return {"peak_dbfs": _db(peak), "rms_dbfs": _db(float(np.sqrt(np.mean(x**2)))),
+            "clipped_fraction": round(clipped, 5)}
 
 
 def snr_estimate(audio_16k: np.ndarray, probs: np.ndarray, threshold: float = 0.5) -> float | None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any, Iterable, Iterator
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 from ..executors import LocalExecutor
 from ..records import Clip, Triple
@@ -32,6 +33,16 @@ def qa_columns(result: QAResult | None) -> dict[str, Any]:
         "qa_words_per_s": None if r is None else r.words_per_s,
         "qa_snr_db": None if r is None else r.snr_db,
     }
+
+
+def filter_clips(clips: list[Clip], results: list[QAResult], *, keep_unchecked: bool = False
+                 ) -> tuple[list[Clip], list[Clip]]:
+    """(kept, dropped): drop exactly the clips whose result failed (and, unless keep_unchecked,
+    clips QA could not check, listed under summary["errors"])."""
+    verdict = {r.id: r.passed for r in results}
+    kept = [c for c in clips if verdict.get(c.id, keep_unchecked)]
+    dropped = [c for c in clips if not verdict.get(c.id, keep_unchecked)]
+    return kept, dropped
 
 
 def _tasks(store: Store, clips: list[Clip], triples: dict[str, Triple], stage: QAStage, reused: dict[str, QAResult],
@@ -65,7 +76,8 @@ def run_qa(store: Store, scenario: Scenario, clips: list[Clip], triples: dict[st
     then qa/results.jsonl, qa/summary.json (headline numbers: `compact_summary`) and, with
     report=True, report/index.html and report/report.json (the full summary + every result).
     extras: also count audibly distinct speakers and score reply relevance (needs the
-    `qa-extra` install); None runs them when installed, False skips, True requires them. workers=0 runs in this process; >=1 uses a process pool.
+    `qa-extra` install); None runs them when installed, False skips, True requires them.
+    workers=0 runs in this process; >=1 uses a process pool.
     """
     tri = triples if isinstance(triples, dict) else {t.id: t for t in triples}
     th = thresholds or thresholds_for(scenario)
