@@ -140,5 +140,47 @@ def publish(scenario: str, repo: str, public: bool, out: Path | None, message: s
                    "repo settings on the Hub", err=True)
 
 
+@main.command()
+@click.argument("name")
+@click.option("--path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Where to write the file [prompts/NAME.yaml].")
+@click.option("--force", is_flag=True, help="Overwrite an existing file.")
+def init(name: str, path: Path | None, force: bool) -> None:
+    """Scaffold a new scenario file, with comments explaining each of the six questions."""
+    from importlib.resources import files
+
+    from .scenario import NAME_RE, parse_scenario, prompts_dir
+    from .store import write_atomic
+
+    if not NAME_RE.match(name):
+        raise UserError(f"'{name}' is not a valid scenario name (lower-case letters, digits, _ and -)")
+    target = path or prompts_dir() / f"{name}.yaml"
+    if target.exists() and not force:
+        raise UserError(f"{target} exists; pick another name or pass --force")
+    text = files("scenavox").joinpath("templates/scenario_init.yaml").read_text(encoding="utf-8")
+    text = text.replace("__NAME__", name)
+    parse_scenario(text, target)  # the scaffold itself must be valid
+    write_atomic(target, text)
+    click.echo(f"wrote {target}; edit it, then: scenavox validate {target}")
+
+
+@main.command("schema")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the JSON Schema to a file instead of stdout.")
+def schema_cmd(out: Path | None) -> None:
+    """Print the JSON Schema of scenario files (for editor completion)."""
+    import json
+
+    from .scenario import Scenario
+    from .store import write_atomic
+
+    text = json.dumps(Scenario.model_json_schema(), indent=2) + "\n"
+    if out:
+        write_atomic(out, text)
+        click.echo(f"wrote {out}")
+    else:
+        click.echo(text, nl=False)
+
+
 if __name__ == "__main__":
     main()
