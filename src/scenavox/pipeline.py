@@ -51,6 +51,30 @@ class RunResult:
     clips: list[Clip] = field(default_factory=list)
     triples: list[Triple] = field(default_factory=list)
 
+    # -- notebook helpers ----------------------------------------------------------------
+    def to_pandas(self) -> Any:
+        """One row per clip: text, command, reply, voice, accent, prosody, duration."""
+        import pandas as pd
+
+        by_id = {t.id: t for t in self.triples}
+        return pd.DataFrame([
+            {"id": c.id, "text": c.text, "intent": by_id[c.triple_id].command.intent,
+             "slots": by_id[c.triple_id].command.slots, "reply": by_id[c.triple_id].reply,
+             "voice": c.voice_id, "accent": c.accent, "duration_s": c.duration_s, **c.prosody}
+            for c in self.clips
+        ])
+
+    def audio(self, i: int = 0) -> Any:
+        """An inline audio player for clip i (IPython)."""
+        from IPython.display import Audio
+
+        return Audio(data=(self.out / self.clips[i].audio_path).read_bytes())
+
+    def _repr_html_(self) -> str:
+        s = self.summary
+        return (f"<b>{s['scenario']}</b>: {s['utterances']} utterances, {s['audio_minutes']} min of audio, "
+                f"splits {s['splits']}, set aside {s['set_aside']} &rarr; <code>{self.dataset}</code>")
+
 
 def plan_workers(workers: int | None) -> tuple[int, int, int, int]:
     """(text workers, text threads, voice workers, voice threads) for this machine.
