@@ -1,0 +1,25 @@
+"""Scenario acoustics: noise at a target SNR, reverberation, channel; small composable transforms.
+
+Pipeline entry point::
+
+    from scenavox.acoustics import apply_acoustics
+    audio, params = apply_acoustics(samples, sr, scenario.noise, scenario.acoustics.preset, seed)
+"""
+
+from .channel import BandPass, Clipping, MicGain, TelephoneChannel, mulaw_decode, mulaw_encode
+from .core import Compose, Transform, as_rng
+from .noise import (AddNoise, BabbleNoise, CabinNoise, ChoiceNoise, ClatterNoise, ClipBabble, ColoredNoise,
+                    EngineNoise, FactoryNoise, FolderNoise, MixNoise, NoiseSource, RoadNoise, TrafficNoise,
+                    WindNoise, rpm_for_speed)
+from .presets import (PRESETS, AcousticSources, apply_acoustics, available_presets, build_preset,
+                      register_preset, resolve_preset_name)
+from .reverb import ApplyRIR, SimulatedRoom, decay_rir, pyroom_rir, schroeder_rt60
+
+__all__ = [
+    "AcousticSources", "AddNoise", "ApplyRIR", "BabbleNoise", "BandPass", "CabinNoise", "ChoiceNoise",
+    "ClatterNoise", "ClipBabble", "Clipping", "ColoredNoise", "Compose", "EngineNoise", "FactoryNoise",
+    "FolderNoise", "MicGain", "MixNoise", "NoiseSource", "PRESETS", "RoadNoise", "SimulatedRoom",
+    "TelephoneChannel", "TrafficNoise", "Transform", "WindNoise", "apply_acoustics", "as_rng",
+    "available_presets", "build_preset", "decay_rir", "mulaw_decode", "mulaw_encode", "pyroom_rir",
+    "register_preset", "resolve_preset_name", "rpm_for_speed", "schroeder_rt60",
+]
