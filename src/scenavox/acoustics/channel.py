@@ -87,9 +87,9 @@ class BandPass(Transform):
         self.order = int(order)
 
     def apply(self, x, sample_rate, rng):
-        # corners rounded to 1 Hz so the cached filter designs are reused
-        lo = round(uniform(rng, self.min_low_hz, self.max_low_hz))
-        hi = round(min(uniform(rng, self.min_high_hz, self.max_high_hz), 0.45 * sample_rate))
+        # corners on a 10 Hz grid so the cached filter designs are reused
+        lo = int(round(uniform(rng, self.min_low_hz, self.max_low_hz), -1))
+        hi = int(round(min(uniform(rng, self.min_high_hz, self.max_high_hz), 0.45 * sample_rate), -1))
         y = sosfilt(butter_sos(self.order, (float(lo), float(hi)), "bandpass", sample_rate), x)
         return y.astype(np.float32), {"low_hz": lo, "high_hz": hi}
 

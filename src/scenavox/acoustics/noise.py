@@ -76,14 +76,14 @@ def _pink(n: int, rng: np.random.Generator) -> np.ndarray:
 
 
 def _lowpass(x: np.ndarray, cutoff_hz: float, sr: int, order: int = 2) -> np.ndarray:
-    cutoff_hz = min(cutoff_hz, 0.45 * sr)
-    return sosfilt(butter_sos(order, round(cutoff_hz, 1), "lowpass", sr), x).astype(np.float32)
+    cutoff_hz = min(round(cutoff_hz, -1), 0.45 * sr)  # 10 Hz grid: cached filter designs get reused
+    return sosfilt(butter_sos(order, float(cutoff_hz), "lowpass", sr), x).astype(np.float32)
 
 
 def _bandpass(x: np.ndarray, lo_hz: float, hi_hz: float, sr: int, order: int = 2) -> np.ndarray:
-    hi_hz = min(hi_hz, 0.45 * sr)
-    lo_hz = min(lo_hz, hi_hz * 0.5)
-    return sosfilt(butter_sos(order, (round(lo_hz, 1), round(hi_hz, 1)), "bandpass", sr), x).astype(np.float32)
+    hi_hz = min(round(hi_hz, -1), 0.45 * sr)
+    lo_hz = min(round(lo_hz, -1), hi_hz * 0.5)
+    return sosfilt(butter_sos(order, (float(lo_hz), float(hi_hz)), "bandpass", sr), x).astype(np.float32)
 
 
 def _slow_envelope(n: int, sr: int, rng: np.random.Generator, rate_hz: float, depth: float) -> np.ndarray:
@@ -107,22 +107,36 @@ def rpm_for_speed(speed_kmh: float, rng: np.random.Generator) -> tuple[float, in
     return wheel_rpm * GEAR_RATIOS[gear - 1], gear
 
 
+ENGINE_TABLE_SIZE = 4096
+
+
 def engine_noise(n: int, sr: int, rng: np.random.Generator, rpm: float, cylinders: int = 4) -> tuple[np.ndarray, dict]:
+    """Firing harmonics (orders k/2 of the firing frequency, 1/k^0.8 roll-off, random phases) read from a
+    wavetable of one crank cycle at the instantaneous phase: O(n) whatever the number of harmonics."""
     f0 = rpm / 60.0 * cylinders / 2.0  # firing frequency of a four-stroke engine
-    t_wobble = _slow_envelope(n, sr, rng, rate_hz=2.0, depth=0.01)  # +-1 % rpm fluctuation
-    phase = 2 * np.pi * np.cumsum(f0 * t_wobble, dtype=np.float64) / sr
-    out = np.zeros(n, dtype=np.float64)
+    wobble = _slow_envelope(n, sr, rng, rate_hz=2.0, depth=0.01)  # +-1 % rpm fluctuation
+    # phase in units of crank cycles (half the firing frequency): the table holds one cycle
+    cycles = np.cumsum(wobble, dtype=np.float64) * (0.5 * f0 / sr)
+    grid = np.arange(ENGINE_TABLE_SIZE) / ENGINE_TABLE_SIZE * 2 * np.pi
+    table = np.zeros(ENGINE_TABLE_SIZE + 1)
     n_harm = 0
-    # half orders (crank-rate components) and firing harmonics with a 1/k^0.8 roll-off
-    for k in np.arange(0.5, 12.5, 0.5):
-        if f0 * k >= 0.45 * sr:
+    for j in range(1, 25):  # j-th multiple of the crank rate = order j/2 of the firing frequency
+        if 0.5 * f0 * j >= 0.45 * sr:
             break
-        amp = (0.35 if k % 1 else 1.0) / k ** 0.8
-        out += amp * np.sin(k * phase + rng.uniform(0, 2 * np.pi))
+        k = j / 2
+        amp = (0.35 if j % 2 else 1.0) / k ** 0.8
+        table[:-1] += amp * np.sin(j * grid + rng.uniform(0, 2 * np.pi))
         n_harm += 1
-    # combustion roughness: noise modulated at the firing rate
-    rough = _lowpass(_white(n, rng), 2.5 * f0, sr) * (1.0 + 0.8 * np.sin(phase)).astype(np.float32)
-    y = normalize_rms(out.astype(np.float32)) + 0.5 * normalize_rms(rough)
+    table[-1] = table[0]
+    pos = (cycles - np.floor(cycles)) * ENGINE_TABLE_SIZE
+    i0 = pos.astype(np.int64)
+    frac = (pos - i0).astype(np.float32)
+    t32 = table.astype(np.float32)
+    tone = t32[i0] + (t32[i0 + 1] - t32[i0]) * frac
+    # combustion roughness: noise modulated at the firing rate (table entry 2 = firing harmonic)
+    mod = 1.0 + 0.8 * np.cos(np.float32(4 * np.pi) * (cycles - np.floor(cycles)).astype(np.float32))
+    rough = _lowpass(_white(n, rng), 2.5 * f0, sr) * mod
+    y = normalize_rms(tone) + 0.5 * normalize_rms(rough)
     y = _lowpass(y, 1500.0, sr)  # cabin insulation takes the top off
     return y, {"rpm": float(rpm), "firing_hz": float(f0), "harmonics": n_harm}
 
