@@ -69,11 +69,10 @@ def snake(name: str) -> str:
 
 # --- levels ----------------------------------------------------------------------------------------
 def power(x: np.ndarray) -> float:
-    """Mean square, computed in float64 (float32 sums drift on long clips)."""
+    """Mean square (BLAS dot product: blocked partial sums, ~1e-6 relative error on float32 clips)."""
     if x.size == 0:
         return 0.0
-    x64 = x.astype(np.float64, copy=False)
-    return float(np.dot(x64, x64) / x64.size)
+    return float(np.dot(x, x)) / x.size
 
 
 def rms(x: np.ndarray) -> float:

@@ -107,38 +107,55 @@ def rpm_for_speed(speed_kmh: float, rng: np.random.Generator) -> tuple[float, in
     return wheel_rpm * GEAR_RATIOS[gear - 1], gear
 
 
-ENGINE_TABLE_SIZE = 4096
+ENGINE_TABLE_BITS = 12
+ENGINE_TABLE_SIZE = 1 << ENGINE_TABLE_BITS  # one cycle of the half-order rate
+ENGINE_ORDERS = 24  # multiples of the crank-cycle rate: half orders of the firing frequency up to order 12
+
+
+@lru_cache(maxsize=1)
+def _harmonic_basis() -> tuple[np.ndarray, np.ndarray]:
+    grid = np.arange(ENGINE_TABLE_SIZE) / ENGINE_TABLE_SIZE * 2 * np.pi
+    j = np.arange(1, ENGINE_ORDERS + 1)[:, None]
+    return np.sin(j * grid).astype(np.float32), np.cos(j * grid).astype(np.float32)
+
+
+def engine_tone(n: int, sr: int, rng: np.random.Generator, rpm: float, cylinders: int = 4,
+                cabin_lowpass_hz: float = 1500.0) -> tuple[np.ndarray, dict]:
+    """A four-stroke engine's harmonics at the firing frequency rpm / 60 * cylinders / 2 and its half orders
+    (1/k^0.8 roll-off, random phases, weighted by a 2nd-order low-pass for the cabin's insulation), with a slow
+    sinusoidal rpm wobble of +-1 %. Read from a wavetable by a phase accumulator of one cycle: O(n) whatever the number of
+    harmonics. Returned at unit RMS."""
+    f0 = rpm / 60.0 * cylinders / 2.0
+    base = 0.5 * f0  # the table holds one cycle of the half-order rate
+    j = np.arange(1, ENGINE_ORDERS + 1)
+    freqs = j * base
+    amp = np.where(j % 2, 0.35, 1.0) / (j / 2.0) ** 0.8 / np.sqrt(1.0 + (freqs / cabin_lowpass_hz) ** 4)
+    amp = amp * (freqs < 0.45 * sr)
+    phi = rng.uniform(0.0, 2 * np.pi, ENGINE_ORDERS)
+    S, C = _harmonic_basis()
+    table = ((amp * np.cos(phi)).astype(np.float32) @ S + (amp * np.sin(phi)).astype(np.float32) @ C)
+    table /= max(float(np.sqrt(np.mean(table.astype(np.float64) ** 2))), EPS)
+    # Direct digital synthesis: a 32-bit phase accumulator (wraps by itself), the top 12 bits index the table.
+    # The rpm wobble changes the phase step once per 256-sample block (the phase stays continuous).
+    wobble_hz = float(rng.uniform(0.5, 2.0))
+    depth = 0.01
+    block = 256
+    nb = n // block + 1
+    tb = (np.arange(nb) * block + block / 2) / sr
+    freq = base * (1.0 + depth * np.sin(2 * np.pi * wobble_hz * tb + rng.uniform(0, 2 * np.pi)))
+    steps = np.round(freq / sr * 2.0**32).astype(np.uint32)
+    phase = np.cumsum(np.repeat(steps, block)[:n], dtype=np.uint32)
+    phase += np.uint32(rng.integers(0, 2**32, dtype=np.uint64))
+    tone = table.take(phase >> np.uint32(32 - ENGINE_TABLE_BITS))
+    return tone, {"rpm": float(rpm), "firing_hz": float(f0), "harmonics": int(np.count_nonzero(amp)),
+                  "rpm_wobble_hz": wobble_hz}
 
 
 def engine_noise(n: int, sr: int, rng: np.random.Generator, rpm: float, cylinders: int = 4) -> tuple[np.ndarray, dict]:
-    """Firing harmonics (orders k/2 of the firing frequency, 1/k^0.8 roll-off, random phases) read from a
-    wavetable of one crank cycle at the instantaneous phase: O(n) whatever the number of harmonics."""
-    f0 = rpm / 60.0 * cylinders / 2.0  # firing frequency of a four-stroke engine
-    wobble = _slow_envelope(n, sr, rng, rate_hz=2.0, depth=0.01)  # +-1 % rpm fluctuation
-    # phase in units of crank cycles (half the firing frequency): the table holds one cycle
-    cycles = np.cumsum(wobble, dtype=np.float64) * (0.5 * f0 / sr)
-    grid = np.arange(ENGINE_TABLE_SIZE) / ENGINE_TABLE_SIZE * 2 * np.pi
-    table = np.zeros(ENGINE_TABLE_SIZE + 1)
-    n_harm = 0
-    for j in range(1, 25):  # j-th multiple of the crank rate = order j/2 of the firing frequency
-        if 0.5 * f0 * j >= 0.45 * sr:
-            break
-        k = j / 2
-        amp = (0.35 if j % 2 else 1.0) / k ** 0.8
-        table[:-1] += amp * np.sin(j * grid + rng.uniform(0, 2 * np.pi))
-        n_harm += 1
-    table[-1] = table[0]
-    pos = (cycles - np.floor(cycles)) * ENGINE_TABLE_SIZE
-    i0 = pos.astype(np.int64)
-    frac = (pos - i0).astype(np.float32)
-    t32 = table.astype(np.float32)
-    tone = t32[i0] + (t32[i0 + 1] - t32[i0]) * frac
-    # combustion roughness: noise modulated at the firing rate (table entry 2 = firing harmonic)
-    mod = 1.0 + 0.8 * np.cos(np.float32(4 * np.pi) * (cycles - np.floor(cycles)).astype(np.float32))
-    rough = _lowpass(_white(n, rng), 2.5 * f0, sr) * mod
-    y = normalize_rms(tone) + 0.5 * normalize_rms(rough)
-    y = _lowpass(y, 1500.0, sr)  # cabin insulation takes the top off
-    return y, {"rpm": float(rpm), "firing_hz": float(f0), "harmonics": n_harm}
+    """Engine tone plus combustion roughness (low-passed noise, -6 dB), unit-ish RMS."""
+    tone, p = engine_tone(n, sr, rng, rpm, cylinders)
+    rough = _lowpass(_white(n, rng), max(2.5 * p["firing_hz"], 100.0), sr)
+    return tone + 0.5 * normalize_rms(rough, 1.0), p
 
 
 def road_noise(n: int, sr: int, rng: np.random.Generator, speed_kmh: float) -> np.ndarray:
@@ -221,11 +238,47 @@ class WindNoise(NoiseSource):
         return wind_noise(n, sample_rate, rng, speed), {"speed_kmh": speed}
 
 
-class CabinNoise(NoiseSource):
-    """Engine + road + wind for one sampled speed; relative levels follow the speed.
+def cabin_levels_db(speed_kmh: float, rpm: float) -> dict[str, float]:
+    """Relative levels (dB) of the cabin's noise components: engine 20*log10(rpm/2000),
+    road -3 + 30*log10(v/80), wind -8 + 55*log10(v/100) (v >= 1 km/h)."""
+    v = max(float(speed_kmh), 1.0)
+    return {"engine_level_db": float(20 * np.log10(rpm / 2000.0)),
+            "road_level_db": float(-3 + 30 * np.log10(v / 80.0)),
+            "wind_level_db": float(-8 + 55 * np.log10(v / 100.0))}
 
-    Level model (dB, relative): engine 20*log10(rpm/2000); road -3 + 30*log10(v/80); wind -8 + 55*log10(v/100)
-    (wind only above 20 km/h). The recorded ``*_level_db`` are those relative levels.
+
+CABIN_BED_SECONDS = 12.0
+CABIN_SPEED_STEP_KMH = 20
+
+
+@lru_cache(maxsize=64)
+def _cabin_bed(sample_rate: int, speed_kmh: int) -> np.ndarray:
+    """The stochastic part of cabin noise (road + wind + engine roughness) at one speed, 12 s, rendered once
+    per process from a fixed seed (deterministic), read-only."""
+    rng = np.random.default_rng([0x5CE7A, sample_rate, speed_kmh])
+    n = int(CABIN_BED_SECONDS * sample_rate)
+    nominal_rpm = (IDLE_RPM if speed_kmh < 5 else
+                   speed_kmh * 1000.0 / 60.0 / TYRE_CIRCUMFERENCE_M
+                   * min(GEAR_RATIOS, key=lambda r: abs(speed_kmh * 1000.0 / 60.0 / TYRE_CIRCUMFERENCE_M * r - 2000)))
+    lv = cabin_levels_db(speed_kmh, nominal_rpm)
+    v = max(speed_kmh, 1.0)
+    rough = _lowpass(_pink(n, rng), 300.0, sample_rate)
+    y = (normalize_rms(rough, 0.5 * 10 ** (lv["engine_level_db"] / 20))
+         + road_noise(n, sample_rate, rng, v) * np.float32(10 ** (lv["road_level_db"] / 20))
+         + wind_noise(n, sample_rate, rng, v) * np.float32(10 ** (lv["wind_level_db"] / 20)))
+    y = y.astype(np.float32)
+    y.setflags(write=False)
+    return y
+
+
+class CabinNoise(NoiseSource):
+    """A car cabin at one sampled speed: engine harmonics for the rpm of that speed and gear
+    (``engine_tone``, rendered per clip) + road, wind and engine roughness.
+
+    Levels follow ``cabin_levels_db`` (engine dominates slow, road in the middle, wind on the motorway).
+    The stochastic part comes from 12 s beds rendered once per process at 20 km/h steps (fixed seeds) and
+    cropped at random offsets; a speed between two steps mixes the two beds with power weights, which
+    interpolates their spectra linearly. This keeps the per-clip cost to a crop, a wavetable read and a sum.
     """
 
     name = "cabin"
@@ -235,27 +288,23 @@ class CabinNoise(NoiseSource):
         super().__init__(name=name)
         self.min_speed_kmh, self.max_speed_kmh = check_range("CabinNoise", "speed_kmh", min_speed_kmh,
                                                              max_speed_kmh, low=0, high=300)
+        if int(cylinders) not in (2, 3, 4, 5, 6, 8, 10, 12):
+            raise ValueError(f"CabinNoise: cylinders must be one of 2,3,4,5,6,8,10,12, got {cylinders!r}")
         self.cylinders = int(cylinders)
 
     def generate(self, n, sample_rate, rng):
         speed = uniform(rng, self.min_speed_kmh, self.max_speed_kmh)
         rpm, gear = rpm_for_speed(speed, rng)
-        eng, ep = engine_noise(n, sample_rate, rng, rpm, self.cylinders)
-        v = max(speed, 1.0)
-        engine_db = 20 * np.log10(rpm / 2000.0)
-        road_db = -3 + 30 * np.log10(v / 80.0)
-        wind_db = -8 + 55 * np.log10(v / 100.0)
-        y = eng * np.float32(10 ** (engine_db / 20))
-        if speed >= 5.0:
-            y = y + road_noise(n, sample_rate, rng, speed) * np.float32(10 ** (road_db / 20))
-        if speed >= 20.0:
-            y = y + wind_noise(n, sample_rate, rng, speed) * np.float32(10 ** (wind_db / 20))
-        return y.astype(np.float32), {
-            "speed_kmh": speed, "gear": gear, **ep, "cylinders": self.cylinders,
-            "engine_level_db": float(engine_db),
-            "road_level_db": float(road_db) if speed >= 5.0 else None,
-            "wind_level_db": float(wind_db) if speed >= 20.0 else None,
-        }
+        lv = cabin_levels_db(speed, rpm)
+        tone, ep = engine_tone(n, sample_rate, rng, rpm, self.cylinders)
+        step = CABIN_SPEED_STEP_KMH
+        lo = int(speed // step) * step
+        w = (speed - lo) / step
+        a, _ = fit_length(_cabin_bed(sample_rate, lo), n, rng)
+        b, _ = fit_length(_cabin_bed(sample_rate, lo + step), n, rng)
+        y = a * np.float32(np.sqrt(1.0 - w)) + b * np.float32(np.sqrt(w))
+        y += tone * np.float32(10 ** (lv["engine_level_db"] / 20))
+        return y, {"speed_kmh": speed, "gear": gear, **ep, "cylinders": self.cylinders, **lv}
 
 
 class TrafficNoise(NoiseSource):

@@ -112,7 +112,7 @@ def quiet_indoor(lo, hi, src):
         AddNoise(_noise(MixNoise([(ColoredNoise("pink", name="hvac"), 0.0), (BabbleNoise(1, 2, name="babble"),
                                                                                -10.0)], name="room_tone"), src),
                  lo, hi),
-        BandPass(60.0, 150.0, 6000.0, 7900.0, p=0.5, name="mic_response"),
+        BandPass(60.0, 150.0, 6000.0, 7900.0, order=2, p=0.5, name="mic_response"),
         MicGain(-6.0, 6.0),
     ]
 
@@ -125,7 +125,7 @@ def vehicle_cabin(lo, hi, src):
     return [
         *_reverb(src, cabin),
         AddNoise(_noise(CabinNoise(0.0, 140.0), src), lo, hi),
-        BandPass(80.0, 200.0, 3800.0, 7000.0, name="mic_response"),  # hands-free microphone
+        BandPass(80.0, 200.0, 3800.0, 7000.0, order=2, name="mic_response"),  # hands-free microphone
         MicGain(-6.0, 6.0),
         Clipping(0.0, 0.5, p=0.1),
     ]
@@ -138,7 +138,7 @@ def outdoor_street(lo, hi, src):
     return [
         *_reverb(src, street),
         AddNoise(_noise(MixNoise([(TrafficNoise(), 0.0), (_babble(src, 2, 6), -4.0)], name="street"), src), lo, hi),
-        BandPass(100.0, 300.0, 3500.0, 7000.0, p=0.5, name="mic_response"),
+        BandPass(100.0, 300.0, 3500.0, 7000.0, order=2, p=0.5, name="mic_response"),
         MicGain(-6.0, 6.0),
         Clipping(0.0, 1.0, p=0.1),
     ]
@@ -163,7 +163,7 @@ def stall(lo, hi, src):
         *_reverb(src, street),
         AddNoise(_noise(MixNoise([(_babble(src, 3, 8), 0.0), (ClatterNoise(1.0, 4.0, 800.0, 5000.0), -3.0),
                                   (TrafficNoise(), -6.0)], name="stall"), src), lo, hi),
-        BandPass(100.0, 300.0, 3500.0, 7000.0, p=0.5, name="mic_response"),
+        BandPass(100.0, 300.0, 3500.0, 7000.0, order=2, p=0.5, name="mic_response"),
         MicGain(-6.0, 8.0),
         Clipping(0.0, 2.0, p=0.2),
     ]

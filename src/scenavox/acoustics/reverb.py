@@ -15,13 +15,15 @@ rescale the result to the input's RMS. Recorded: the RIR's identity and its meas
 
 from __future__ import annotations
 
+import itertools
 import threading
+from collections import OrderedDict
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
-from scipy.signal import oaconvolve
+import scipy.fft as sfft
 
 from .core import EPS, Transform, check_range, power, uniform
 from .io import AudioSource, load_audio
@@ -46,14 +48,55 @@ def schroeder_rt60(rir: np.ndarray, sample_rate: int, start_db: float = -5.0, en
     return float(-60.0 / slope) if slope < 0 else float("nan")
 
 
-def convolve_keep(x: np.ndarray, rir: np.ndarray) -> tuple[np.ndarray, int]:
-    """Convolve, align the RIR's direct path (its absolute peak) to t=0, keep len(x), keep the RMS."""
-    d = int(np.argmax(np.abs(rir)))
-    y = oaconvolve(x, rir.astype(np.float32, copy=False))[d:d + x.size]
+def fft_size(n: int) -> int:
+    """Smallest size >= n on a coarse ladder of fast FFT sizes (2^k times 1, 9/8, 5/4, 3/2): clips of
+    different lengths share sizes, so cached RIR spectra get reused."""
+    n = max(int(n), 16)
+    top = 1 << (n - 1).bit_length()  # the power of two >= n
+    half = top // 2
+    for m in (half * 9 // 8, half * 5 // 4, half * 3 // 2):
+        if m >= n:
+            return m
+    return top
+
+
+_UIDS = itertools.count()
+_SPECTRA: OrderedDict[tuple, tuple[np.ndarray, int]] = OrderedDict()
+_SPECTRA_MAX = 96
+_SPECTRA_LOCK = threading.Lock()
+
+
+def _rir_spectrum(rir: np.ndarray, nfft: int, key: Any) -> tuple[np.ndarray, int]:
+    """rfft of the RIR at ``nfft`` and the index of its direct path, cached by (key, nfft) when key is given."""
+    ck = (key, nfft)
+    if key is not None:
+        with _SPECTRA_LOCK:
+            hit = _SPECTRA.get(ck)
+            if hit is not None:
+                _SPECTRA.move_to_end(ck)
+                return hit
+    h = np.asarray(rir, dtype=np.float32)
+    out = (sfft.rfft(h, nfft), int(np.argmax(np.abs(h))))
+    if key is not None:
+        with _SPECTRA_LOCK:
+            _SPECTRA[ck] = out
+            while len(_SPECTRA) > _SPECTRA_MAX:
+                _SPECTRA.popitem(last=False)
+    return out
+
+
+def convolve_keep(x: np.ndarray, rir: np.ndarray, key: Any = None) -> tuple[np.ndarray, int]:
+    """Convolve (one FFT of the clip; the RIR's spectrum is cached under ``key``), align the RIR's direct path
+    (its absolute peak) to t=0, keep len(x), keep the RMS. Returns (audio, direct-path index)."""
+    nfft = fft_size(x.size + rir.size - 1)
+    H, d = _rir_spectrum(rir, nfft, key)
+    X = sfft.rfft(x, nfft)
+    X *= H
+    y = sfft.irfft(X, nfft)[d:d + x.size]
     p_in, p_out = power(x), power(y)
     if p_out > EPS:
         y = y * np.float32(np.sqrt(p_in / p_out))
-    return y.astype(np.float32), d
+    return y.astype(np.float32, copy=False), d
 
 
 # --- RIR models ------------------------------------------------------------------------------------
@@ -137,6 +180,7 @@ class ApplyRIR(Transform):
             self._arrays = None
             self.source = AudioSource(source, what="impulse response")
         self.rir_sample_rate = rir_sample_rate
+        self._uid = next(_UIDS)
         self._rt60: dict[tuple[int, int], float] = {}
 
     def __len__(self) -> int:
@@ -154,7 +198,7 @@ class ApplyRIR(Transform):
         key = (i, sample_rate)
         if key not in self._rt60:
             self._rt60[key] = schroeder_rt60(h, sample_rate)
-        y, d = convolve_keep(x, h)
+        y, d = convolve_keep(x, h, key=("rir", self._uid, i, sample_rate))
         rt = self._rt60[key]
         return y, {"rir": label, "rt60_s": rt if np.isfinite(rt) else None, "rir_delay_s": d / sample_rate}
 
@@ -247,9 +291,12 @@ class SimulatedRoom(Transform):
         return h, {"backend": self.backend, "rt60_target_s": rt60,
                    "rt60_s": measured if np.isfinite(measured) else None, **geo, **extra}
 
+    def _bank_key(self, sample_rate: int) -> tuple:
+        return (self.backend, sample_rate, self.bank_size, self.bank_seed, self.min_rt60_s, self.max_rt60_s,
+                self.min_room_m, self.max_room_m, self.min_distance_m, self.max_distance_m, self.wall_margin_m)
+
     def _bank(self, sample_rate: int) -> list[tuple[np.ndarray, dict]]:
-        key = (self.backend, sample_rate, self.bank_size, self.bank_seed, self.min_rt60_s, self.max_rt60_s,
-               self.min_room_m, self.max_room_m, self.min_distance_m, self.max_distance_m, self.wall_margin_m)
+        key = self._bank_key(sample_rate)
         with _BANK_LOCK:
             bank = _BANKS.get(key)
             if bank is None:
@@ -263,7 +310,9 @@ class SimulatedRoom(Transform):
             i = int(rng.integers(0, self.bank_size))
             h, info = self._bank(sample_rate)[i]
             info = {**info, "bank_index": i}
+            key = ("bank", self._bank_key(sample_rate), i)
         else:
             h, info = self._make(sample_rate, rng)
-        y, _ = convolve_keep(x, h)
+            key = None
+        y, _ = convolve_keep(x, h, key=key)
         return y, info
