@@ -108,7 +108,12 @@ def fit_length(x: np.ndarray, n: int, rng: np.random.Generator | None = None) ->
 
 
 def jsonable(v: Any) -> Any:
-    """Turn numpy scalars/arrays into plain Python for the row's parameters."""
+    """Turn numpy scalars/arrays into plain Python for the row's parameters (floats rounded to 6 decimals)."""
+    t = type(v)
+    if t is float:
+        return round(v, 6)
+    if t is str or t is int or t is bool or v is None:
+        return v
     if isinstance(v, dict):
         return {str(k): jsonable(x) for k, x in v.items()}
     if isinstance(v, (list, tuple)):

@@ -125,7 +125,8 @@ def vehicle_cabin(lo, hi, src):
     return [
         *_reverb(src, cabin),
         AddNoise(_noise(CabinNoise(0.0, 140.0), src), lo, hi),
-        BandPass(80.0, 200.0, 3800.0, 7000.0, order=2, name="mic_response"),  # hands-free microphone
+        # hands-free microphone: a gentle first-order band-pass (6 dB/octave each side)
+        BandPass(80.0, 200.0, 3800.0, 7000.0, order=1, name="mic_response"),
         MicGain(-6.0, 6.0),
         Clipping(0.0, 0.5, p=0.1),
     ]
