@@ -2,7 +2,7 @@
 
 * ``ApplyRIR``: a random RIR from a folder / list of wav/flac files (or arrays).
 * ``SimulatedRoom``: a shoebox room (or cabin) with an RT60 drawn from [min_rt60_s, max_rt60_s].
-  Backend ``pyroomacoustics`` (image source method; absorption from Sabine, then corrected once by the
+  Backend ``pyroomacoustics`` (image source method; absorption from Sabine, then corrected (up to 7 times) by the
   Schroeder-measured RT60 of the first simulation) or ``decay`` (a direct impulse plus Gaussian noise under
   an exponential envelope exp(-3 ln(10) t / RT60): the energy falls 60 dB in RT60 by construction, which
   Schroeder integration verifies). ``auto`` uses pyroomacoustics when it imports, else ``decay``.
@@ -125,14 +125,27 @@ def _pra():
 
 
 def pyroom_rir(room_m: Sequence[float], rt60_s: float, source_m: Sequence[float], mic_m: Sequence[float],
-               sample_rate: int, max_order_cap: int = 60, calibrate: bool = True) -> tuple[np.ndarray, dict]:
-    """Shoebox RIR via the image source method; absorption from Sabine, corrected once by measurement."""
+               sample_rate: int, max_order_cap: int = 60, calibrate: bool = True,
+               max_simulations: int = 8) -> tuple[np.ndarray, dict]:
+    """Shoebox RIR via the image source method; absorption from Sabine, corrected by measurement (<= max_simulations)."""
     pra = _pra()
     dims = [float(v) for v in room_m]
     absorption, max_order = pra.inverse_sabine(rt60_s, dims)
     max_order = int(min(max_order, max_order_cap))
 
+    volume = dims[0] * dims[1] * dims[2]
+    surface = 2 * (dims[0] * dims[1] + dims[0] * dims[2] + dims[1] * dims[2])
+
+    def order_for(a: float) -> int:
+        # enough image orders for the decay that this absorption gives (Sabine), capped for speed
+        try:
+            return int(min(pra.inverse_sabine(0.161 * volume / (surface * a), dims)[1], max_order_cap))
+        except ValueError:
+            return max_order
+
     def simulate(a: float) -> np.ndarray:
+        nonlocal max_order
+        max_order = order_for(a)
         room = pra.ShoeBox(dims, fs=sample_rate, materials=pra.Material(float(a)), max_order=max_order,
                            air_absorption=False, use_rand_ism=False)
         room.add_source(list(source_m))
@@ -144,14 +157,29 @@ def pyroom_rir(room_m: Sequence[float], rt60_s: float, source_m: Sequence[float]
     h = simulate(a)
     measured = schroeder_rt60(h, sample_rate)
     iterations = 1
-    if calibrate and np.isfinite(measured) and abs(measured - rt60_s) / rt60_s > 0.05:
-        # Sabine: RT60 ~ 1/absorption, so scale the absorption by measured/target and simulate again
-        a2 = float(np.clip(a * measured / rt60_s, 0.01, 0.99))
-        h2 = simulate(a2)
-        m2 = schroeder_rt60(h2, sample_rate)
-        iterations = 2
-        if np.isfinite(m2) and abs(m2 - rt60_s) < abs(measured - rt60_s):
-            h, measured, a = h2, m2, a2
+    best = (abs(measured - rt60_s) if np.isfinite(measured) else np.inf, h, measured, a)
+    # Sabine says RT60 ~ 1/absorption; in small cabins with a strong direct path the measured decay departs
+    # from it, so search: rescale by measured/target until the target is bracketed, then bisect (log scale).
+    lo_a, hi_a = 0.0, 1.0  # measured RT60 is decreasing in the absorption
+    while calibrate and iterations < max_simulations and np.isfinite(measured) \
+            and abs(measured - rt60_s) / rt60_s > 0.05:
+        if measured > rt60_s:
+            lo_a = max(lo_a, a)
+        else:
+            hi_a = min(hi_a, a)
+        if lo_a > 0.0 and hi_a < 1.0:
+            a_new = float(np.sqrt(lo_a * hi_a))
+        else:
+            a_new = float(np.clip(a * measured / rt60_s, 0.01, 0.99))
+        if a_new == a:
+            break
+        a = a_new
+        h = simulate(a)
+        measured = schroeder_rt60(h, sample_rate)
+        iterations += 1
+        if np.isfinite(measured) and abs(measured - rt60_s) < best[0]:
+            best = (abs(measured - rt60_s), h, measured, a)
+    _, h, measured, a = best
     h = h / max(np.max(np.abs(h)), EPS)
     return h.astype(np.float32), {"absorption": a, "max_order": max_order, "simulations": iterations,
                                   "measured_rt60_s": measured}
