@@ -55,23 +55,30 @@ def load_audio(path: str | Path, sample_rate: int) -> np.ndarray:
 
 
 class AudioSource:
-    """A folder (recursive) or explicit list of wav/flac files; errors name the path and the fix."""
+    """wav/flac files from folders (searched recursively) and/or explicit files; errors name the path and fix.
+
+    Each file gets a label for the row: its path relative to its folder (prefixed by the folder's name when
+    several folders are given), or its file name when listed explicitly.
+    """
 
     def __init__(self, source: str | Path | Sequence[str | Path], what: str = "audio"):
-        if isinstance(source, (str, Path)):
-            root = Path(source)
-            if not root.exists():
-                raise ValueError(f"{what} folder {root} does not exist; give a folder of .wav/.flac files")
-            if root.is_file():
-                self.root, self.paths = root.parent, [root]
+        entries = [source] if isinstance(source, (str, Path)) else list(source)
+        n_dirs = sum(1 for e in entries if Path(e).is_dir())
+        self.paths: list[Path] = []
+        self.labels: list[str] = []
+        for e in entries:
+            p = Path(e)
+            if not p.exists():
+                kind = "folder" if isinstance(source, (str, Path)) else "file or folder"
+                raise ValueError(f"{what} {kind} {p} does not exist; give a folder of .wav/.flac files")
+            if p.is_dir():
+                for f in list_audio_files(p):
+                    rel = f.relative_to(p).as_posix()
+                    self.paths.append(f)
+                    self.labels.append(f"{p.name}/{rel}" if n_dirs > 1 else rel)
             else:
-                self.root, self.paths = root, list_audio_files(root)
-        else:
-            self.paths = [Path(p) for p in source]
-            self.root = None
-            for p in self.paths:
-                if not p.is_file():
-                    raise ValueError(f"{what} file {p} does not exist")
+                self.paths.append(p)
+                self.labels.append(p.name)
         if not self.paths:
             raise ValueError(f"no .wav/.flac {what} files found in {source}; add some or remove the {what} source")
 
@@ -79,10 +86,4 @@ class AudioSource:
         return len(self.paths)
 
     def relname(self, i: int) -> str:
-        p = self.paths[i]
-        if self.root is not None:
-            try:
-                return p.relative_to(self.root).as_posix()
-            except ValueError:
-                pass
-        return p.name
+        return self.labels[i]

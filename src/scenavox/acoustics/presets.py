@@ -69,15 +69,10 @@ def register_preset(name: str) -> Callable[[PresetBuilder], PresetBuilder]:
 def _noise(synthetic: NoiseSource, src: AcousticSources) -> NoiseSource:
     if not src.noise_dirs:
         return synthetic
-    user = FolderNoise([p for d in src.noise_dirs for p in _files(d)], name="user_file")
+    user = FolderNoise(list(src.noise_dirs), name="user_file")
     if src.user_noise_weight >= 1.0:
         return user
     return ChoiceNoise([(synthetic, 1.0 - src.user_noise_weight), (user, src.user_noise_weight)])
-
-
-def _files(folder: str) -> list[Path]:
-    from .io import AudioSource
-    return AudioSource(folder, what="noise").paths
 
 
 def _babble(src: AcousticSources, min_talkers: int = 3, max_talkers: int = 8) -> NoiseSource:
@@ -88,14 +83,8 @@ def _babble(src: AcousticSources, min_talkers: int = 3, max_talkers: int = 8) ->
 
 def _reverb(src: AcousticSources, room: SimulatedRoom | None) -> list[Transform]:
     if src.rir_dirs:
-        paths = [p for d in src.rir_dirs for p in _rir_files(d)]
-        return [ApplyRIR(paths, p=room.p if room is not None else 1.0)]
+        return [ApplyRIR(list(src.rir_dirs), p=room.p if room is not None else 1.0)]
     return [room] if room is not None else []
-
-
-def _rir_files(folder: str) -> list[Path]:
-    from .io import AudioSource
-    return AudioSource(folder, what="impulse response").paths
 
 
 # --- the presets -----------------------------------------------------------------------------------
