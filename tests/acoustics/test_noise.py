@@ -95,3 +95,13 @@ def test_clip_babble_from_other_clips(clip):
 def test_probability_zero_never_applies(clip):
     y, p = AddNoise(ColoredNoise(), 0, 0, p=0.0)(clip, SR, np.random.default_rng(0))
     assert p == {"applied": False} and np.array_equal(y, clip)
+
+
+def test_car_cabin_snr_is_measured_after_the_microphone(clip):
+    from scenavox.acoustics import CarCabin
+
+    t = CarCabin(2.0, 2.0, backend="decay", bank_size=2)
+    y, p = t(clip, SR, np.random.default_rng(0))
+    assert p["noise.snr_db"] == 2.0 and abs(p["noise.measured_snr_db"] - 2.0) < 0.5
+    assert p["mic_response.model"] in {"roof_console", "mirror", "a_pillar", "phone_holder"}
+    assert y.shape == clip.shape and y.dtype == np.float32

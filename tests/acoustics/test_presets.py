@@ -45,9 +45,11 @@ def test_preset_from_environment_snr_from_scenario(env):
 
 def test_vehicle_cabin_records_the_drive():
     _, p = apply_acoustics(tone(0.5), SR, Noise(environment="vehicle_cabin", min_snr_db=0, max_snr_db=15), None, 1)
-    for key in ("noise.speed_kmh", "noise.rpm", "noise.gear", "noise.firing_hz", "cabin.rt60_s",
-                "cabin.rt60_target_s", "cabin.room_m", "mic_response.low_hz", "mic_gain.gain_db"):
+    for key in ("snr_db", "measured_snr_db", "noise.snr_db", "noise.measured_snr_db", "noise.speed_kmh",
+                "noise.rpm", "noise.gear", "noise.firing_hz", "cabin.rt60_s", "cabin.rt60_target_s", "cabin.room_m",
+                "mic_response.model", "mic_response.low_hz", "mic_gain.gain_db"):
         assert key in p, key
+    assert abs(p["cabin.rt60_s"] - p["cabin.rt60_target_s"]) <= 0.15 * p["cabin.rt60_target_s"]
 
 
 def test_preset_name_overrides_environment():
@@ -68,9 +70,11 @@ def test_unknown_preset_is_a_clear_error():
 
 def test_user_noise_and_rir_folders(noise_dir, rir_dir):
     src = AcousticSources(noise_dirs=[noise_dir], rir_dirs=[rir_dir], user_noise_weight=1.0)
-    _, p = apply_acoustics(tone(0.5), SR, Noise(environment="vehicle_cabin"), None, 2, sources=src)
-    assert p["rir.rir"] in {"room0.wav", "room1.wav"} and "cabin.applied" not in p
-    assert p["noise.noise_file"] in {"hum.wav", "sub/hiss.flac", "other_rate.wav"}
+    for env, rir_key in (("vehicle_cabin", "cabin.rir"), ("cafe", "rir.rir")):
+        _, p = apply_acoustics(tone(0.5), SR, Noise(environment=env), None, 2, sources=src)
+        assert p[rir_key] in {"room0.wav", "room1.wav"}
+        assert p["noise.noise_file"] in {"hum.wav", "sub/hiss.flac", "other_rate.wav"}
+        assert abs(p["measured_snr_db"] - p["snr_db"]) < 0.5
 
 
 def test_babble_from_corpus_clips():

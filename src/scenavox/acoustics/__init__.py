@@ -6,7 +6,9 @@ Pipeline entry point::
     audio, params = apply_acoustics(samples, sr, scenario.noise, scenario.acoustics.preset, seed)
 """
 
-from .channel import BandPass, Clipping, MicGain, TelephoneChannel, mulaw_decode, mulaw_encode
+from .cabin import CarCabin
+from .channel import (CAR_MICS, BandPass, Clipping, MicGain, MicModel, TelephoneChannel, mulaw_decode,
+                      mulaw_encode)
 from .core import Compose, Transform, as_rng
 from .noise import (AddNoise, BabbleNoise, CabinNoise, ChoiceNoise, ClatterNoise, ClipBabble, ColoredNoise,
                     EngineNoise, FactoryNoise, FolderNoise, MixNoise, NoiseSource, RoadNoise, TrafficNoise,
@@ -16,7 +18,7 @@ from .presets import (PRESETS, AcousticSources, apply_acoustics, available_prese
 from .reverb import ApplyRIR, SimulatedRoom, decay_rir, pyroom_rir, schroeder_rt60
 
 __all__ = [
-    "AcousticSources", "AddNoise", "ApplyRIR", "BabbleNoise", "BandPass", "CabinNoise", "ChoiceNoise",
+    "CAR_MICS", "CarCabin", "MicModel", "AcousticSources", "AddNoise", "ApplyRIR", "BabbleNoise", "BandPass", "CabinNoise", "ChoiceNoise",
     "ClatterNoise", "ClipBabble", "Clipping", "ColoredNoise", "Compose", "EngineNoise", "FactoryNoise",
     "FolderNoise", "MicGain", "MixNoise", "NoiseSource", "PRESETS", "RoadNoise", "SimulatedRoom",
     "TelephoneChannel", "TrafficNoise", "Transform", "WindNoise", "apply_acoustics", "as_rng",

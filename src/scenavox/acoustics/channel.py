@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from scipy.signal import sosfilt, sosfiltfilt
 
@@ -92,6 +94,35 @@ class BandPass(Transform):
         hi = int(round(min(uniform(rng, self.min_high_hz, self.max_high_hz), 0.45 * sample_rate), -1))
         y = sosfilt(butter_sos(self.order, (float(lo), float(hi)), "bandpass", sample_rate), x)
         return y.astype(np.float32), {"low_hz": lo, "high_hz": hi}
+
+
+@dataclass(frozen=True)
+class MicModel:
+    """A microphone's frequency response: first-order (6 dB/octave) high-pass and low-pass corners."""
+
+    name: str
+    low_hz: float
+    high_hz: float
+
+    def sos(self, sample_rate: int) -> np.ndarray:
+        return butter_sos(1, (float(self.low_hz), float(min(self.high_hz, 0.45 * sample_rate))), "bandpass",
+                          sample_rate)
+
+    def magnitude(self, freqs_hz: np.ndarray, sample_rate: int) -> np.ndarray:
+        """|H(f)| of the digital filter (so folding it into a spectrum equals filtering)."""
+        z1 = np.exp(-2j * np.pi * np.asarray(freqs_hz, dtype=np.float64) / sample_rate)  # z^-1 on the unit circle
+        h = np.ones_like(z1)
+        for b0, b1, b2, a0, a1, a2 in self.sos(sample_rate):
+            h *= (b0 + b1 * z1 + b2 * z1 * z1) / (a0 + a1 * z1 + a2 * z1 * z1)
+        return np.abs(h)
+
+    def filter(self, x: np.ndarray, sample_rate: int) -> np.ndarray:
+        return sosfilt(self.sos(sample_rate), x).astype(np.float32)
+
+
+# hands-free car microphones (first-order corners, Hz)
+CAR_MICS = (MicModel("roof_console", 100.0, 7000.0), MicModel("mirror", 150.0, 5500.0),
+            MicModel("a_pillar", 200.0, 4500.0), MicModel("phone_holder", 120.0, 3800.0))
 
 
 class MicGain(Transform):

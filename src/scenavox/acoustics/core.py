@@ -198,6 +198,10 @@ class Compose(Transform):
         params: dict[str, Any] = {}
         for key, t, s in zip(self._keys, self.transforms, seeds):
             x, p = t(x, sample_rate, np.random.default_rng(int(s)))
+            if getattr(t, "flat_params", False):  # a fused transform that names its own keys ("noise.snr_db")
+                params[f"{key}.applied"] = p.pop("applied", False)
+                params.update(p)
+                continue
             for k, v in p.items():
                 params[f"{key}.{k}"] = v
         return x, params

@@ -26,16 +26,20 @@ The synthetic generators are simple physical-ish models, cheap enough to run per
 
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import numpy as np
 from scipy.signal import lfilter, sosfilt
 
 from .core import (EPS, Transform, butter_sos, check_range, db, fit_length, normalize_rms, power, snake,
                    uniform)
-from .io import AudioSource, list_audio_files, load_audio
+from .io import AudioSource, load_audio
+
+if TYPE_CHECKING:
+    from .channel import MicModel
 
 # Overall drive ratios (gearbox x final drive) of a typical 6-speed car and its tyre circumference in m.
 GEAR_RATIOS = (13.8, 8.4, 5.7, 4.3, 3.5, 2.9)
@@ -120,7 +124,8 @@ def _harmonic_basis() -> tuple[np.ndarray, np.ndarray]:
 
 
 def engine_tone(n: int, sr: int, rng: np.random.Generator, rpm: float, cylinders: int = 4,
-                cabin_lowpass_hz: float = 1500.0) -> tuple[np.ndarray, dict]:
+                cabin_lowpass_hz: float = 1500.0,
+                response: Callable[[np.ndarray], np.ndarray] | None = None) -> tuple[np.ndarray, dict]:
     """A four-stroke engine's harmonics at the firing frequency rpm / 60 * cylinders / 2 and its half orders
     (1/k^0.8 roll-off, random phases, weighted by a 2nd-order low-pass for the cabin's insulation), with a slow
     sinusoidal rpm wobble of +-1 %. Read from a wavetable by a phase accumulator of one cycle: O(n) whatever the number of
@@ -131,10 +136,15 @@ def engine_tone(n: int, sr: int, rng: np.random.Generator, rpm: float, cylinders
     freqs = j * base
     amp = np.where(j % 2, 0.35, 1.0) / (j / 2.0) ** 0.8 / np.sqrt(1.0 + (freqs / cabin_lowpass_hz) ** 4)
     amp = amp * (freqs < 0.45 * sr)
+    if response is not None:  # e.g. a microphone's magnitude response at each harmonic
+        amp = amp * response(freqs)
     phi = rng.uniform(0.0, 2 * np.pi, ENGINE_ORDERS)
     S, C = _harmonic_basis()
     table = ((amp * np.cos(phi)).astype(np.float32) @ S + (amp * np.sin(phi)).astype(np.float32) @ C)
-    table /= max(float(np.sqrt(np.mean(table.astype(np.float64) ** 2))), EPS)
+    if response is None:
+        table /= max(float(np.sqrt(np.mean(table.astype(np.float64) ** 2))), EPS)
+    else:  # keep the response's level change: unit RMS before it
+        table /= max(float(np.sqrt(0.5 * np.sum((amp / np.maximum(response(freqs), EPS)) ** 2))), EPS)
     # Direct digital synthesis: a 32-bit phase accumulator (wraps by itself), the top 12 bits index the table.
     # The rpm wobble changes the phase step once per 256-sample block (the phase stays continuous).
     wobble_hz = float(rng.uniform(0.5, 2.0))
@@ -242,9 +252,9 @@ def cabin_levels_db(speed_kmh: float, rpm: float) -> dict[str, float]:
     """Relative levels (dB) of the cabin's noise components: engine 20*log10(rpm/2000),
     road -3 + 30*log10(v/80), wind -8 + 55*log10(v/100) (v >= 1 km/h)."""
     v = max(float(speed_kmh), 1.0)
-    return {"engine_level_db": float(20 * np.log10(rpm / 2000.0)),
-            "road_level_db": float(-3 + 30 * np.log10(v / 80.0)),
-            "wind_level_db": float(-8 + 55 * np.log10(v / 100.0))}
+    return {"engine_level_db": 20 * math.log10(rpm / 2000.0),
+            "road_level_db": -3 + 30 * math.log10(v / 80.0),
+            "wind_level_db": -8 + 55 * math.log10(v / 100.0)}
 
 
 CABIN_BED_SECONDS = 12.0
@@ -252,9 +262,13 @@ CABIN_SPEED_STEP_KMH = 20
 
 
 @lru_cache(maxsize=64)
-def _cabin_bed(sample_rate: int, speed_kmh: int) -> np.ndarray:
+def _cabin_bed(sample_rate: int, speed_kmh: int, mic: "MicModel | None" = None) -> np.ndarray:
     """The stochastic part of cabin noise (road + wind + engine roughness) at one speed, 12 s, rendered once
-    per process from a fixed seed (deterministic), read-only."""
+    per process from a fixed seed (deterministic), read-only; through ``mic`` when given."""
+    if mic is not None:
+        y = mic.filter(_cabin_bed(sample_rate, speed_kmh, None), sample_rate)
+        y.setflags(write=False)
+        return y
     rng = np.random.default_rng([0x5CE7A, sample_rate, speed_kmh])
     n = int(CABIN_BED_SECONDS * sample_rate)
     nominal_rpm = (IDLE_RPM if speed_kmh < 5 else
@@ -292,16 +306,18 @@ class CabinNoise(NoiseSource):
             raise ValueError(f"CabinNoise: cylinders must be one of 2,3,4,5,6,8,10,12, got {cylinders!r}")
         self.cylinders = int(cylinders)
 
-    def generate(self, n, sample_rate, rng):
+    def generate(self, n, sample_rate, rng, mic: "MicModel | None" = None):
+        """``mic``: render the noise as that microphone hears it (beds filtered once, harmonics weighted)."""
         speed = uniform(rng, self.min_speed_kmh, self.max_speed_kmh)
         rpm, gear = rpm_for_speed(speed, rng)
         lv = cabin_levels_db(speed, rpm)
-        tone, ep = engine_tone(n, sample_rate, rng, rpm, self.cylinders)
+        tone, ep = engine_tone(n, sample_rate, rng, rpm, self.cylinders,
+                               response=None if mic is None else (lambda f: mic.magnitude(f, sample_rate)))
         step = CABIN_SPEED_STEP_KMH
         lo = int(speed // step) * step
         w = (speed - lo) / step
-        a, _ = fit_length(_cabin_bed(sample_rate, lo), n, rng)
-        b, _ = fit_length(_cabin_bed(sample_rate, lo + step), n, rng)
+        a, _ = fit_length(_cabin_bed(sample_rate, lo, mic), n, rng)
+        b, _ = fit_length(_cabin_bed(sample_rate, lo + step, mic), n, rng)
         y = a * np.float32(np.sqrt(1.0 - w)) + b * np.float32(np.sqrt(w))
         y += tone * np.float32(10 ** (lv["engine_level_db"] / 20))
         return y, {"speed_kmh": speed, "gear": gear, **ep, "cylinders": self.cylinders, **lv}

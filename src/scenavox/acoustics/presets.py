@@ -20,6 +20,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from .cabin import CarCabin
 from .channel import BandPass, Clipping, MicGain, TelephoneChannel
 from .core import Compose, Transform, as_rng, db, power
 from .noise import (AddNoise, BabbleNoise, CabinNoise, ChoiceNoise, ClatterNoise, ClipBabble, ColoredNoise,
@@ -108,14 +109,12 @@ def quiet_indoor(lo, hi, src):
 
 @register_preset("vehicle_cabin")
 def vehicle_cabin(lo, hi, src):
-    # car cabins: ~2 x 1.4 x 1.1 m, RT60 60-150 ms, hands-free mic in the roof console 0.3-0.9 m from the talker
-    cabin = SimulatedRoom(0.06, 0.15, (1.8, 1.3, 1.0), (2.6, 1.6, 1.25), 0.3, 0.9, wall_margin_m=0.12,
-                          bank_size=ROOM_BANK_SIZE, name="cabin")
+    # car cabins ~2 x 1.4 x 1.1 m, RT60 60-150 ms; hands-free mic 0.3-0.9 m from the talker; 0-140 km/h.
+    # CarCabin fuses cabin RIR + cabin noise + microphone response (one FFT pair per clip).
+    noise = _noise(CabinNoise(0.0, 140.0), src) if src.noise_dirs else None
     return [
-        *_reverb(src, cabin),
-        AddNoise(_noise(CabinNoise(0.0, 140.0), src), lo, hi),
-        # hands-free microphone: a gentle first-order band-pass (6 dB/octave each side)
-        BandPass(80.0, 200.0, 3800.0, 7000.0, order=1, name="mic_response"),
+        CarCabin(lo, hi, min_speed_kmh=0.0, max_speed_kmh=140.0, noise=noise,
+                 rir_source=list(src.rir_dirs) if src.rir_dirs else None, bank_size=ROOM_BANK_SIZE),
         MicGain(-6.0, 6.0),
         Clipping(0.0, 0.5, p=0.1),
     ]
@@ -230,7 +229,8 @@ def apply_acoustics(samples: np.ndarray, sample_rate: int, noise: Any = None, pr
     ``noise``: the scenario's ``Noise`` (or anything with ``environment``, ``min_snr_db``, ``max_snr_db``; may be
     None). ``preset_name``: ``AcousticsConfig.preset`` (None = from ``noise.environment``).
     Returns float32 audio of the same length and a flat JSON-serializable dict of parameters:
-    ``acoustics_preset``, ``acoustics_seed`` (when an int seed was given), ``<transform>.<param>`` for every
+    ``acoustics_preset``, ``acoustics_seed`` (when an int seed was given), ``snr_db``/``measured_snr_db`` (the
+    noise step's, also under its own prefix; absent when no noise was added), ``<transform>.<param>`` for every
     step (``noise.snr_db``, ``noise.measured_snr_db``, ``cabin.rt60_s`` ...), ``output_gain_db`` when the
     result had to be scaled down to avoid clipping at full scale.
     """
@@ -241,6 +241,11 @@ def apply_acoustics(samples: np.ndarray, sample_rate: int, noise: Any = None, pr
     if isinstance(seed_or_rng, (int, np.integer)):
         out["acoustics_seed"] = int(seed_or_rng)
     out.update(params)
+    # the noise step's SNR at the top level too, whatever the preset calls its steps
+    for k in list(params):
+        if k.endswith(".measured_snr_db") and "measured_snr_db" not in out:
+            out["snr_db"] = params[k[: -len("measured_snr_db")] + "snr_db"]
+            out["measured_snr_db"] = params[k]
     peak = float(np.max(np.abs(y))) if y.size else 0.0
     if peak > 0.99:  # keep headroom for 16-bit encoding; scaling keeps every SNR
         g = 0.99 / peak
