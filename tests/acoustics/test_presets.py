@@ -1,4 +1,8 @@
+import hashlib
 import json
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -87,3 +91,26 @@ def test_babble_from_corpus_clips():
 def test_compose_is_cached_per_config():
     n = Noise(environment="stall", min_snr_db=1, max_snr_db=2)
     assert build_preset(None, n) is build_preset("stall", n)
+
+
+def test_same_seed_same_bytes_in_a_fresh_process():
+    """Banks, noise beds and caches are rebuilt from fixed seeds: another process gives the same bytes."""
+    code = (
+        "import hashlib, json, numpy as np\n"
+        "from scenavox.acoustics import presets, apply_acoustics\n"
+        "from scenavox.scenario import Noise\n"
+        "presets.ROOM_BANK_SIZE = 2\n"
+        "t = np.arange(8000) / 16000\n"
+        "x = (0.3 * (0.6 + 0.4 * np.sin(2 * np.pi * 3 * t)) * np.sin(2 * np.pi * 220 * t)).astype(np.float32)\n"
+        "for env in ('vehicle_cabin', 'stall'):\n"
+        "    y, p = apply_acoustics(x, 16000, Noise(environment=env, min_snr_db=0, max_snr_db=9), None, 5)\n"
+        "    print(hashlib.sha256(y.tobytes() + json.dumps(p, sort_keys=True).encode()).hexdigest())\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env=env).stdout.split()
+    here = []
+    for name in ("vehicle_cabin", "stall"):
+        y, p = apply_acoustics(tone(0.5), SR, Noise(environment=name, min_snr_db=0, max_snr_db=9), None, 5)
+        here.append(hashlib.sha256(y.tobytes() + json.dumps(p, sort_keys=True).encode()).hexdigest())
+    assert out == here

@@ -416,30 +416,28 @@ class ClipBabble(NoiseSource):
         self._clips = clips
         self.clips_sample_rate = clips_sample_rate
 
-    def _resolve(self, sample_rate: int) -> list[tuple[str, np.ndarray]]:
-        clips = self._clips() if callable(self._clips) else self._clips
-        out = []
-        for i, c in enumerate(clips):
-            if isinstance(c, (str, Path)):
-                out.append((Path(c).name, load_audio(str(c), sample_rate)))
-            else:
-                if self.clips_sample_rate is None:
-                    raise ValueError("ClipBabble: clips given as arrays need clips_sample_rate")
-                from .io import resample
-                out.append((f"clip{i}", resample(np.asarray(c, np.float32), self.clips_sample_rate, sample_rate)))
-        if not out:
-            raise ValueError("ClipBabble: no clips to build babble from; pass at least one clip")
-        return out
+    def _load(self, c: Any, i: int, sample_rate: int) -> tuple[str, np.ndarray]:
+        if isinstance(c, (str, Path)):
+            return Path(c).name, load_audio(str(c), sample_rate)
+        if self.clips_sample_rate is None:
+            raise ValueError("ClipBabble: clips given as arrays need clips_sample_rate")
+        from .io import resample
+        return f"clip{i}", resample(np.asarray(c, np.float32), self.clips_sample_rate, sample_rate)
 
     def generate(self, n, sample_rate, rng):
-        clips = self._resolve(sample_rate)
+        clips = self._clips() if callable(self._clips) else self._clips
+        if not len(clips):
+            raise ValueError("ClipBabble: no clips to build babble from; pass at least one clip")
         k = int(rng.integers(self.min_talkers, self.max_talkers + 1))
         idx = rng.choice(len(clips), size=k, replace=len(clips) < k)
         y = np.zeros(n, dtype=np.float32)
-        for i in idx:
-            seg, _ = fit_length(clips[int(i)][1], n, rng)
+        names = []
+        for i in idx:  # only the chosen clips are decoded/resampled
+            label, audio = self._load(clips[int(i)], int(i), sample_rate)
+            names.append(label)
+            seg, _ = fit_length(audio, n, rng)
             y += normalize_rms(seg) * np.float32(rng.uniform(0.6, 1.0))
-        return y, {"talkers": k, "babble_source": "clips", "babble_clips": [clips[int(i)][0] for i in idx]}
+        return y, {"talkers": k, "babble_source": "clips", "babble_clips": names}
 
 
 class ClatterNoise(NoiseSource):
