@@ -8,7 +8,8 @@ scenavox chains:
     noise generated per clip for a sampled speed, mic band-pass, mic gain, occasional clipping, measured SNR.
   * "vehicle_cabin (files)": the same preset fed the same noise and RIR files as audiomentations
     (apples to apples: file noise at an SNR + file RIR + band-pass).
-Every chain gets a warm-up pass over the clips first (audiomentations caches decoded IR files; its AddBackgroundNoise reads
+Every chain gets a warm-up pass over the clips first (audiomentations caches decoded IR files; its
+AddBackgroundNoise reads
 the noise file segment per call, since 0.43 it has no cache; scenavox caches decoded files and builds its
 RIR bank); the bank's one-off build time is printed separately. Needs audiomentations (pip install
 'scenavox[bench]').

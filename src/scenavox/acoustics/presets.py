@@ -14,15 +14,14 @@ of the corpus) replace the synthetic babble.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Callable
 
 import numpy as np
 
 from .cabin import CarCabin
 from .channel import BandPass, Clipping, MicGain, TelephoneChannel
-from .core import Compose, Transform, as_rng, db, power
+from .core import Compose, Transform, as_rng, db
 from .noise import (AddNoise, BabbleNoise, CabinNoise, ChoiceNoise, ClatterNoise, ClipBabble, ColoredNoise,
                     FactoryNoise, FolderNoise, MixNoise, NoiseSource, TrafficNoise)
 from .reverb import ApplyRIR, SimulatedRoom

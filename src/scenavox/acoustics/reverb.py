@@ -18,7 +18,6 @@ from __future__ import annotations
 import itertools
 import threading
 from collections import OrderedDict
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -127,7 +126,8 @@ def _pra():
 def pyroom_rir(room_m: Sequence[float], rt60_s: float, source_m: Sequence[float], mic_m: Sequence[float],
                sample_rate: int, max_order_cap: int = 60, calibrate: bool = True,
                max_simulations: int = 8) -> tuple[np.ndarray, dict]:
-    """Shoebox RIR via the image source method; absorption from Sabine, corrected by measurement (<= max_simulations)."""
+    """Shoebox RIR via the image source method; absorption from Sabine, then corrected by Schroeder measurement
+    (at most ``max_simulations`` simulations, the closest kept)."""
     pra = _pra()
     dims = [float(v) for v in room_m]
     absorption, max_order = pra.inverse_sabine(rt60_s, dims)
