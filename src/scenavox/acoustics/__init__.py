@@ -19,10 +19,10 @@ from .io import AudioSource, extract_wheel_rirs, load_audio
 from .reverb import ApplyRIR, SimulatedRoom, decay_rir, pyroom_rir, schroeder_rt60
 
 __all__ = [
-    "AcousticSources", "AddNoise", "ApplyRIR", "AudioSource", "BabbleNoise", "BandPass", "CAR_MICS", "CabinNoise", "CarCabin",
-    "ChoiceNoise", "ClatterNoise", "ClipBabble", "Clipping", "ColoredNoise", "Compose", "EngineNoise",
+    "AcousticSources", "AddNoise", "ApplyRIR", "AudioSource", "BabbleNoise", "BandPass", "CAR_MICS", "CabinNoise",
+    "CarCabin", "ChoiceNoise", "ClatterNoise", "ClipBabble", "Clipping", "ColoredNoise", "Compose", "EngineNoise",
     "FactoryNoise", "FolderNoise", "MicGain", "MicModel", "MixNoise", "NoiseSource", "PRESETS", "RoadNoise",
     "SimulatedRoom", "TelephoneChannel", "TrafficNoise", "Transform", "WindNoise", "apply_acoustics", "as_rng",
-    "available_presets", "build_preset", "decay_rir", "extract_wheel_rirs", "load_audio", "mulaw_decode", "mulaw_encode",
-    "pyroom_rir", "register_preset", "resolve_preset_name", "rpm_for_speed", "schroeder_rt60",
+    "available_presets", "build_preset", "decay_rir", "extract_wheel_rirs", "load_audio", "mulaw_decode",
+    "mulaw_encode", "pyroom_rir", "register_preset", "resolve_preset_name", "rpm_for_speed", "schroeder_rt60",
 ]
