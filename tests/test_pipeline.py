@@ -36,6 +36,10 @@ def test_build_exports_a_dataset_that_loads(mini_yaml, tmp_path):
     x, sr = sf.read(__import__("io").BytesIO(r["audio"]["bytes"]))
     assert sr == 16000 and abs(len(x) / sr - r["duration_s"]) < 0.01
     assert json.loads(r["slots"])
+    # default noise answer: quiet_indoor at 20-30 dB SNR, every parameter recorded
+    assert r["noise_type"] == "quiet_indoor" and 20 <= r["snr_db"] <= 30
+    assert abs(r["measured_snr_db"] - r["snr_db"]) <= 0.5
+    assert json.loads(r["acoustics"])["acoustics_preset"] == "quiet_indoor"
     assert {v["split"] for v in got.values()} <= {"train", "validation", "test"}
     assert (res.out / "dataset" / "scenario.yaml").is_file()
     assert (res.out / "triples.jsonl").read_text().count("\n") == 10
