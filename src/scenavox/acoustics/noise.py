@@ -337,7 +337,7 @@ class TrafficNoise(NoiseSource):
         sr = sample_rate
         dur = n / sr
         rate = uniform(rng, self.min_vehicles_per_min, self.max_vehicles_per_min)
-        y = 0.5 * normalize_rms(_lowpass(_brown(n, rng), 300.0, sr))  # distant rumble
+        y = 0.5 * normalize_rms(_lowpass(_pink(n, rng), 400.0, sr))  # distant rumble
         n_pass = int(rng.poisson(rate / 60.0 * (dur + 4.0)))
         t = np.arange(n, dtype=np.float32) / sr
         hiss = _bandpass(_pink(n, rng), 80.0, 3000.0, sr)
@@ -351,14 +351,15 @@ class TrafficNoise(NoiseSource):
             f = rng.uniform(25.0, 60.0)  # firing frequency, Doppler: +-5 % across the pass-by
             inst = f * (1.0 + 0.05 * np.tanh(-(t - t0) / (0.5 * width)))
             tone = np.sin(2 * np.pi * np.cumsum(inst) / sr).astype(np.float32)
-            y += rng.uniform(0.5, 1.5) * env * (hiss + 0.5 * tone)
+            y += rng.uniform(0.5, 1.5) * env * (hiss + 0.3 * tone)
         horn = bool(rng.random() < self.horn_probability)
         if horn:
             t0 = rng.uniform(0, max(dur - 0.4, 0.0))
             seg = (t >= t0) & (t < t0 + rng.uniform(0.2, 0.6))
             f = rng.uniform(350.0, 500.0)
             y[seg] += 1.5 * np.sign(np.sin(2 * np.pi * f * t[seg])) * 0.5
-        return y.astype(np.float32), {"vehicles_per_min": rate, "vehicles": n_pass, "horn": horn}
+        y = _bandpass(y, 50.0, 6000.0, sr)  # a microphone's view: no sub-bass, tyre/engine hiss kept
+        return y, {"vehicles_per_min": rate, "vehicles": n_pass, "horn": horn}
 
 
 def _synthetic_talker(n: int, sr: int, rng: np.random.Generator) -> np.ndarray:
@@ -366,8 +367,8 @@ def _synthetic_talker(n: int, sr: int, rng: np.random.Generator) -> np.ndarray:
     f0 = rng.uniform(90.0, 240.0) * _slow_envelope(n, sr, rng, rate_hz=3.0, depth=0.15)  # intonation
     phase = 2 * np.pi * np.cumsum(f0, dtype=np.float64) / sr
     voiced = np.zeros(n)
-    for k in range(1, 9):
-        voiced += np.sin(k * phase) / k
+    for k in range(1, 9):  # a gentle spectral tilt, like the long-term average speech spectrum
+        voiced += np.sin(k * phase) / np.sqrt(k)
     syll_rate = rng.uniform(3.0, 5.5)  # syllables per second
     syll = np.maximum(np.sin(2 * np.pi * syll_rate * t + rng.uniform(0, 2 * np.pi)), 0.0) ** 0.7
     pauses = _slow_envelope(n, sr, rng, rate_hz=0.7, depth=1.0) > 0.6  # breaks between phrases
