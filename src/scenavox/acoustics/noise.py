@@ -136,15 +136,16 @@ def engine_tone(n: int, sr: int, rng: np.random.Generator, rpm: float, cylinders
     freqs = j * base
     amp = np.where(j % 2, 0.35, 1.0) / (j / 2.0) ** 0.8 / np.sqrt(1.0 + (freqs / cabin_lowpass_hz) ** 4)
     amp = amp * (freqs < 0.45 * sr)
-    if response is not None:  # e.g. a microphone's magnitude response at each harmonic
-        amp = amp * response(freqs)
+    resp = None if response is None else np.asarray(response(freqs))  # e.g. a microphone's magnitude response
+    if resp is not None:
+        amp = amp * resp
     phi = rng.uniform(0.0, 2 * np.pi, ENGINE_ORDERS)
     S, C = _harmonic_basis()
     table = ((amp * np.cos(phi)).astype(np.float32) @ S + (amp * np.sin(phi)).astype(np.float32) @ C)
-    if response is None:
+    if resp is None:
         table /= max(float(np.sqrt(np.mean(table.astype(np.float64) ** 2))), EPS)
     else:  # keep the response's level change: unit RMS before it
-        table /= max(float(np.sqrt(0.5 * np.sum((amp / np.maximum(response(freqs), EPS)) ** 2))), EPS)
+        table /= max(float(np.sqrt(0.5 * np.sum((amp / np.maximum(resp, EPS)) ** 2))), EPS)
     # Direct digital synthesis: a 32-bit phase accumulator (wraps by itself), the top 12 bits index the table.
     # The rpm wobble changes the phase step once per 256-sample block (the phase stays continuous).
     wobble_hz = float(rng.uniform(0.5, 2.0))
