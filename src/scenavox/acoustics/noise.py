@@ -154,9 +154,11 @@ def engine_tone(n: int, sr: int, rng: np.random.Generator, rpm: float, cylinders
     nb = n // block + 1
     tb = (np.arange(nb) * block + block / 2) / sr
     freq = base * (1.0 + depth * np.sin(2 * np.pi * wobble_hz * tb + rng.uniform(0, 2 * np.pi)))
-    steps = np.round(freq / sr * 2.0**32).astype(np.uint32)
-    phase = np.cumsum(np.repeat(steps, block)[:n], dtype=np.uint32)
-    phase += np.uint32(rng.integers(0, 2**32, dtype=np.uint64))
+    steps = np.round(freq / sr * 2.0**32).astype(np.uint64)
+    # phase at each block's start (exact integer sums, wrapped), then start + i * step inside the block
+    starts = (np.concatenate([[0], np.cumsum(steps[:-1] * block)]) + int(rng.integers(0, 2**32))) % 2**32
+    phase = (starts.astype(np.uint32)[:, None]
+             + np.arange(block, dtype=np.uint32)[None, :] * steps.astype(np.uint32)[:, None]).reshape(-1)[:n]
     tone = table.take(phase >> np.uint32(32 - ENGINE_TABLE_BITS))
     return tone, {"rpm": float(rpm), "firing_hz": float(f0), "harmonics": int(np.count_nonzero(amp)),
                   "rpm_wobble_hz": wobble_hz}
@@ -319,8 +321,10 @@ class CabinNoise(NoiseSource):
         w = (speed - lo) / step
         a, _ = fit_length(_cabin_bed(sample_rate, lo, mic), n, rng)
         b, _ = fit_length(_cabin_bed(sample_rate, lo + step, mic), n, rng)
-        y = a * np.float32(np.sqrt(1.0 - w)) + b * np.float32(np.sqrt(w))
-        y += tone * np.float32(10 ** (lv["engine_level_db"] / 20))
+        y = tone  # a fresh array: mix in place
+        y *= np.float32(10 ** (lv["engine_level_db"] / 20))
+        y += a * np.float32(np.sqrt(1.0 - w))
+        y += b * np.float32(np.sqrt(w))
         return y, {"speed_kmh": speed, "gear": gear, **ep, "cylinders": self.cylinders, **lv}
 
 
