@@ -136,15 +136,16 @@ def engine_tone(n: int, sr: int, rng: np.random.Generator, rpm: float, cylinders
     freqs = j * base
     amp = np.where(j % 2, 0.35, 1.0) / (j / 2.0) ** 0.8 / np.sqrt(1.0 + (freqs / cabin_lowpass_hz) ** 4)
     amp = amp * (freqs < 0.45 * sr)
-    if response is not None:  # e.g. a microphone's magnitude response at each harmonic
-        amp = amp * response(freqs)
+    resp = None if response is None else np.asarray(response(freqs))  # e.g. a microphone's magnitude response
+    if resp is not None:
+        amp = amp * resp
     phi = rng.uniform(0.0, 2 * np.pi, ENGINE_ORDERS)
     S, C = _harmonic_basis()
     table = ((amp * np.cos(phi)).astype(np.float32) @ S + (amp * np.sin(phi)).astype(np.float32) @ C)
-    if response is None:
+    if resp is None:
         table /= max(float(np.sqrt(np.mean(table.astype(np.float64) ** 2))), EPS)
     else:  # keep the response's level change: unit RMS before it
-        table /= max(float(np.sqrt(0.5 * np.sum((amp / np.maximum(response(freqs), EPS)) ** 2))), EPS)
+        table /= max(float(np.sqrt(0.5 * np.sum((amp / np.maximum(resp, EPS)) ** 2))), EPS)
     # Direct digital synthesis: a 32-bit phase accumulator (wraps by itself), the top 12 bits index the table.
     # The rpm wobble changes the phase step once per 256-sample block (the phase stays continuous).
     wobble_hz = float(rng.uniform(0.5, 2.0))
@@ -153,9 +154,11 @@ def engine_tone(n: int, sr: int, rng: np.random.Generator, rpm: float, cylinders
     nb = n // block + 1
     tb = (np.arange(nb) * block + block / 2) / sr
     freq = base * (1.0 + depth * np.sin(2 * np.pi * wobble_hz * tb + rng.uniform(0, 2 * np.pi)))
-    steps = np.round(freq / sr * 2.0**32).astype(np.uint32)
-    phase = np.cumsum(np.repeat(steps, block)[:n], dtype=np.uint32)
-    phase += np.uint32(rng.integers(0, 2**32, dtype=np.uint64))
+    steps = np.round(freq / sr * 2.0**32).astype(np.uint64)
+    # phase at each block's start (exact integer sums, wrapped), then start + i * step inside the block
+    starts = (np.concatenate([[0], np.cumsum(steps[:-1] * block)]) + int(rng.integers(0, 2**32))) % 2**32
+    phase = (starts.astype(np.uint32)[:, None]
+             + np.arange(block, dtype=np.uint32)[None, :] * steps.astype(np.uint32)[:, None]).reshape(-1)[:n]
     tone = table.take(phase >> np.uint32(32 - ENGINE_TABLE_BITS))
     return tone, {"rpm": float(rpm), "firing_hz": float(f0), "harmonics": int(np.count_nonzero(amp)),
                   "rpm_wobble_hz": wobble_hz}
@@ -318,8 +321,10 @@ class CabinNoise(NoiseSource):
         w = (speed - lo) / step
         a, _ = fit_length(_cabin_bed(sample_rate, lo, mic), n, rng)
         b, _ = fit_length(_cabin_bed(sample_rate, lo + step, mic), n, rng)
-        y = a * np.float32(np.sqrt(1.0 - w)) + b * np.float32(np.sqrt(w))
-        y += tone * np.float32(10 ** (lv["engine_level_db"] / 20))
+        y = tone  # a fresh array: mix in place
+        y *= np.float32(10 ** (lv["engine_level_db"] / 20))
+        y += a * np.float32(np.sqrt(1.0 - w))
+        y += b * np.float32(np.sqrt(w))
         return y, {"speed_kmh": speed, "gear": gear, **ep, "cylinders": self.cylinders, **lv}
 
 
@@ -337,7 +342,7 @@ class TrafficNoise(NoiseSource):
         sr = sample_rate
         dur = n / sr
         rate = uniform(rng, self.min_vehicles_per_min, self.max_vehicles_per_min)
-        y = 0.5 * normalize_rms(_lowpass(_brown(n, rng), 300.0, sr))  # distant rumble
+        y = 0.5 * normalize_rms(_lowpass(_pink(n, rng), 400.0, sr))  # distant rumble
         n_pass = int(rng.poisson(rate / 60.0 * (dur + 4.0)))
         t = np.arange(n, dtype=np.float32) / sr
         hiss = _bandpass(_pink(n, rng), 80.0, 3000.0, sr)
@@ -351,14 +356,15 @@ class TrafficNoise(NoiseSource):
             f = rng.uniform(25.0, 60.0)  # firing frequency, Doppler: +-5 % across the pass-by
             inst = f * (1.0 + 0.05 * np.tanh(-(t - t0) / (0.5 * width)))
             tone = np.sin(2 * np.pi * np.cumsum(inst) / sr).astype(np.float32)
-            y += rng.uniform(0.5, 1.5) * env * (hiss + 0.5 * tone)
+            y += rng.uniform(0.5, 1.5) * env * (hiss + 0.3 * tone)
         horn = bool(rng.random() < self.horn_probability)
         if horn:
             t0 = rng.uniform(0, max(dur - 0.4, 0.0))
             seg = (t >= t0) & (t < t0 + rng.uniform(0.2, 0.6))
             f = rng.uniform(350.0, 500.0)
             y[seg] += 1.5 * np.sign(np.sin(2 * np.pi * f * t[seg])) * 0.5
-        return y.astype(np.float32), {"vehicles_per_min": rate, "vehicles": n_pass, "horn": horn}
+        y = _bandpass(y, 50.0, 6000.0, sr)  # a microphone's view: no sub-bass, tyre/engine hiss kept
+        return y, {"vehicles_per_min": rate, "vehicles": n_pass, "horn": horn}
 
 
 def _synthetic_talker(n: int, sr: int, rng: np.random.Generator) -> np.ndarray:
@@ -366,8 +372,8 @@ def _synthetic_talker(n: int, sr: int, rng: np.random.Generator) -> np.ndarray:
     f0 = rng.uniform(90.0, 240.0) * _slow_envelope(n, sr, rng, rate_hz=3.0, depth=0.15)  # intonation
     phase = 2 * np.pi * np.cumsum(f0, dtype=np.float64) / sr
     voiced = np.zeros(n)
-    for k in range(1, 9):
-        voiced += np.sin(k * phase) / k
+    for k in range(1, 9):  # a gentle spectral tilt, like the long-term average speech spectrum
+        voiced += np.sin(k * phase) / np.sqrt(k)
     syll_rate = rng.uniform(3.0, 5.5)  # syllables per second
     syll = np.maximum(np.sin(2 * np.pi * syll_rate * t + rng.uniform(0, 2 * np.pi)), 0.0) ** 0.7
     pauses = _slow_envelope(n, sr, rng, rate_hz=0.7, depth=1.0) > 0.6  # breaks between phrases

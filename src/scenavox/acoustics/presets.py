@@ -245,7 +245,7 @@ def apply_acoustics(samples: np.ndarray, sample_rate: int, noise: Any = None, pr
         if k.endswith(".measured_snr_db") and "measured_snr_db" not in out:
             out["snr_db"] = params[k[: -len("measured_snr_db")] + "snr_db"]
             out["measured_snr_db"] = params[k]
-    peak = float(np.max(np.abs(y))) if y.size else 0.0
+    peak = max(float(y.max()), -float(y.min())) if y.size else 0.0
     if peak > 0.99:  # keep headroom for 16-bit encoding; scaling keeps every SNR
         g = 0.99 / peak
         y = (y * np.float32(g)).astype(np.float32)

@@ -91,10 +91,10 @@ def convolve_keep(x: np.ndarray, rir: np.ndarray, key: Any = None) -> tuple[np.n
     H, d = _rir_spectrum(rir, nfft, key)
     X = sfft.rfft(x, nfft)
     X *= H
-    y = sfft.irfft(X, nfft)[d:d + x.size]
+    y = sfft.irfft(X, nfft)[d:d + x.size]  # a view into a fresh buffer: scaled in place
     p_in, p_out = power(x), power(y)
     if p_out > EPS:
-        y = y * np.float32(np.sqrt(p_in / p_out))
+        y *= np.float32(np.sqrt(p_in / p_out))
     return y.astype(np.float32, copy=False), d
 
 
