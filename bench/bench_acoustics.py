@@ -123,6 +123,10 @@ def main() -> None:
                     ("scenavox vehicle_cabin (files)", t_files)]:
         print(f"{name:36s} {t:8.3f} {1000 * t / args.clips:8.2f} {audio_s / t:11.0f}")
     print(f"speed-up vs audiomentations: synthetic {t_am / t_syn:.2f}x, files {t_am / t_files:.2f}x (goal >= 2x)")
+    from common import result
+
+    result("acoustics vs audiomentations (synthetic noise)", t_am / t_syn, ">= 2", t_am / t_syn >= 2)
+    result("acoustics vs audiomentations (same files)", t_am / t_files, ">= 2", t_am / t_files >= 2)
     print(f"one-off cabin RIR bank build (12 pyroomacoustics RIRs, per process): {bank_s:.2f} s")
 
 
