@@ -36,7 +36,10 @@ test: install ## Run the test suite (real models included, heavy tests excluded)
 test-heavy: install ## Run only the heavy tests
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -m heavy
 
+bench: install ## Run every benchmark in bench/ and print a table of ratios against same-run baselines
+	$(BIN)/python bench/run.py
+
 clean: ## Remove generated corpora (outputs/*) but keep the virtual environment
 	find outputs -mindepth 1 -maxdepth 1 ! -name README.md -exec rm -rf {} +
 
-.PHONY: help install corpus qa test test-heavy clean
+.PHONY: help install corpus qa test test-heavy bench clean

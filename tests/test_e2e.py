@@ -56,6 +56,12 @@ def test_cli_corpus_rows_reload_with_audio_command_and_provenance(tmp_path):
         assert row["voice_id"].startswith("piper-joe") and row["accent"] and row["tts_model"] == "bundled:joe"
         assert row["text_model"].startswith("SmolLM2") and row["source"] == "synthetic"
         assert row["reply"]
+        # the scenario's acoustics: cabin noise at its SNR range, measured on the result
+        assert row["noise_type"] == "vehicle_cabin"
+        assert 0 <= row["snr_db"] <= 15 and abs(row["measured_snr_db"] - row["snr_db"]) <= 0.5
+        assert "cabin" in row["acoustics"]
+    clean = list((out / "clean").glob("*.flac"))
+    assert len(clean) == len(list((out / "audio").glob("*.flac")))
     # nothing outside the corpus folder
     assert sorted(p.name for p in tmp_path.iterdir()) == ["car_small.yaml", "corpus"]
 

@@ -36,6 +36,10 @@ def test_build_exports_a_dataset_that_loads(mini_yaml, tmp_path):
     x, sr = sf.read(__import__("io").BytesIO(r["audio"]["bytes"]))
     assert sr == 16000 and abs(len(x) / sr - r["duration_s"]) < 0.01
     assert json.loads(r["slots"])
+    # default noise answer: quiet_indoor at 20-30 dB SNR, every parameter recorded
+    assert r["noise_type"] == "quiet_indoor" and 20 <= r["snr_db"] <= 30
+    assert abs(r["measured_snr_db"] - r["snr_db"]) <= 0.5
+    assert json.loads(r["acoustics"])["acoustics_preset"] == "quiet_indoor"
     assert {v["split"] for v in got.values()} <= {"train", "validation", "test"}
     assert (res.out / "dataset" / "scenario.yaml").is_file()
     assert (res.out / "triples.jsonl").read_text().count("\n") == 10
@@ -118,7 +122,10 @@ def test_quarantined_item_does_not_stop_the_run(mini_yaml, tmp_path, monkeypatch
     sc = load_scenario(mini_yaml)
     res = build(sc, out=tmp_path / "c", workers=0, progress=False)
     assert res.summary["set_aside"] >= 1
-    assert res.summary["utterances"] == 10 - res.summary["set_aside"]
+    # set-aside items are replaced by further planned ones: the corpus still has n utterances
+    assert res.summary["utterances"] == 10
+    assert max(t.index for t in res.triples) >= 10
+    assert all("Sarah" not in t.command.slots.values() for t in res.triples)
     q = [json.loads(line) for line in (res.out / "quarantine.jsonl").read_text().splitlines()]
     assert all("contact='Sarah'" in x["reason"] and x["attempts"][0]["raw"] for x in q)
     assert "utterance lacks slot value(s)" in next(iter(res.summary["set_aside_reasons"]))

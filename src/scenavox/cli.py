@@ -42,15 +42,26 @@ def main() -> None:
               help="Cores to use; 0 runs everything in this process [all cores].")
 @click.option("--text-backend", type=click.Choice(["local", "fake"]), default=None,
               help="Override the scenario's text.backend (fake: no model, for trying the pipeline).")
+@click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+              help="Where stages run: this machine's processes, or a Ray cluster.")
+@click.option("--address", default=None, help="Ray cluster address (with --executor ray) [start a local Ray].")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
 def corpus(scenario: str, n: int | None, seed: int | None, out: Path | None, workers: int | None,
-           text_backend: str | None, quiet: bool) -> None:
+           text_backend: str | None, executor: str, address: str | None, quiet: bool) -> None:
     """Build (or resume) a corpus for a scenario."""
     from .pipeline import build, format_summary
     from .scenario import load_scenario
 
     sc = load_scenario(scenario)
-    result = build(sc, n=n, seed=seed, out=out, workers=workers, text_backend=text_backend, progress=not quiet)
+    if address and executor != "ray":
+        raise UserError("--address needs --executor ray")
+    runner = None
+    if executor == "ray":
+        from .executor_ray import RayExecutor
+
+        runner = RayExecutor(address=address)
+    result = build(sc, n=n, seed=seed, out=out, workers=workers, text_backend=text_backend, progress=not quiet,
+                   executor=runner)
     click.echo(format_summary(result.summary))
     if result.dataset:
         click.echo(f"dataset: {result.dataset}")
@@ -138,6 +149,48 @@ def publish(scenario: str, repo: str, public: bool, out: Path | None, message: s
     if not result.created and result.private == public:
         click.echo(f"note: {result.repo_id} already existed and stays {visibility}; change its visibility in the "
                    "repo settings on the Hub", err=True)
+
+
+@main.command()
+@click.argument("name")
+@click.option("--path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Where to write the file [prompts/NAME.yaml].")
+@click.option("--force", is_flag=True, help="Overwrite an existing file.")
+def init(name: str, path: Path | None, force: bool) -> None:
+    """Scaffold a new scenario file, with comments explaining each of the six questions."""
+    from importlib.resources import files
+
+    from .scenario import NAME_RE, parse_scenario, prompts_dir
+    from .store import write_atomic
+
+    if not NAME_RE.match(name):
+        raise UserError(f"'{name}' is not a valid scenario name (lower-case letters, digits, _ and -)")
+    target = path or prompts_dir() / f"{name}.yaml"
+    if target.exists() and not force:
+        raise UserError(f"{target} exists; pick another name or pass --force")
+    text = files("scenavox").joinpath("templates/scenario_init.yaml").read_text(encoding="utf-8")
+    text = text.replace("__NAME__", name)
+    parse_scenario(text, target)  # the scaffold itself must be valid
+    write_atomic(target, text)
+    click.echo(f"wrote {target}; edit it, then: scenavox validate {target}")
+
+
+@main.command("schema")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the JSON Schema to a file instead of stdout.")
+def schema_cmd(out: Path | None) -> None:
+    """Print the JSON Schema of scenario files (for editor completion)."""
+    import json
+
+    from .scenario import Scenario
+    from .store import write_atomic
+
+    text = json.dumps(Scenario.model_json_schema(), indent=2) + "\n"
+    if out:
+        write_atomic(out, text)
+        click.echo(f"wrote {out}")
+    else:
+        click.echo(text, nl=False)
 
 
 @main.command()

@@ -8,6 +8,10 @@ being voiced. Output order is completion order; the store and the export sort by
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
+import signal
+import threading
+import time
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Any, Iterable, Iterator
 
@@ -16,11 +20,32 @@ from .stages import Outcome, Stage, limit_threads
 _WORKER_STAGE: Stage | None = None
 
 
-def _init_worker(stage: Stage) -> None:
+def _init_worker(stage: Stage, parent: int) -> None:
     global _WORKER_STAGE
+    # Ctrl-C goes to the whole process group: let the parent handle it (save, report, exit)
+    # instead of every worker printing its own traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _die_with_parent(parent)
     limit_threads(stage.resources.threads)
     stage.setup()
     _WORKER_STAGE = stage
+
+
+def _die_with_parent(parent: int) -> None:
+    """A worker must not outlive a killed run (kill -9 leaves it holding a model and a core)."""
+    try:  # Linux: the kernel kills us when the parent dies
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+    def watch() -> None:  # elsewhere, or if the parent died before prctl took effect
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True, name="scenavox-parent-watch").start()
 
 
 def _run_in_worker(item: Any) -> Outcome:
@@ -61,7 +86,8 @@ class LocalExecutor:
             return
         # spawn: workers start clean, without the parent's threads or loaded libraries.
         with ProcessPoolExecutor(
-            max_workers=workers, mp_context=mp.get_context("spawn"), initializer=_init_worker, initargs=(stage,)
+            max_workers=workers, mp_context=mp.get_context("spawn"), initializer=_init_worker,
+            initargs=(stage, os.getpid()),
         ) as pool:
             pending: set[Future[Outcome]] = {pool.submit(_run_in_worker, first)}
             exhausted = False

@@ -51,6 +51,30 @@ class RunResult:
     clips: list[Clip] = field(default_factory=list)
     triples: list[Triple] = field(default_factory=list)
 
+    # -- notebook helpers ----------------------------------------------------------------
+    def to_pandas(self) -> Any:
+        """One row per clip: text, command, reply, voice, accent, prosody, duration."""
+        import pandas as pd
+
+        by_id = {t.id: t for t in self.triples}
+        return pd.DataFrame([
+            {"id": c.id, "text": c.text, "intent": by_id[c.triple_id].command.intent,
+             "slots": by_id[c.triple_id].command.slots, "reply": by_id[c.triple_id].reply,
+             "voice": c.voice_id, "accent": c.accent, "duration_s": c.duration_s, **c.prosody}
+            for c in self.clips
+        ])
+
+    def audio(self, i: int = 0) -> Any:
+        """An inline audio player for clip i (IPython)."""
+        from IPython.display import Audio
+
+        return Audio(data=(self.out / self.clips[i].audio_path).read_bytes())
+
+    def _repr_html_(self) -> str:
+        s = self.summary
+        return (f"<b>{s['scenario']}</b>: {s['utterances']} utterances, {s['audio_minutes']} min of audio, "
+                f"splits {s['splits']}, set aside {s['set_aside']} &rarr; <code>{self.dataset}</code>")
+
 
 def plan_workers(workers: int | None) -> tuple[int, int, int, int]:
     """(text workers, text threads, voice workers, voice threads) for this machine.
@@ -75,103 +99,140 @@ def build(
     progress: bool = True,
     executor: Any = None,
 ) -> RunResult:
+    """Build (or resume) the corpus: n utterances that passed every stage.
+
+    Items that are set aside are replaced by further planned items (top-up passes), up to
+    MAX_PLANNED_FACTOR x n, so --n 200 gives 200 utterances when the backends allow it.
+    """
     n = n if n is not None else scenario.size.n
     seed = seed if seed is not None else scenario.seed
     if n < 1:
         raise UserError(f"--n must be at least 1 (got {n})")
-    store = Store(out if out is not None else default_out(scenario))
-    executor = executor or LocalExecutor()
-    t_workers, t_threads, v_workers, v_threads = plan_workers(workers)
-    text_stage = TextStage(scenario, backend=text_backend, threads=t_threads)
-    voice_stage = VoiceStage(threads=v_threads)
-    planner = VoicePlanner(scenario, seed)  # fails early on a voice/accent mismatch
-    tasks = plan_commands(scenario, n, seed, extra_fingerprint=text_stage.prompts.fingerprint)
-    schedule = planner.schedule(n)
-    run_config = {
-        "scenario": scenario.name, "n": n, "seed": seed, "text_backend": text_stage.backend_name,
-        "executor": getattr(executor, "name", type(executor).__name__), "sample_rate": scenario.audio.sample_rate,
-    }
-    stats = {"text": StageStats(), "voice": StageStats()}
-    t0 = time.perf_counter()
-    with store.lock():
-        scenario_yaml = scenario.to_yaml()
-        store.put_bytes("scenario.yaml", scenario_yaml.encode())
-        bars = _bars(n, progress)
-        triples: dict[str, Triple] = {}
-        clips: dict[str, Clip] = {}
+    run = _Run(scenario, n, seed, Store(out if out is not None else default_out(scenario)),
+               executor or LocalExecutor(), workers, text_backend, progress)
+    return run.execute()
 
-        def text_todo() -> Iterator[TextTask]:
-            for task in tasks:
-                have = store.get("text", task.id, Triple)
-                if have is not None:
-                    stats["text"].reused += 1
-                    bars["text"].update()
-                    yield_triple(have)
-                elif store.quarantined("text", task.id) is not None:
-                    stats["text"].quarantined += 1
-                    bars["text"].update()
-                else:
-                    yield task
 
-        ready: list[VoiceTask] = []
-        voice_ids: set[str] = set()
+MAX_PLANNED_FACTOR = 3
 
-        def yield_triple(t: Triple) -> None:
-            triples[t.id] = t
-            ready.append(planner.task_for(t, schedule[t.index]))
 
-        def voice_todo() -> Iterator[VoiceTask]:
-            for outcome in executor.map(text_stage, text_todo(), workers=t_workers):
-                _persist(store, outcome, stats["text"], "text")
-                bars["text"].update()
-                if outcome.record is not None:
-                    yield_triple(outcome.record)  # type: ignore[arg-type]
-                yield from drain()
-            yield from drain()  # triples reused from the store after the last new one
+class _Run:
+    def __init__(self, scenario: Scenario, n: int, seed: int, store: Store, executor: Any, workers: int | None,
+                 text_backend: str | None, progress: bool):
+        self.scenario, self.n, self.seed, self.store, self.executor = scenario, n, seed, store, executor
+        self.t_workers, t_threads, self.v_workers, v_threads = plan_workers(workers)
+        self.text_stage = TextStage(scenario, backend=text_backend, threads=t_threads)
+        self.voice_stage = VoiceStage(threads=v_threads)
+        self.planner = VoicePlanner(scenario, seed)  # fails early on a voice/accent mismatch
+        cap = MAX_PLANNED_FACTOR * n
+        self.tasks = plan_commands(scenario, cap, seed, extra_fingerprint=self.text_stage.prompts.fingerprint)
+        self.schedule = self.planner.schedule(cap)
+        self.progress = progress
+        self.stats = {"text": StageStats(), "voice": StageStats()}
+        self.triples: dict[str, Triple] = {}
+        self.clips: dict[str, Clip] = {}  # by triple id
+        self.ready: list[VoiceTask] = []
+        self.attempted: set[str] = set()  # ids of text and voice tasks this run looked at
+        self.run_config = {
+            "scenario": scenario.name, "n": n, "seed": seed, "text_backend": self.text_stage.backend_name,
+            "text_model": self.text_stage.cfg.model or "bundled", "sample_rate": scenario.audio.sample_rate,
+            "executor": getattr(executor, "name", type(executor).__name__),
+        }
 
-        def drain() -> Iterator[VoiceTask]:
-            while ready:
-                vt = ready.pop(0)
-                voice_ids.add(vt.id)
-                have = store.get("clips", vt.id, Clip)
-                if have is not None and (store.root / have.audio_path).is_file():
-                    clips[have.id] = have
-                    stats["voice"].reused += 1
-                    bars["voice"].update()
-                elif store.quarantined("voice", vt.id) is not None:
-                    stats["voice"].quarantined += 1
-                    bars["voice"].update()
-                else:
-                    yield vt
+    # -- the stream of one pass -------------------------------------------------------
+    def _text_todo(self, tasks: list[TextTask]) -> Iterator[TextTask]:
+        for task in tasks:
+            self.attempted.add(task.id)
+            have = self.store.get("text", task.id, Triple)
+            if have is not None:
+                self.stats["text"].reused += 1
+                self.bars["text"].update()
+                self._queue_voice(have)
+            elif self.store.quarantined("text", task.id) is not None:
+                self.stats["text"].quarantined += 1
+                self.bars["text"].update()
+            else:
+                yield task
 
-        for outcome in executor.map(voice_stage, voice_todo(), workers=v_workers):
-            _persist(store, outcome, stats["voice"], "voice")
-            bars["voice"].update()
+    def _queue_voice(self, t: Triple) -> None:
+        self.triples[t.id] = t
+        self.ready.append(self.planner.task_for(t, self.schedule[t.index]))
+
+    def _voice_todo(self, tasks: list[TextTask]) -> Iterator[VoiceTask]:
+        for outcome in self.executor.map(self.text_stage, self._text_todo(tasks), workers=self.t_workers):
+            _persist(self.store, outcome, self.stats["text"], "text")
+            self.bars["text"].update()
             if outcome.record is not None:
-                clips[outcome.id] = outcome.record  # type: ignore[assignment]
-        for b in bars.values():
-            b.close()
-        t_gen = time.perf_counter() - t0
+                self._queue_voice(outcome.record)  # type: ignore[arg-type]
+            yield from self._drain()
+        yield from self._drain()  # triples reused from the store after the last new one
 
-        clip_list = sorted(clips.values(), key=lambda c: c.id)
-        triple_list = sorted(triples.values(), key=lambda t: t.index)
-        store.write_jsonl("triples.jsonl", triple_list)
-        store.write_jsonl("clips.jsonl", clip_list)
-        quarantine = list(store.iter_quarantine())
-        current = {t.id for t in tasks} | voice_ids  # older runs in this folder may have left others
-        quarantine = [q for q in quarantine if q.id in current]
-        store.write_jsonl("quarantine.jsonl", quarantine)
-        t1 = time.perf_counter()
-        dataset = None
-        counts: dict[str, int] = {}
-        if clip_list:
-            counts = export_dataset(store, scenario, clip_list, triples, seed, scenario_yaml, run_config)
-            dataset = store.root / "dataset"
-        t_export = time.perf_counter() - t1
-        summary = _summary(scenario, n, seed, stats, clip_list, triples, quarantine, counts, t_gen, t_export,
-                           time.perf_counter() - t0, run_config)
-        store.write_json("run.json", summary)
-    return RunResult(out=store.root, dataset=dataset, summary=summary, clips=clip_list, triples=triple_list)
+    def _drain(self) -> Iterator[VoiceTask]:
+        while self.ready:
+            vt = self.ready.pop(0)
+            self.attempted.add(vt.id)
+            have = self.store.get("clips", vt.id, Clip)
+            if have is not None and (self.store.root / have.audio_path).is_file():
+                self.clips[have.triple_id] = have
+                self.stats["voice"].reused += 1
+                self.bars["voice"].update()
+            elif self.store.quarantined("voice", vt.id) is not None:
+                self.stats["voice"].quarantined += 1
+                self.bars["voice"].update()
+            else:
+                yield vt
+
+    def _run_pass(self, tasks: list[TextTask]) -> None:
+        for outcome in self.executor.map(self.voice_stage, self._voice_todo(tasks), workers=self.v_workers):
+            _persist(self.store, outcome, self.stats["voice"], "voice")
+            self.bars["voice"].update()
+            if outcome.record is not None:
+                self.clips[outcome.record.triple_id] = outcome.record  # type: ignore[union-attr]
+
+    # -- the whole run --------------------------------------------------------------------
+    def execute(self) -> RunResult:
+        store, n = self.store, self.n
+        t0 = time.perf_counter()
+        with store.lock():
+            scenario_yaml = self.scenario.to_yaml()
+            store.put_bytes("scenario.yaml", scenario_yaml.encode())
+            self.bars = _bars(n, self.progress)
+            lo, hi = 0, n
+            while True:
+                self._run_pass(self.tasks[lo:hi])
+                missing = n - len(self.clips)
+                if missing <= 0 or hi >= len(self.tasks):
+                    break
+                rate = max(0.25, len(self.clips) / hi)  # top up by the valid rate seen so far
+                lo, hi = hi, min(len(self.tasks), hi + int(missing / rate + 0.999))
+                self.bars["text"].total = hi
+                self.bars["text"].refresh()
+            for b in self.bars.values():
+                b.close()
+            t_gen = time.perf_counter() - t0
+
+            # The corpus is the first n items (by plan index) that passed every stage.
+            chosen = sorted(self.clips.values(), key=lambda c: self.triples[c.triple_id].index)[:n]
+            clip_list = sorted(chosen, key=lambda c: c.id)
+            triple_list = sorted((self.triples[c.triple_id] for c in chosen), key=lambda t: t.index)
+            triples = {t.id: t for t in triple_list}
+            store.write_jsonl("triples.jsonl", triple_list)
+            store.write_jsonl("clips.jsonl", clip_list)
+            # the folder may hold items of earlier runs (other n or seed): report this run's only
+            quarantine = [q for q in store.iter_quarantine() if q.id in self.attempted]
+            store.write_jsonl("quarantine.jsonl", quarantine)
+            t1 = time.perf_counter()
+            dataset = None
+            counts: dict[str, int] = {}
+            if clip_list:
+                counts = export_dataset(store, self.scenario, clip_list, triples, self.seed, scenario_yaml,
+                                        self.run_config)
+                dataset = store.root / "dataset"
+            t_export = time.perf_counter() - t1
+            summary = _summary(self.scenario, n, self.seed, self.stats, clip_list, triples, quarantine, counts,
+                               t_gen, t_export, time.perf_counter() - t0, self.run_config)
+            store.write_json("run.json", summary)
+        return RunResult(out=store.root, dataset=dataset, summary=summary, clips=clip_list, triples=triple_list)
 
 
 def _persist(store: Store, outcome: Any, st: StageStats, stage: str) -> None:
@@ -186,18 +247,8 @@ def _persist(store: Store, outcome: Any, st: StageStats, stage: str) -> None:
     st.done += 1
 
 
-class _NoBar:
-    def update(self, k: int = 1) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-
 def _bars(n: int, progress: bool) -> dict[str, Any]:
-    if not progress:
-        return {"text": _NoBar(), "voice": _NoBar()}
-    kw = {"total": n, "file": sys.stderr, "dynamic_ncols": True, "leave": True}
+    kw = {"total": n, "file": sys.stderr, "dynamic_ncols": True, "disable": not progress}
     return {
         "text": tqdm(desc="text ", position=0, unit="item", **kw),
         "voice": tqdm(desc="voice", position=1, unit="clip", **kw),

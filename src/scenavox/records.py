@@ -64,6 +64,7 @@ class VoiceTask(Record):
     sample_rate: int
     format: str
     seed: int
+    acoustics: dict[str, Any] | None = None  # noise config, preset, user folders; None = clean audio only
 
 
 class Clip(Record):
@@ -79,6 +80,8 @@ class Clip(Record):
     accent: str
     language: str
     prosody: dict[str, float]
+    acoustics: dict[str, Any] = Field(default_factory=dict)  # every sampled parameter, incl. target and measured SNR
+    clean_audio_path: str | None = None  # the same speech before acoustics
     provenance: dict[str, Any] = Field(default_factory=dict)
 
 

@@ -299,7 +299,22 @@ class AudioConfig(_Strict):
 
 class AcousticsConfig(_Strict):
     enabled: bool = True
-    preset: str | None = None  # None = chosen from noise.environment
+    preset: str | None = None  # None = chosen from noise.environment; see `scenavox.acoustics.available_presets()`
+    noise_dirs: list[str] = Field(default_factory=list)  # folders of noise recordings (MUSAN style), relative to the scenario
+    rir_dirs: list[str] = Field(default_factory=list)  # folders of room impulse responses
+    user_noise_weight: float = Field(0.5, ge=0, le=1)  # share of clips that get user noise when noise_dirs is set
+    keep_clean: bool = True  # also keep the clean audio (clean/<id>.flac) for QA and re-mixing
+
+    @field_validator("preset")
+    @classmethod
+    def _preset(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        from .acoustics import available_presets
+
+        if v not in available_presets():
+            raise ValueError(f"unknown preset '{v}'; available: {', '.join(available_presets())}")
+        return v
 
 
 class MixConfig(_Strict):
@@ -525,6 +540,10 @@ def parse_scenario(text: str, path: Path | str = "<string>") -> Scenario:
 
 
 def _check_slot_files(sc: Scenario, path: Path | str) -> None:
+    for field in ("noise_dirs", "rir_dirs"):
+        for k, folder in enumerate(getattr(sc.acoustics, field)):
+            if not (sc.base_dir() / folder).is_dir():
+                raise UserError(f"{path}: acoustics.{field}.{k}: folder '{folder}' not found (relative to the scenario file)")
     for k, intent in enumerate(sc.intents):
         for slot, src in intent.slots.items():
             if src.file is None:

@@ -51,7 +51,7 @@ def speak(piper, text: str, sr: int = 16000) -> np.ndarray:
 
 def add_clip(store: Store, text: str, audio: np.ndarray, intent: str, slots: dict[str, str], *,
              voice_id: str = "piper-joe-us", accent: str = "en-US", sr: int = 16000, index: int = 0,
-             provenance: dict | None = None) -> tuple[Clip, Triple]:
+             provenance: dict | None = None, acoustics: dict | None = None) -> tuple[Clip, Triple]:
     t = Triple(id=content_id("t", text, index), index=index, command=Command(intent=intent, slots=slots),
                utterance=text, reply="Okay.")
     cid = content_id("c", text, index, float(np.sum(np.abs(audio))))
@@ -59,7 +59,7 @@ def add_clip(store: Store, text: str, audio: np.ndarray, intent: str, slots: dic
     store.put_bytes(rel, encode(audio, sr, "flac"))
     c = Clip(id=cid, triple_id=t.id, audio_path=rel, text=text, sample_rate=sr, duration_s=len(audio) / sr,
              voice_id=voice_id, accent=accent, language="en", prosody=PROSODY,
-             provenance={"target_accent": accent, **(provenance or {})})
+             provenance={"target_accent": accent, **(provenance or {})}, acoustics=acoustics or {})
     store.put("text", t)
     store.put("clips", c)
     return c, t

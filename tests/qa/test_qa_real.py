@@ -23,7 +23,7 @@ def corpus(tmp_path_factory, piper):
                       "set_temperature", {"temperature": "21"}, index=0)
     clean2 = add_clip(store, "Call Sarah on her mobile", speak(piper, "Call Sarah on her mobile"), "call_contact",
                       {"contact": "Sarah"}, accent="en-GB", voice_id="piper-joe-gb", index=1,
-                      provenance={"source": "real", "acoustics": {"noise_type": "cabin", "snr_db": 25.0}})
+                      provenance={"source": "real"}, acoustics={"acoustics_preset": "cabin", "snr_db": 25.0})
     wrong = add_clip(store, "Set the temperature to 21 degrees please",
                      speak(piper, "Set the temperature to 25 degrees please"), "set_temperature",
                      {"temperature": "21"}, index=2)

@@ -77,6 +77,10 @@ def build_rows(store: Store, scenario: Scenario, clips: list[Clip], triples: dic
             "sample_rate": c.sample_rate,
             "rate": c.prosody.get("rate"),
             "level_dbfs": c.prosody.get("level_dbfs"),
+            "noise_type": c.acoustics.get("acoustics_preset", "none"),
+            "snr_db": c.acoustics.get("snr_db"),
+            "measured_snr_db": c.acoustics.get("measured_snr_db"),
+            "acoustics": json.dumps(c.acoustics, sort_keys=True),
             "tts_backend": c.provenance.get("tts_backend", ""),
             "tts_model": c.provenance.get("tts_model", ""),
             "voice_licence": c.provenance.get("voice_licence", ""),
@@ -87,7 +91,7 @@ def build_rows(store: Store, scenario: Scenario, clips: list[Clip], triples: dic
             "seed": seed,
             "triple_id": t.id,
             "provenance": json.dumps(
-                {"clip": c.provenance, "prosody": c.prosody, "text": t.provenance}, sort_keys=True, default=str
+                {"clip": c.provenance, "prosody": c.prosody, "acoustics": c.acoustics, "text": t.provenance}, sort_keys=True, default=str
             ),
         })
     return rows

@@ -73,11 +73,15 @@ def result_key(clip: Clip, triple: Triple, recognizer: str) -> str:
     return content_id("qa", QA_VERSION, clip.id, clip.text, triple.command.model_dump(), recognizer)
 
 
+def _acoustics(clip: Clip) -> dict[str, Any]:
+    """The acoustics stage's parameters (Clip.acoustics; older records kept them in provenance)."""
+    ac = getattr(clip, "acoustics", None) or clip.provenance.get("acoustics")
+    return ac if isinstance(ac, dict) else {}
+
+
 def _target_snr(clip: Clip) -> float | None:
-    ac = clip.provenance.get("acoustics")
-    if isinstance(ac, dict) and isinstance(ac.get("snr_db"), (int, float)):
-        return float(ac["snr_db"])
-    return None
+    v = _acoustics(clip).get("snr_db")
+    return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
 
 
 def _source(clip: Clip) -> str:
@@ -85,10 +89,8 @@ def _source(clip: Clip) -> str:
 
 
 def _noise(clip: Clip) -> str:
-    ac = clip.provenance.get("acoustics")
-    if isinstance(ac, dict):
-        return str(ac.get("noise_type") or ac.get("preset") or "clean")
-    return "clean"
+    ac = _acoustics(clip)
+    return str(ac.get("noise_type") or ac.get("acoustics_preset") or "clean")
 
 
 def _num(v: float | None) -> float | None:

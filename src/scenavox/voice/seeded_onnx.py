@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 NOISE_PREFIX = "scenavox_noise_"
-BASE_NOISE = 1 << 19  # floats per noise input: 192 channels x 2730 frames (~30 s) at 22.05 kHz
+BASE_NOISE = 1 << 17  # floats per noise input: 192 channels x 682 frames (~8 s of speech); grown on demand
 
 
 def explicit_noise_model(model_bytes: bytes) -> tuple[bytes, list[str]]:

@@ -74,9 +74,23 @@ class VoicePlanner:
         vd = voice.model_dump(mode="json")
         vd["target_accent"] = accent
         vd["accent_fallback"] = self.fallback[accent]
-        vid = content_id("clip", t.id, t.utterance, vd, prosody, cfg.sample_rate, cfg.format)
+        acoustics = self.acoustics
+        vid = content_id("clip", t.id, t.utterance, vd, prosody, cfg.sample_rate, cfg.format, acoustics)
         return VoiceTask(id=vid, triple=t, voice=vd, prosody=prosody, sample_rate=cfg.sample_rate,
-                         format=cfg.format, seed=self.seed)
+                         format=cfg.format, seed=self.seed, acoustics=acoustics)
+
+    @property
+    def acoustics(self) -> dict[str, Any] | None:
+        ac = self.scenario.acoustics
+        if not ac.enabled:
+            return None
+        base = self.scenario.base_dir()
+        return {
+            "noise": self.scenario.noise.model_dump(mode="json"), "preset": ac.preset,
+            "noise_dirs": [str((base / d).resolve()) for d in ac.noise_dirs],
+            "rir_dirs": [str((base / d).resolve()) for d in ac.rir_dirs],
+            "user_noise_weight": ac.user_noise_weight, "keep_clean": ac.keep_clean,
+        }
 
 
 class VoiceStage(Stage):
@@ -123,10 +137,21 @@ class VoiceStage(Stage):
                 continue
             x = set_level(x, task.prosody["level_dbfs"])
             rel = f"audio/{task.id}.{task.format}"
+            files: dict[str, bytes] = {}
+            acoustic_params: dict[str, Any] = {}
+            clean_rel = None
+            if task.acoustics is not None:
+                noisy, acoustic_params = _place(x, task, seed)
+                if task.acoustics.get("keep_clean", True):
+                    clean_rel = f"clean/{task.id}.{task.format}"
+                    files[clean_rel] = encode(x, task.sample_rate, task.format)
+                x = noisy
+            files[rel] = encode(x, task.sample_rate, task.format)
             clip = Clip(
                 id=task.id, triple_id=task.triple.id, audio_path=rel, text=text, sample_rate=task.sample_rate,
                 duration_s=round(dur, 4), voice_id=task.voice["id"], accent=task.voice["accent"],
-                language=task.voice["language"], prosody=task.prosody,
+                language=task.voice["language"], prosody=task.prosody, acoustics=acoustic_params,
+                clean_audio_path=clean_rel,
                 provenance={
                     "tts_backend": task.voice["backend"], "tts_model": task.voice["model"],
                     "speaker": task.voice.get("speaker"), "voice_options": task.voice.get("options", {}),
@@ -136,12 +161,24 @@ class VoiceStage(Stage):
                     "origin": task.voice.get("origin"), "source_sample_rate": sr, "attempts": attempt + 1,
                 },
             )
-            return Outcome(id=task.id, record=clip, files={rel: encode(x, task.sample_rate, task.format)})
+            return Outcome(id=task.id, record=clip, files=files)
         return Outcome(
             id=task.id,
             quarantined=Quarantined(id=task.id, stage=self.name, reason=reasons[-1],
                                     attempts=[{"reason": r} for r in reasons], input=task.model_dump(mode="json")),
         )
+
+
+def _place(x: np.ndarray, task: VoiceTask, seed: int) -> tuple[np.ndarray, dict[str, Any]]:
+    """Put the clean speech into the scenario's acoustics (noise, reverberation, channel)."""
+    from ..acoustics import AcousticSources, apply_acoustics
+    from ..scenario import Noise
+
+    ac = task.acoustics or {}
+    sources = AcousticSources(noise_dirs=tuple(ac.get("noise_dirs", ())), rir_dirs=tuple(ac.get("rir_dirs", ())),
+                              user_noise_weight=ac.get("user_noise_weight", 0.5))
+    noise = Noise.model_validate(ac["noise"])
+    return apply_acoustics(x, task.sample_rate, noise, ac.get("preset"), seed, sources=sources)
 
 
 class FakeSynth:

@@ -1,0 +1,85 @@
+"""End to end: the default car corpus through the CLI; wall time, peak RSS of the whole
+process tree, and time(2N)/time(N) to check that the cost per utterance stays flat."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from common import ROOT, result
+
+
+def tree_rss_mb(pid: int) -> float:
+    """RSS of pid and all its descendants, from /proc."""
+    children: dict[int, list[int]] = {}
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                ppid = int(open(f"/proc/{d}/stat").read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(d))
+    total, stack = 0, [pid]
+    while stack:
+        p = stack.pop()
+        stack.extend(children.get(p, []))
+        try:
+            for line in open(f"/proc/{p}/status"):
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except OSError:
+            pass
+    return total / 1024
+
+
+def corpus(n: int, seed: int) -> tuple[float, float, dict]:
+    out = Path(tempfile.mkdtemp()) / "car"
+    scenavox = str(Path(sys.executable).with_name("scenavox"))
+    t0 = time.perf_counter()
+    proc = subprocess.Popen([scenavox, "corpus", "--scenario", "car", "--n", str(n), "--seed", str(seed), "--out",
+                             str(out), "-q"], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    peak = [0.0]
+
+    def watch() -> None:
+        while proc.poll() is None:
+            peak[0] = max(peak[0], tree_rss_mb(proc.pid))
+            time.sleep(0.25)
+
+    th = threading.Thread(target=watch, daemon=True)
+    th.start()
+    stdout, _ = proc.communicate()
+    wall = time.perf_counter() - t0
+    th.join()
+    if proc.returncode != 0:
+        raise SystemExit(f"corpus run failed ({proc.returncode}):\n{stdout}")
+    import json
+
+    summary = json.loads((out / "run.json").read_text())
+    return wall, peak[0], summary
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--n", type=int, default=200, help="utterances in the default corpus")
+    ap.add_argument("--scale-n", type=int, default=50, help="N for the time(2N)/time(N) pair")
+    args = ap.parse_args()
+    wall, peak, s = corpus(args.n, seed=7)
+    print(f"car corpus n={args.n}: {wall:.1f} s wall, peak RSS {peak:.0f} MB, {s['utterances']} utterances, "
+          f"{s['audio_minutes']} min audio, stages {s['stages']}")
+    result("default car corpus wall time", wall, "<= 300", wall <= 300, unit="s", utterances=s["utterances"],
+           audio_minutes=s["audio_minutes"])
+    result("default car corpus peak RSS", peak, "<= 3072", peak <= 3072, unit="MB")
+    t1, _, _ = corpus(args.scale_n, seed=101)
+    t2, _, _ = corpus(2 * args.scale_n, seed=102)
+    print(f"time(N={args.scale_n}) {t1:.1f} s, time(2N) {t2:.1f} s")
+    result("time(2N) / time(N)", t2 / t1, "<= 2.1", t2 / t1 <= 2.1)
+
+
+if __name__ == "__main__":
+    main()

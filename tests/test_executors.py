@@ -1,0 +1,51 @@
+"""Process-pool workers: they never outlive a killed run; Ctrl-C ends a run cleanly."""
+
+import os
+import signal
+import subprocess
+import time
+
+from .conftest import SCENAVOX
+
+
+def start(mini_yaml, out):
+    return subprocess.Popen([SCENAVOX, "corpus", "--scenario", str(mini_yaml), "--n", "400", "--workers", "2",
+                             "--out", str(out), "-q"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+
+def children_once_busy(proc, out):
+    deadline = time.time() + 60
+    while time.time() < deadline and len(list((out / "clips").glob("*.json"))) < 5:
+        time.sleep(0.1)
+    kids = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True).stdout.split()
+    return [int(k) for k in kids]
+
+
+def alive(pid):
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            return "zombie" not in f.read()
+    except FileNotFoundError:
+        return False
+
+
+def test_kill_9_leaves_no_orphan_workers(mini_yaml, tmp_path):
+    proc = start(mini_yaml, tmp_path / "c")
+    kids = children_once_busy(proc, tmp_path / "c")
+    assert kids, "the run should have worker processes"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    deadline = time.time() + 10
+    while time.time() < deadline and any(alive(k) for k in kids):
+        time.sleep(0.2)
+    assert not [k for k in kids if alive(k)]
+
+
+def test_ctrl_c_saves_and_says_how_to_resume(mini_yaml, tmp_path):
+    proc = start(mini_yaml, tmp_path / "c")
+    children_once_busy(proc, tmp_path / "c")
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert err.strip().splitlines()[-1].startswith("interrupted: finished items are saved")
+    assert "Traceback" not in err
