@@ -51,15 +51,20 @@ def speak(piper, text: str, sr: int = 16000) -> np.ndarray:
 
 def add_clip(store: Store, text: str, audio: np.ndarray, intent: str, slots: dict[str, str], *,
              voice_id: str = "piper-joe-us", accent: str = "en-US", sr: int = 16000, index: int = 0,
-             provenance: dict | None = None, acoustics: dict | None = None) -> tuple[Clip, Triple]:
+             provenance: dict | None = None, acoustics: dict | None = None, clean: np.ndarray | None = None
+             ) -> tuple[Clip, Triple]:
     t = Triple(id=content_id("t", text, index), index=index, command=Command(intent=intent, slots=slots),
                utterance=text, reply="Okay.")
     cid = content_id("c", text, index, float(np.sum(np.abs(audio))))
     rel = f"audio/{cid}.flac"
     store.put_bytes(rel, encode(audio, sr, "flac"))
+    clean_rel = None
+    if clean is not None:  # the speech before acoustics, as the voice stage keeps it
+        clean_rel = f"clean/{cid}.flac"
+        store.put_bytes(clean_rel, encode(clean, sr, "flac"))
     c = Clip(id=cid, triple_id=t.id, audio_path=rel, text=text, sample_rate=sr, duration_s=len(audio) / sr,
              voice_id=voice_id, accent=accent, language="en", prosody=PROSODY,
-             provenance={"target_accent": accent, **(provenance or {})}, acoustics=acoustics or {})
+             provenance={"target_accent": accent, **(provenance or {})}, acoustics=acoustics or {}, clean_audio_path=clean_rel)
     store.put("text", t)
     store.put("clips", c)
     return c, t

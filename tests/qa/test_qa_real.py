@@ -23,7 +23,9 @@ def corpus(tmp_path_factory, piper):
                       "set_temperature", {"temperature": "21"}, index=0)
     clean2 = add_clip(store, "Call Sarah on her mobile", speak(piper, "Call Sarah on her mobile"), "call_contact",
                       {"contact": "Sarah"}, accent="en-GB", voice_id="piper-joe-gb", index=1,
-                      provenance={"source": "real"}, acoustics={"acoustics_preset": "cabin", "snr_db": 25.0})
+                      provenance={"source": "real"},
+                      acoustics={"acoustics_preset": "cabin", "snr_db": 25.0, "measured_snr_db": 24.8},
+                      clean=speak(piper, "Call Sarah on her mobile"))
     wrong = add_clip(store, "Set the temperature to 21 degrees please",
                      speak(piper, "Set the temperature to 25 degrees please"), "set_temperature",
                      {"temperature": "21"}, index=2)
@@ -95,6 +97,9 @@ def test_outputs_written_and_resumable(run, stage):
     page = (root / "report" / "index.html").read_text()
     assert page.count("data:image/png;base64,") >= 6 and "<script" not in page and "src='http" not in page
     assert json.loads((root / "report" / "report.json").read_text())["summary"]["clips"] == 4
+    c2 = res[items["clean2"][0].id]
+    assert c2.clean_wer is not None and c2.clean_wer <= 0.1 and c2.mixed_snr_db == 24.8
+    assert summary["audio"]["snr_target_vs_measured"] == [[25.0, 24.8]]
     assert set(summary["by_source"]) == {"real", "synthetic"} and set(summary["by_noise"]) == {"cabin", "clean"}
     assert "Synthetic vs real: WER" in page and "Entity recall by noise" in page
     # a rerun reuses every stored result, and re-judges them with new thresholds

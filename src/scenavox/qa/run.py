@@ -12,7 +12,8 @@ from ..records import Clip, Triple
 from ..scenario import Scenario
 from ..store import Store
 from .corpus import compact_summary, split_leakage, summarize, text_checks
-from .stage import QAResult, QAStage, QATask, _noise, _source, _target_snr, judge, rescore_text, result_key
+from .stage import (QAResult, QAStage, QATask, _mixed_snr, _noise, _source, _target_snr, judge, rescore_text,
+                    result_key)
 from .thresholds import Thresholds, thresholds_for
 
 RESULTS_KIND = "qa/clips"  # one file per clip: <corpus>/qa/clips/<clip id>.json
@@ -56,13 +57,17 @@ def _tasks(store: Store, clips: list[Clip], triples: dict[str, Triple], stage: Q
         have = store.get(RESULTS_KIND, c.id, QAResult)
         if have is not None and have.key == result_key(c, t, rec):
             have.source, have.noise, have.target_snr_db = _source(c), _noise(c), _target_snr(c)
+            have.mixed_snr_db = _mixed_snr(c)
             reused[c.id] = have
             continue
         audio = store.root / c.audio_path
         if not audio.is_file():
             missing.append({"id": c.id, "error": f"audio file {c.audio_path} not found"})
             continue
-        yield QATask(id=c.id, clip=c, triple=t, audio_file=str(audio.resolve()))
+        clean_rel = getattr(c, "clean_audio_path", None)
+        clean = store.root / clean_rel if clean_rel else None
+        yield QATask(id=c.id, clip=c, triple=t, audio_file=str(audio.resolve()),
+                     clean_audio_file=str(clean.resolve()) if clean is not None and clean.is_file() else None)
 
 
 def run_qa(store: Store, scenario: Scenario, clips: list[Clip], triples: dict[str, Triple] | Iterable[Triple], *,

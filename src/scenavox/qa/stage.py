@@ -18,7 +18,7 @@ from ..voice.audio import resample
 from . import metrics
 from .thresholds import NOISY_SNR_DB, Thresholds
 
-QA_VERSION = 2  # bump when a measurement changes meaning: stored results are then redone
+QA_VERSION = 3  # bump when a measurement changes meaning: stored results are then redone
 
 
 class QATask(Record):
@@ -26,6 +26,7 @@ class QATask(Record):
     clip: Clip
     triple: Triple
     audio_file: str  # absolute path (stages read, the runner writes)
+    clean_audio_file: str | None = None  # the same speech before acoustics, when the corpus kept it
 
 
 class QAResult(Record):
@@ -56,8 +57,11 @@ class QAResult(Record):
     peak_dbfs: float
     rms_dbfs: float
     clipped_fraction: float
-    snr_db: float | None
-    target_snr_db: float | None
+    snr_db: float | None  # blind estimate: VAD speech vs non-speech power (None without pauses)
+    target_snr_db: float | None  # what the acoustics stage aimed at
+    mixed_snr_db: float | None = None  # what the acoustics stage measured when mixing
+    clean_transcript: str | None = None  # the recognizer on the clean copy (speech before acoustics)
+    clean_wer: float | None = None
     f0_median_hz: float | None
     f0_spread_st: float | None
     jitter_proxy: float | None
@@ -88,6 +92,11 @@ def _source(clip: Clip) -> str:
     return str(clip.provenance.get("source") or "synthetic")
 
 
+def _mixed_snr(clip: Clip) -> float | None:
+    v = _acoustics(clip).get("measured_snr_db")
+    return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
+
+
 def _noise(clip: Clip) -> str:
     ac = _acoustics(clip)
     return str(ac.get("noise_type") or ac.get("acoustics_preset") or "clean")
@@ -104,6 +113,8 @@ def rescore_text(r: QAResult) -> QAResult:
     r.cer = round(metrics.cer(r.reference, r.transcript), 4)
     r.entities = metrics.entity_stability(r.reference, r.transcript, r.slots)
     r.entity_recall = metrics.recall(r.entities)
+    if r.clean_transcript is not None:
+        r.clean_wer = round(metrics.wer(r.reference, r.clean_transcript), 4)
     return r
 
 
@@ -205,6 +216,11 @@ class QAStage(Stage):
         from .asr import whisper_language
 
         transcript = self._asr.transcribe(x16, whisper_language(clip.language))
+        clean_transcript = None
+        if task.clean_audio_file:
+            xc, src = sf.read(task.clean_audio_file, dtype="float32", always_2d=False)
+            xc = xc.mean(axis=1) if xc.ndim > 1 else xc
+            clean_transcript = self._asr.transcribe(resample(xc, src, 16000), whisper_language(clip.language))
         probs = self._vad_probs(x16)
         sil = metrics.silence_stats(probs)
         speech_s = max(0.0, len(x16) / 16000 - sil["leading_silence_s"] - sil["trailing_silence_s"])
@@ -219,7 +235,9 @@ class QAStage(Stage):
             wer=round(metrics.wer(clip.text, transcript), 4), cer=round(metrics.cer(clip.text, transcript), 4),
             entities=ents, entity_recall=metrics.recall(ents), duration_s=round(len(x) / sr, 3), words=words,
             words_per_s=metrics.speaking_rate(words, speech_s), **sil, **metrics.level_stats(x),
-            snr_db=metrics.snr_estimate(x16, probs), target_snr_db=_target_snr(clip),
+            snr_db=metrics.snr_estimate(x16, probs), target_snr_db=_target_snr(clip), mixed_snr_db=_mixed_snr(clip),
+            clean_transcript=clean_transcript,
+            clean_wer=None if clean_transcript is None else round(metrics.wer(clip.text, clean_transcript), 4),
             **metrics.pitch_stats(x16, probs),
             dnsmos_ovrl=_num(mos.get("ovrl")), dnsmos_sig=_num(mos.get("sig")), dnsmos_bak=_num(mos.get("bak")),
             dnsmos_p808=_num(mos.get("p808")),
