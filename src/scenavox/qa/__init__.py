@@ -1,7 +1,11 @@
 """Quality checks: round-trip recognition, entity stability, audio and text checks, report.
 
-    from scenavox.qa import run_qa, qa_columns
-    results, summary = run_qa(store, scenario, clips, triples)
+    from scenavox.qa import filter_clips, qa_columns, run_qa
+    results, summary = run_qa(store, scenario, clips, triples)   # inside store.lock(); resumable
+    kept, dropped = filter_clips(clips, results)                  # exactly the failing clips dropped
+    row.update(qa_columns(result_by_id.get(clip.id)))             # qa_* columns for the dataset rows
+
+See docs/qa.md for the checks, the files written and the threshold presets.
 """
 
 from .run import filter_clips, format_qa_summary, load_corpus, qa_columns, run_qa

@@ -67,7 +67,10 @@ def speaker_embeddings(store: Store, clips: list[Clip], *, per_voice: int = 5, t
         if encoder is None:
             _torch_threads(threads)
             encoder = VoiceEncoder("cpu", verbose=False)
-        x, sr = sf.read(store.root / c.audio_path, dtype="float32", always_2d=False)
+        # the speech before acoustics where the corpus kept it: noise and rooms would split one voice in several
+        clean = getattr(c, "clean_audio_path", None)
+        path = store.root / clean if clean and (store.root / clean).is_file() else store.root / c.audio_path
+        x, sr = sf.read(path, dtype="float32", always_2d=False)
         if x.ndim > 1:
             x = x.mean(axis=1)
         e = encoder.embed_utterance(preprocess_wav(resample(x, sr, 16000), source_sr=16000))
