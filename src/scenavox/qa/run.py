@@ -28,6 +28,7 @@ def qa_columns(result: QAResult | None) -> dict[str, Any]:
         "qa_transcript": None if r is None else r.transcript,
         "qa_wer": None if r is None else r.wer,
         "qa_cer": None if r is None else r.cer,
+        "qa_clean_wer": None if r is None else r.clean_wer,
         "qa_entity_recall": None if r is None else r.entity_recall,
         "qa_dnsmos_ovrl": None if r is None else r.dnsmos_ovrl,
         "qa_dnsmos_sig": None if r is None else r.dnsmos_sig,
