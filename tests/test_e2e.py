@@ -2,6 +2,7 @@
 
 import tempfile
 import io
+import json
 import os
 import signal
 import subprocess
@@ -46,7 +47,7 @@ def test_cli_corpus_rows_reload_with_audio_command_and_provenance(tmp_path):
     assert "utterances" in r.stdout and "min of audio" in r.stdout and "text:" in r.stdout
     assert "text " in r.stderr and "voice" in r.stderr  # progress bars
     rows = load_rows(out / "dataset")
-    assert len(rows) >= 5
+    assert len(rows) == 6  # set-aside and QA-failed items are replaced
     for row in rows.values():
         x, sr = sf.read(io.BytesIO(row["audio"]["bytes"]))
         words = len(row["text"].split())
@@ -60,8 +61,15 @@ def test_cli_corpus_rows_reload_with_audio_command_and_provenance(tmp_path):
         assert row["noise_type"] == "vehicle_cabin"
         assert 0 <= row["snr_db"] <= 15 and abs(row["measured_snr_db"] - row["snr_db"]) <= 0.5
         assert "cabin" in row["acoustics"]
+        # QA verdicts ride along; the dataset holds only clips that passed
+        assert row["qa_passed"] is True and row["qa_transcript"]
+        assert row["qa_wer"] is not None and row["qa_entity_recall"] == 1.0
+    failed = [json.loads(x)["id"] for x in (out / "qa" / "failed.jsonl").read_text().splitlines()]
+    assert not set(failed) & set(rows)
+    assert (out / "report" / "index.html").is_file()
+    assert "qa:" in r.stdout
     clean = list((out / "clean").glob("*.flac"))
-    assert len(clean) == len(list((out / "audio").glob("*.flac")))
+    assert len(clean) == len(list((out / "audio").glob("*.flac"))) >= len(rows)
     # nothing outside the corpus folder
     assert sorted(p.name for p in tmp_path.iterdir()) == ["car_small.yaml", "corpus"]
 

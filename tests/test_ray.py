@@ -35,6 +35,7 @@ def test_ray_corpus_equals_local_with_real_piper(ray_cluster, tmp_path, monkeypa
 
     data = yaml.safe_load((ROOT / "prompts" / "car.yaml").read_text())
     data["text"] = {"backend": "fake"}  # the LLM is covered elsewhere; Piper runs for real here
+    data["qa"] = {"enabled": False}  # QA runs in the driver, the same for both executors
     p = tmp_path / "car.yaml"
     p.write_text(yaml.safe_dump(data))
     sc = load_scenario(p)

@@ -128,7 +128,9 @@ class _Run:
         self.tasks = plan_commands(scenario, cap, seed, extra_fingerprint=self.text_stage.prompts.fingerprint)
         self.schedule = self.planner.schedule(cap)
         self.progress = progress
-        self.stats = {"text": StageStats(), "voice": StageStats()}
+        self.stats = {"text": StageStats(), "voice": StageStats(), "qa": StageStats()}
+        self.qa_on = scenario.qa.enabled
+        self.qa: dict[str, Any] = {}  # clip id -> QAResult
         self.triples: dict[str, Triple] = {}
         self.clips: dict[str, Clip] = {}  # by triple id
         self.ready: list[VoiceTask] = []
@@ -189,6 +191,26 @@ class _Run:
             if outcome.record is not None:
                 self.clips[outcome.record.triple_id] = outcome.record  # type: ignore[union-attr]
 
+    def _check(self) -> None:
+        """QA on every clip so far: results already stored are reused, only new clips are measured."""
+        if not self.qa_on or not self.clips:
+            return
+        from .qa import run_qa
+
+        t = time.perf_counter()
+        results, _ = run_qa(self.store, self.scenario, list(self.clips.values()), self.triples, report=False,
+                            workers=0, progress=self.progress, extras=False)
+        self.qa = {r.id: r for r in results}
+        st = self.stats["qa"]
+        st.busy_s += time.perf_counter() - t
+        st.done = len(self.qa)
+        st.quarantined = sum(1 for r in self.qa.values() if not r.passed)
+
+    def _passing(self) -> list[Clip]:
+        if not self.qa_on:
+            return list(self.clips.values())
+        return [c for c in self.clips.values() if c.id in self.qa and self.qa[c.id].passed]
+
     # -- the whole run --------------------------------------------------------------------
     def execute(self) -> RunResult:
         store, n = self.store, self.n
@@ -200,10 +222,11 @@ class _Run:
             lo, hi = 0, n
             while True:
                 self._run_pass(self.tasks[lo:hi])
-                missing = n - len(self.clips)
+                self._check()
+                missing = n - len(self._passing())
                 if missing <= 0 or hi >= len(self.tasks):
                     break
-                rate = max(0.25, len(self.clips) / hi)  # top up by the valid rate seen so far
+                rate = max(0.25, len(self._passing()) / hi)  # top up by the pass rate seen so far
                 lo, hi = hi, min(len(self.tasks), hi + int(missing / rate + 0.999))
                 self.bars["text"].total = hi
                 self.bars["text"].refresh()
@@ -211,11 +234,20 @@ class _Run:
                 b.close()
             t_gen = time.perf_counter() - t0
 
-            # The corpus is the first n items (by plan index) that passed every stage.
-            chosen = sorted(self.clips.values(), key=lambda c: self.triples[c.triple_id].index)[:n]
+            # The corpus is the first n items (by plan index) that passed every stage and QA.
+            chosen = sorted(self._passing(), key=lambda c: self.triples[c.triple_id].index)[:n]
             clip_list = sorted(chosen, key=lambda c: c.id)
             triple_list = sorted((self.triples[c.triple_id] for c in chosen), key=lambda t: t.index)
             triples = {t.id: t for t in triple_list}
+            qa_failed = sorted((r for r in self.qa.values() if not r.passed), key=lambda r: r.id)
+            if self.qa_on:
+                store.write_jsonl("qa/failed.jsonl", qa_failed)
+            qa_summary = None
+            if self.qa_on and clip_list:  # headline numbers of what is exported, for the card and the summary
+                from .qa import run_qa
+
+                _, full = run_qa(store, self.scenario, clip_list, triples, report=False, workers=0, extras=False)
+                qa_summary = full
             store.write_jsonl("triples.jsonl", triple_list)
             store.write_jsonl("clips.jsonl", clip_list)
             # the folder may hold items of earlier runs (other n or seed): report this run's only
@@ -225,12 +257,20 @@ class _Run:
             dataset = None
             counts: dict[str, int] = {}
             if clip_list:
+                from .qa import qa_columns
+
+                cols = {c.id: qa_columns(self.qa.get(c.id)) for c in clip_list} if self.qa_on else None
                 counts = export_dataset(store, self.scenario, clip_list, triples, self.seed, scenario_yaml,
-                                        self.run_config)
+                                        self.run_config, extra_columns=cols)
                 dataset = store.root / "dataset"
+                if self.qa_on:  # the report also reads the exported splits (voice/triple leakage)
+                    from .qa import run_qa
+
+                    run_qa(store, self.scenario, clip_list, triples, report=True, workers=0, extras=None)
             t_export = time.perf_counter() - t1
             summary = _summary(self.scenario, n, self.seed, self.stats, clip_list, triples, quarantine, counts,
                                t_gen, t_export, time.perf_counter() - t0, self.run_config)
+            summary["qa"] = _qa_headline(qa_summary, qa_failed, self.stats["qa"]) if self.qa_on else None
             store.write_json("run.json", summary)
         return RunResult(out=store.root, dataset=dataset, summary=summary, clips=clip_list, triples=triple_list)
 
@@ -282,6 +322,20 @@ def _summary(scenario: Scenario, n: int, seed: int, stats: dict[str, StageStats]
     }
 
 
+def _qa_headline(full: dict[str, Any] | None, failed: list[Any], st: StageStats) -> dict[str, Any]:
+    """What the run summary says about quality: the exported clips' scores, and what QA dropped."""
+    reasons = Counter(r.split(" (")[0].split(":")[0] for f in failed for r in f.reasons)
+    out: dict[str, Any] = {"checked": st.done, "dropped": len(failed), "dropped_reasons": dict(reasons.most_common())}
+    if full:
+        from .qa.corpus import compact_summary
+
+        c = compact_summary(full)
+        for key in ("recognizer", "wer_mean", "clean_wer_mean", "entity_recall", "dnsmos_ovrl_mean",
+                    "words_per_s_mean", "accent_balance_tvd", "intent_balance_tvd", "distinct_voice_ids"):
+            out[key] = c.get(key)
+    return out
+
+
 def _reason_kind(reason: str) -> str:
     """Group reasons so the summary reads 'lacks slot value(s) x12', not one line per item."""
     if "lacks slot value" in reason:
@@ -306,6 +360,16 @@ def format_summary(summary: dict[str, Any]) -> str:
         lines.append(
             f"{name}: {s['done']} new, {s['reused']} reused, {s['quarantined']} set aside, {s['busy_s']} s busy"
         )
+    qa = summary.get("qa")
+    if qa:
+        def f(v: Any) -> str:
+            return "-" if v is None else f"{v:.3f}" if isinstance(v, float) else str(v)
+
+        lines.append(f"qa: {qa['checked']} checked, {qa['dropped']} dropped; exported clips: WER {f(qa.get('wer_mean'))}"
+                     f" (clean {f(qa.get('clean_wer_mean'))}), entity recall {f(qa.get('entity_recall'))}, "
+                     f"DNSMOS OVRL {f(qa.get('dnsmos_ovrl_mean'))}  (report/index.html)")
+        for reason, count in qa["dropped_reasons"].items():
+            lines.append(f"  {count} x qa: {reason}")
     lines.append(
         f"time: generate {summary['seconds']['generate']} s, export {summary['seconds']['export']} s, "
         f"total {summary['seconds']['total']} s"

@@ -200,11 +200,13 @@ def _qa_summary(store: Store) -> dict[str, Any] | None:
 
 def export_dataset(store: Store, scenario: Scenario, clips: list[Clip], triples: dict[str, Triple], seed: int,
                    scenario_yaml: str, run_config: dict[str, Any], *, shard_size: int | None = None,
-                   manifests: bool = True, qa: dict[str, Any] | None = None) -> dict[str, int]:
+                   manifests: bool = True, qa: dict[str, Any] | None = None,
+                   extra_columns: dict[str, dict[str, Any]] | None = None) -> dict[str, int]:
     """Write `<corpus>/dataset/` (parquet shards + card + scenario + run config) and the manifests.
 
     `shard_size` is rows per parquet shard (default DEFAULT_SHARD_SIZE, or the
-    SCENAVOX_SHARD_SIZE environment variable). Returns rows per split.
+    SCENAVOX_SHARD_SIZE environment variable). `extra_columns` maps a clip id to more
+    columns for its row (the QA stage's qa_* verdicts and scores). Returns rows per split.
     """
     import datasets
 
@@ -224,6 +226,10 @@ def export_dataset(store: Store, scenario: Scenario, clips: list[Clip], triples:
 
     splits = assign_splits(clips, scenario.size.splits, seed, set(scenario.voices.held_out))
     rows = build_rows(store, scenario, clips, triples, seed, splits, with_audio=False)
+    if extra_columns:
+        for split_rows in rows.values():
+            for row in split_rows:
+                row.update(extra_columns.get(row["id"], {}))
     by_id = {c.id: c for c in clips}
     sr = scenario.audio.sample_rate
     features = infer_features([r for s in SPLITS for r in rows[s]], sr)
