@@ -93,6 +93,9 @@ def licence_sources(rows: Iterable[dict[str, Any]]) -> list[dict[str, str]]:
             str(r.get("text_model") or text.get("text_model") or ""))
         if tl:
             seen[("text model", str(r.get("text_model") or text.get("text_model") or ""), str(tl))] = None
+        real = prov.get("real") if isinstance(prov.get("real"), dict) else {}
+        if real.get("licence"):
+            seen[("real recordings", str(real.get("source") or ""), str(real["licence"]))] = None
     return [{"covers": c, "component": comp, "licence": lic} for c, comp, lic in seen]
 
 
