@@ -458,6 +458,17 @@ def _take(items: list[Any], target: float, unit: str) -> list[Any]:
     return out
 
 
+def _choose(names: list[str], want: dict[str, float], got: dict[str, float], amt: float) -> str | None:
+    """The split a unit of size `amt` goes to: among splits still short, one it fits into, else
+    any; the most short relative to its target first (so small splits are served early)."""
+    short = [s for s in names if want[s] - got[s] > 1e-9]
+    if not short:
+        return None
+    fits = [s for s in short if amt <= want[s] - got[s] + 1e-9]
+    pool = fits or short
+    return max(pool, key=lambda s: ((want[s] - got[s]) / want[s], -names.index(s)))
+
+
 def _greedy(units: list[tuple[str, float, str]], targets: dict[str, float], seed: int, tag: str,
             fill_all: bool = False) -> dict[str, str]:
     """Assign units (id, amount, stratum) to splits: biggest first, each to the split with the
@@ -480,19 +491,19 @@ def _greedy(units: list[tuple[str, float, str]], targets: dict[str, float], seed
         share = sum(a for _, a, _ in members) / total
         sgot = {s: 0.0 for s in names}
         for uid, amt, _ in members:
-            deficit = {s: targets[s] * scale * share - sgot[s] for s in names}
-            best = max(names, key=lambda s: (deficit[s], -names.index(s)))
-            if deficit[best] <= 0:
+            best = _choose(names, {s: targets[s] * scale * share for s in names}, sgot, amt)
+            if best is None:
                 leftovers.append((uid, amt, st))
                 continue
             out[uid] = best
             sgot[best] += amt
             got[best] += amt
     for uid, amt, _ in sorted(leftovers, key=lambda u: (-u[1], content_id(tag, seed, u[0]))):
-        deficit = {s: targets[s] * scale - got[s] for s in names}
-        best = max(names, key=lambda s: (deficit[s], -names.index(s)))
-        if deficit[best] <= 0 and not fill_all:
-            continue
+        best = _choose(names, {s: targets[s] * scale for s in names}, got, amt)
+        if best is None:
+            if not fill_all:
+                continue
+            best = min(names, key=lambda s: (got[s] / targets[s], names.index(s)))
         out[uid] = best
         got[best] += amt
     return out
@@ -650,8 +661,10 @@ def blend_rows(synthetic_rows: dict[str, list[dict[str, Any]]] | list[dict[str, 
         target = syn_amt[s]
         if cfg.hours.get(s):
             target = min(target, p * cfg.hours[s] * 3600)
-        if 0 < p < 1:
+        if 0 < p < 1 and r_amt > 0:
             target = min(target, r_amt * p / (1 - p))
+        elif 0 < p < 1 and syn[s]:  # better a synthetic-only split than an empty one
+            notes.append(f"{s}: no real speaker left for this split: it keeps its synthetic rows only")
         if target < syn_amt[s] - 1e-9:
             order = _interleave(syn[s], stratify, seed, f"syn-{s}")
             keep = _take(order, target, unit)
@@ -667,7 +680,9 @@ def blend_rows(synthetic_rows: dict[str, list[dict[str, Any]]] | list[dict[str, 
     summary = _summary(syn, real_sel, real, cfg, shares, unit, dropped, len(real.items) - used, notes)
     for s in active:
         st = summary["splits"][s]
-        if st["rows"] and abs(st["synthetic_share"] - shares[s]) > 0.01:
+        if not st["rows"]:
+            notes.append(f"{s}: empty: no synthetic rows and no real speaker left for it")
+        elif abs(st["synthetic_share"] - shares[s]) > 0.01:
             notes.append(f"{s}: realized synthetic share {st['synthetic_share']:.3f} differs from the requested "
                          f"{shares[s]:.2f} by more than 1 point ({st['real_speakers']} real speaker(s), "
                          f"{st['real_rows']} real and {st['synthetic_rows']} synthetic rows available)")
