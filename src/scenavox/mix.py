@@ -29,9 +29,10 @@ import os
 import re
 import unicodedata
 from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 import numpy as np
 
@@ -447,7 +448,7 @@ def _interleave(items: list[Any], by: list[str], seed: int, tag: str) -> list[An
 def _take(items: list[Any], target: float, unit: str) -> list[Any]:
     """A prefix of `items` worth `target` (rows: round(target) items; hours: nearest total)."""
     if unit == "rows":
-        return items[: max(0, int(round(target)))]
+        return items[: max(0, round(target))]
     out, total = [], 0.0
     for it in items:
         d = _amount(it, unit)

@@ -15,9 +15,9 @@ import soundfile as sf
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from scenavox.records import Clip, Command, Triple, content_id  # noqa: E402
-from scenavox.scenario import parse_scenario  # noqa: E402
-from scenavox.store import Store  # noqa: E402
+from scenavox.records import Clip, Command, Triple, content_id
+from scenavox.scenario import parse_scenario
+from scenavox.store import Store
 
 BASE_YAML = """
 name: tinymix
@@ -53,7 +53,7 @@ def scenario(mix: dict | None = None, voices: dict | None = None, **extra):
 
 
 def tone(seconds: float, sr: int, freq: float, seed: int = 0) -> np.ndarray:
-    t = np.arange(int(round(seconds * sr))) / sr
+    t = np.arange(round(seconds * sr)) / sr
     rng = np.random.default_rng(seed)
     return (0.2 * np.sin(2 * np.pi * freq * t) + 0.02 * rng.standard_normal(t.size)).astype(np.float32)
 

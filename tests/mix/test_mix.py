@@ -206,7 +206,7 @@ def test_flat_list_of_synthetic_rows(real_folder, tmp_path):
     sc = scenario({"real": str(real_folder)})
     by_split = synthetic_rows(tmp_path / "c", sc)
     flat = [r for s in SPLITS for r in by_split[s]]
-    out, summary = blend_rows(flat, sc, 3, 16000)
+    _, summary = blend_rows(flat, sc, 3, 16000)
     assert summary["synthetic_rows"] == 200 and summary["speaker_disjoint"]
 
 
@@ -289,3 +289,26 @@ def test_mix_config_validation(mix, fragment):
         scenario(mix)
     msg = _one_line(e)
     assert fragment in msg and "mix" in msg
+
+
+def test_hub_id_online_goes_through_load_dataset(monkeypatch):
+    """The Hub path, without a network: load_dataset is replaced by one returning a local dataset."""
+    import datasets
+    from datasets import Audio, Dataset, DatasetDict
+
+    from .conftest import hf_rows
+
+    recs = real_records(speakers=2, per_speaker=2)
+    dd = DatasetDict({"train": Dataset.from_list(hf_rows(recs)).cast_column("audio", Audio(sampling_rate=22050))})
+    calls = []
+
+    def fake_load(ref, name=None, split=None):
+        calls.append((ref, name, split))
+        return dd
+
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.delenv("HF_DATASETS_OFFLINE", raising=False)
+    monkeypatch.setattr(datasets, "load_dataset", fake_load)
+    src = load_real(MixConfig(real="someone/some-speech", hub_config="en"))
+    assert calls == [("someone/some-speech", "en", None)]
+    assert src.kind == "hub" and len(src.items) == 4 and {i.speaker for i in src.items} == {"spk00", "spk01"}

@@ -210,7 +210,7 @@ def _qa_summary(store: Store) -> dict[str, Any] | None:
 
 def export_dataset(store: Store, scenario: Scenario, clips: list[Clip], triples: dict[str, Triple], seed: int,
                    scenario_yaml: str, run_config: dict[str, Any], *, shard_size: int | None = None,
-                   manifests: bool = True, qa: dict[str, Any] | None = None) -> "ExportCounts":
+                   manifests: bool = True, qa: dict[str, Any] | None = None) -> ExportCounts:
     """Write `<corpus>/dataset/` (parquet shards + card + scenario + run config) and the manifests.
 
     `shard_size` is rows per parquet shard (default DEFAULT_SHARD_SIZE, or the
