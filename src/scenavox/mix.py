@@ -589,6 +589,10 @@ def blend_rows(synthetic_rows: dict[str, list[dict[str, Any]]] | list[dict[str, 
         where = _greedy([(v, a, "") for v, a in voice_amt.items()],
                         {s: planned[s] for s in targets}, seed, "voice-split", fill_all=True)
         syn = {s: fixed[s] + [r for r in free if where.get(str(r.get("voice_id"))) == s] for s in MIX_SPLITS}
+        lost = sum(1 for r in free if str(r.get("voice_id")) not in where)
+        if lost:
+            dropped += lost
+            notes.append(f"voice-disjoint: {lost} synthetic row(s) dropped: no split takes their voices")
         empty = [s for s in targets if not any(r for r in syn[s])]
         if empty:
             notes.append(f"voice-disjoint: {len(voice_amt)} synthetic voice(s) cannot fill {', '.join(empty)}; "

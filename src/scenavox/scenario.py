@@ -337,11 +337,15 @@ class MixConfig(_Strict):
         "auto", description="How to read `real`; auto guesses from what the path holds.")
     synthetic_share: dict[str, float] = Field(default_factory=dict, description=(
         "Share of synthetic data per split, 0..1 (0 = real only, 1 = synthetic only). Splits not given take "
-        "the default {train: 0.5, validation: 0.5, test: 0.0}."))
+        "the default {train: 0.5, validation: 0.5, test: 0.0}."), json_schema_extra={
+            "propertyNames": {"enum": list(MIX_SPLITS)},
+            "additionalProperties": {"type": "number", "minimum": 0, "maximum": 1}})
     share_unit: Literal["rows", "hours"] = Field("rows", description="Whether shares count rows or audio hours.")
     hours: dict[str, float] = Field(default_factory=dict, description=(
         "Optional target size per split in hours (synthetic + real); both are subsampled to reach it. "
-        "Implies share_unit: hours."))
+        "Implies share_unit: hours."), json_schema_extra={
+            "propertyNames": {"enum": list(MIX_SPLITS)},
+            "additionalProperties": {"type": "number", "exclusiveMinimum": 0}})
     voice_disjoint: bool = Field(False, description=(
         "Re-split synthetic rows so that no synthetic voice is in two splits (held-out voices stay in test)."))
     stratify_by: list[Literal["accent", "intent"]] = Field(default_factory=lambda: ["accent", "intent"], description=(

@@ -312,3 +312,13 @@ def test_hub_id_online_goes_through_load_dataset(monkeypatch):
     src = load_real(MixConfig(real="someone/some-speech", hub_config="en"))
     assert calls == [("someone/some-speech", "en", None)]
     assert src.kind == "hub" and len(src.items) == 4 and {i.speaker for i in src.items} == {"spk00", "spk01"}
+
+
+def test_voice_disjoint_with_too_few_voices_says_so(real_folder, tmp_path):
+    sc = scenario({"real": str(real_folder), "voice_disjoint": True,
+                   "synthetic_share": {"train": 0.5, "validation": 0.5, "test": 0.5}})
+    syn = synthetic_rows(tmp_path / "c", sc, voices=[("piper-a", "en-US"), ("piper-b", "en-US")])
+    out, summary = blend_rows(syn, sc, 3, 16000)
+    assert summary["voice_disjoint"]
+    assert any("cannot fill" in n for n in summary["notes"])
+    assert sum(1 for s in SPLITS if _voices(out[s])) == 2
