@@ -271,6 +271,7 @@ class _Run:
             summary = _summary(self.scenario, n, self.seed, self.stats, clip_list, triples, quarantine, counts,
                                t_gen, t_export, time.perf_counter() - t0, self.run_config)
             summary["qa"] = _qa_headline(qa_summary, qa_failed, self.stats["qa"]) if self.qa_on else None
+            summary["mix"] = getattr(counts, "mix", None) or {}  # realized synthetic/real share per split
             store.write_json("run.json", summary)
         return RunResult(out=store.root, dataset=dataset, summary=summary, clips=clip_list, triples=triple_list)
 
@@ -355,6 +356,12 @@ def format_summary(summary: dict[str, Any]) -> str:
         "splits: " + ", ".join(f"{k} {v}" for k, v in summary["splits"].items()),
         "voices: " + ", ".join(f"{k} {v}" for k, v in summary["voices"].items()),
     ]
+    mix = summary.get("mix") or {}
+    if mix.get("mode") == "blended":
+        lines.append("synthetic share: " + ", ".join(
+            f"{k} {v['synthetic_share']:.0%} ({v['synthetic_rows']} synthetic, {v['real_rows']} real)"
+            for k, v in mix["splits"].items() if v["rows"]))
+    lines += [f"mix: {note}" for note in mix.get("notes", [])]
     for name in ("text", "voice"):
         s = st[name]
         lines.append(

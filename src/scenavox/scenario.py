@@ -317,9 +317,78 @@ class AcousticsConfig(_Strict):
         return v
 
 
+MIX_SPLITS = ("train", "validation", "test")
+DEFAULT_SYNTHETIC_SHARE = {"train": 0.5, "validation": 0.5, "test": 0.0}  # real-only evaluation
+
+
 class MixConfig(_Strict):
-    real: str | None = None  # a real-speech source (folder or manifest); None = synthetic only
-    synthetic_share: dict[str, float] = Field(default_factory=dict)
+    """Blending real recordings into the synthetic corpus (see `scenavox.mix`).
+
+    Without `real` the corpus is synthetic only (the run summary says so). With it, each split
+    holds `synthetic_share[split]` synthetic rows (or audio hours, with `share_unit: hours`);
+    real speakers never appear in two splits.
+    """
+
+    real: str | None = Field(None, description=(
+        "Real speech: a local folder (parquet files, a `save_to_disk` folder, or an audiofolder with "
+        "metadata.csv/jsonl), a NeMo/JSONL manifest file, or a Hub dataset id (only when online). "
+        "Relative paths are relative to the scenario file. None = synthetic only."))
+    format: Literal["auto", "parquet", "disk", "audiofolder", "manifest", "hub"] = Field(
+        "auto", description="How to read `real`; auto guesses from what the path holds.")
+    synthetic_share: dict[str, float] = Field(default_factory=dict, description=(
+        "Share of synthetic data per split, 0..1 (0 = real only, 1 = synthetic only). Splits not given take "
+        "the default {train: 0.5, validation: 0.5, test: 0.0}."), json_schema_extra={
+            "propertyNames": {"enum": list(MIX_SPLITS)},
+            "additionalProperties": {"type": "number", "minimum": 0, "maximum": 1}})
+    share_unit: Literal["rows", "hours"] = Field("rows", description="Whether shares count rows or audio hours.")
+    hours: dict[str, float] = Field(default_factory=dict, description=(
+        "Optional target size per split in hours (synthetic + real); both are subsampled to reach it. "
+        "Implies share_unit: hours."), json_schema_extra={
+            "propertyNames": {"enum": list(MIX_SPLITS)},
+            "additionalProperties": {"type": "number", "exclusiveMinimum": 0}})
+    voice_disjoint: bool = Field(False, description=(
+        "Re-split synthetic rows so that no synthetic voice is in two splits (held-out voices stay in test)."))
+    stratify_by: list[Literal["accent", "intent"]] = Field(default_factory=lambda: ["accent", "intent"], description=(
+        "Labels used to balance speaker assignment and subsampling, where the rows carry them."))
+    # columns / fields of the real source; the first of the defaults that exists is used when not given
+    audio_column: str | None = Field(None, description="Audio column/field (default: audio, or audio_filepath/file_name)")
+    text_column: str | None = Field(None, description="Transcript column (default: text, transcription, sentence, transcript)")
+    speaker_column: str | None = Field(None, description="Speaker column (default: speaker_id, speaker, client_id)")
+    accent_column: str | None = Field(None, description="Accent column, optional (default: accent, accents)")
+    intent_column: str | None = Field(None, description="Intent label column, optional (default: intent)")
+    language: str | None = Field(None, description="Language tag of the real rows (default: the scenario's primary language)")
+    hub_split: str | None = Field(None, description="Split(s) to read from a Hub dataset, e.g. 'train' (default: all)")
+    hub_config: str | None = Field(None, description="Configuration (subset) name of a Hub dataset")
+    name: str = Field("", description="Name of the real source for provenance (default: the folder/file/id)")
+    licence: str = Field("", description="Licence of the real recordings, carried into provenance and the card")
+
+    @field_validator("synthetic_share", "hours")
+    @classmethod
+    def _split_values(cls, v: dict[str, float], info: Any) -> dict[str, float]:
+        bad = set(v) - set(MIX_SPLITS)
+        if bad:
+            raise ValueError(f"unknown split {sorted(bad)}; allowed: train, validation, test")
+        for k, x in v.items():
+            if info.field_name == "synthetic_share" and not 0.0 <= x <= 1.0:
+                raise ValueError(f"synthetic_share of {k} is {x:g}; give a share between 0 and 1")
+            if info.field_name == "hours" and not x > 0:
+                raise ValueError(f"hours of {k} is {x:g}; give a positive number of hours")
+        return v
+
+    @field_validator("real")
+    @classmethod
+    def _real(cls, v: str | None) -> str | None:
+        if v is not None and not v.strip():
+            raise ValueError("real is empty; give a folder, manifest or Hub dataset id, or leave it out")
+        return v
+
+    def shares(self) -> dict[str, float]:
+        """The synthetic share of every split (defaults filled in)."""
+        return {s: float(self.synthetic_share.get(s, DEFAULT_SYNTHETIC_SHARE[s])) for s in MIX_SPLITS}
+
+    @property
+    def unit(self) -> str:
+        return "hours" if self.hours else self.share_unit
 
 
 class QAConfig(_Strict):
@@ -540,6 +609,13 @@ def parse_scenario(text: str, path: Path | str = "<string>") -> Scenario:
 
 
 def _check_slot_files(sc: Scenario, path: Path | str) -> None:
+    if sc.mix.real is not None:
+        from .mix import locate_real
+
+        try:
+            locate_real(sc.mix, sc.base_dir(), check_online=False)
+        except UserError as exc:
+            raise UserError(f"{path}: mix.real: {exc}") from None
     for field in ("noise_dirs", "rir_dirs"):
         for k, folder in enumerate(getattr(sc.acoustics, field)):
             if not (sc.base_dir() / folder).is_dir():

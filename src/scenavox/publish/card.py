@@ -93,6 +93,9 @@ def licence_sources(rows: Iterable[dict[str, Any]]) -> list[dict[str, str]]:
             str(r.get("text_model") or text.get("text_model") or ""))
         if tl:
             seen[("text model", str(r.get("text_model") or text.get("text_model") or ""), str(tl))] = None
+        real = prov.get("real") if isinstance(prov.get("real"), dict) else {}
+        if real.get("licence"):
+            seen[("real recordings", str(real.get("source") or ""), str(real["licence"]))] = None
     return [{"covers": c, "component": comp, "licence": lic} for c, comp, lic in seen]
 
 
@@ -313,11 +316,13 @@ def card_body(scenario: Scenario, rows_by_split: dict[str, list[dict[str, Any]]]
         "`intent` and `slots` columns are therefore exact labels, not guesses.",
         "",
     ]
-    text_models = Counter((r.get("text_backend") or "?", r.get("text_model") or "?") for r in rows)
+    real_rows = [r for r in rows if r.get("source") == "real"]
+    gen_rows = [r for r in rows if r.get("source") != "real"]  # the tables below describe generated rows
+    text_models = Counter((r.get("text_backend") or "?", r.get("text_model") or "?") for r in gen_rows)
     out += ["**Text generation**", "",
             _table(["backend", "model", "rows"], [[b, m, k] for (b, m), k in sorted(text_models.items())]), ""]
     voices: dict[str, dict[str, Any]] = {}
-    for r in rows:
+    for r in gen_rows:
         clip = _provenance(r).get("clip", {})
         v = voices.setdefault(str(r.get("voice_id") or "?"), {
             "backend": r.get("tts_backend") or "?", "model": r.get("tts_model") or "?",
@@ -329,6 +334,13 @@ def card_body(scenario: Scenario, rows_by_split: dict[str, list[dict[str, Any]]]
             _table(["voice", "backend", "model", "accent", "gender", "voice licence", "engine licence", "rows"],
                    [[k, v["backend"], v["model"], v["accent"], v["gender"], v["licence"], v["engine"], v["n"]]
                     for k, v in sorted(voices.items())]), ""]
+    if real_rows:
+        srcs = Counter((str(_provenance(r).get("real", {}).get("source") or "?"),
+                        str(_provenance(r).get("real", {}).get("licence") or "unrecorded")) for r in real_rows)
+        speakers = {r.get("voice_id") for r in real_rows}
+        out += ["**Real recordings** blended in (`source` = real; speakers never share a split)", "",
+                _table(["source", "licence", "rows"], [[a, b, k] for (a, b), k in sorted(srcs.items())]), "",
+                f"{len(real_rows)} rows from {len(speakers)} speakers, {_duration(sum(float(r.get('duration_s') or 0) for r in real_rows))}.", ""]
     pros = {k: _numeric_summary([r.get(k) for r in rows]) for k in ("rate", "level_dbfs")}
     if any(pros.values()):
         out += ["Prosody varies per clip: " + "; ".join(

@@ -21,11 +21,21 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import UserError
+from ..mix import blend_rows, real_clip_stubs
 from ..records import Clip, Triple, content_id
 from ..scenario import Scenario
 from ..store import TMP_MARK, Store
 
 SPLITS = ("train", "validation", "test")
+REAL_DIR = "real"  # real recordings blended in by scenario.mix, one FLAC per row
+
+
+class ExportCounts(dict):
+    """Rows per split, with the mix summary as `.mix` (a dict, so callers comparing counts still work)."""
+
+    def __init__(self, counts: dict[str, int], mix: dict[str, Any] | None = None):
+        super().__init__(counts)
+        self.mix = mix or {}
 DEFAULT_SHARD_SIZE = 1000  # rows per parquet shard (~50 MB of 3 s 16 kHz FLAC clips)
 
 
@@ -201,12 +211,13 @@ def _qa_summary(store: Store) -> dict[str, Any] | None:
 def export_dataset(store: Store, scenario: Scenario, clips: list[Clip], triples: dict[str, Triple], seed: int,
                    scenario_yaml: str, run_config: dict[str, Any], *, shard_size: int | None = None,
                    manifests: bool = True, qa: dict[str, Any] | None = None,
-                   extra_columns: dict[str, dict[str, Any]] | None = None) -> dict[str, int]:
+                   extra_columns: dict[str, dict[str, Any]] | None = None) -> ExportCounts:
     """Write `<corpus>/dataset/` (parquet shards + card + scenario + run config) and the manifests.
 
     `shard_size` is rows per parquet shard (default DEFAULT_SHARD_SIZE, or the
     SCENAVOX_SHARD_SIZE environment variable). `extra_columns` maps a clip id to more
-    columns for its row (the QA stage's qa_* verdicts and scores). Returns rows per split.
+    columns for its row (the QA stage's qa_* verdicts and scores). Returns rows per split
+    (real rows included); its `.mix` attribute is the mixer's summary (`scenavox.mix.blend_rows`).
     """
     import datasets
 
@@ -230,8 +241,16 @@ def export_dataset(store: Store, scenario: Scenario, clips: list[Clip], triples:
         for split_rows in rows.values():
             for row in split_rows:
                 row.update(extra_columns.get(row["id"], {}))
-    by_id = {c.id: c for c in clips}
+    by_id: dict[str, Any] = {c.id: c for c in clips}
     sr = scenario.audio.sample_rate
+    # real recordings (scenario.mix): written to <corpus>/real/<id>.flac, blended per split
+    real_dir = store.root / REAL_DIR if scenario.mix.real is not None else None
+    rows, mix_summary = blend_rows(rows, scenario, seed, sr, audio_dir=real_dir)
+    by_id.update(real_clip_stubs(rows, REAL_DIR))
+    if real_dir is not None:
+        for stale in real_dir.glob("*.flac"):
+            if stale.stem not in by_id:
+                stale.unlink(missing_ok=True)
     features = infer_features([r for s in SPLITS for r in rows[s]], sr)
     final = store.root / "dataset"
     tmp = store.root / f"dataset{TMP_MARK}{os.getpid()}"
@@ -258,4 +277,4 @@ def export_dataset(store: Store, scenario: Scenario, clips: list[Clip], triples:
     shutil.rmtree(old, ignore_errors=True)
     if manifests:
         write_manifests(store, rows, by_id)
-    return counts
+    return ExportCounts(counts, mix=mix_summary)
