@@ -26,6 +26,7 @@ from .publish.export import export_dataset
 from .records import Clip, TextTask, Triple, VoiceTask
 from .scenario import Scenario
 from .store import Store
+from .text.backends import is_remote
 from .text.commands import plan_commands
 from .text.stage import TextStage
 from .voice.stage import VoicePlanner, VoiceStage
@@ -41,6 +42,7 @@ class StageStats:
     reused: int = 0
     quarantined: int = 0
     busy_s: float = 0.0
+    usage: Counter = field(default_factory=Counter)  # requests, retries, tokens spent in this run
 
 
 @dataclass
@@ -52,16 +54,20 @@ class RunResult:
     triples: list[Triple] = field(default_factory=list)
 
 
-def plan_workers(workers: int | None) -> tuple[int, int, int, int]:
+def plan_workers(workers: int | None, text_remote: bool = False) -> tuple[int, int, int, int]:
     """(text workers, text threads, voice workers, voice threads) for this machine.
 
     workers=0: everything in this process. Otherwise the LLM (the slowest stage) gets the
     cores and the voice stage one single-threaded worker that runs in the LLM's gaps.
+    text_remote: the LLM is a server (openai backend). The text stage then runs on threads in
+    this process (its `concurrency` requests in flight) and the voice stage gets the cores.
     """
+    cores = max(1, (workers or os.cpu_count() or 2))
+    if text_remote:
+        return (0, 1, 0, max(1, os.cpu_count() or 2)) if workers == 0 else (0, 1, 1, cores)
     if workers == 0:
         return 0, max(1, (os.cpu_count() or 2)), 0, 1
-    cores = workers or os.cpu_count() or 2
-    return 1, max(1, cores), 1, 1
+    return 1, cores, 1, 1
 
 
 def build(
@@ -79,10 +85,12 @@ def build(
     seed = seed if seed is not None else scenario.seed
     if n < 1:
         raise UserError(f"--n must be at least 1 (got {n})")
+    if text_backend is not None:  # the backend is part of the text identity (item ids), so put it in the scenario
+        scenario = scenario.with_text(backend=text_backend)
     store = Store(out if out is not None else default_out(scenario))
     executor = executor or LocalExecutor()
-    t_workers, t_threads, v_workers, v_threads = plan_workers(workers)
-    text_stage = TextStage(scenario, backend=text_backend, threads=t_threads)
+    t_workers, t_threads, v_workers, v_threads = plan_workers(workers, text_remote=is_remote(scenario.text.backend))
+    text_stage = TextStage(scenario, threads=t_threads)
     voice_stage = VoiceStage(threads=v_threads)
     planner = VoicePlanner(scenario, seed)  # fails early on a voice/accent mismatch
     tasks = plan_commands(scenario, n, seed, extra_fingerprint=text_stage.prompts.fingerprint)
@@ -176,6 +184,7 @@ def build(
 
 def _persist(store: Store, outcome: Any, st: StageStats, stage: str) -> None:
     st.busy_s += outcome.seconds
+    st.usage.update(getattr(outcome, "metrics", None) or {})
     if outcome.quarantined is not None:
         store.quarantine(outcome.quarantined)
         st.quarantined += 1
@@ -224,11 +233,23 @@ def _summary(scenario: Scenario, n: int, seed: int, stats: dict[str, StageStats]
             name: {"done": s.done, "reused": s.reused, "quarantined": s.quarantined, "busy_s": round(s.busy_s, 2)}
             for name, s in stats.items()
         },
+        "text_usage": _text_usage(scenario, stats["text"]),
         "set_aside": len(quarantine),
         "set_aside_reasons": dict(reasons.most_common()),
         "seconds": {"generate": round(t_gen, 2), "export": round(t_export, 2), "total": round(t_total, 2)},
         "run_config": run_config,
     }
+
+
+def _text_usage(scenario: Scenario, st: StageStats) -> dict[str, Any]:
+    """Requests and tokens this run spent (reused items cost nothing), and the cost if priced."""
+    u = st.usage
+    out: dict[str, Any] = {k: int(u.get(k, 0)) for k in ("requests", "retries", "prompt_tokens", "completion_tokens")}
+    price = scenario.text.price
+    if price is not None:
+        cost = out["prompt_tokens"] / 1e6 * price.input_per_mtok + out["completion_tokens"] / 1e6 * price.output_per_mtok
+        out["cost"] = round(cost, 6)
+    return out
 
 
 def _reason_kind(reason: str) -> str:
@@ -239,6 +260,8 @@ def _reason_kind(reason: str) -> str:
         return "utterance length out of bounds"
     if reason.startswith("duration"):
         return "implausible duration"
+    if reason.startswith("request failed:"):
+        return reason.split(" after ")[0][:80]
     return reason[:80]
 
 
@@ -254,6 +277,13 @@ def format_summary(summary: dict[str, Any]) -> str:
         s = st[name]
         lines.append(
             f"{name}: {s['done']} new, {s['reused']} reused, {s['quarantined']} set aside, {s['busy_s']} s busy"
+        )
+    u = summary.get("text_usage") or {}
+    if u.get("requests"):
+        cost = f", cost {u['cost']:.4f}" if "cost" in u else ""
+        lines.append(
+            f"text usage: {u['requests']} requests ({u['retries']} retried), {u['prompt_tokens']} prompt + "
+            f"{u['completion_tokens']} completion tokens{cost}"
         )
     lines.append(
         f"time: generate {summary['seconds']['generate']} s, export {summary['seconds']['export']} s, "

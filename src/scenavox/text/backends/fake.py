@@ -7,8 +7,10 @@ import random
 import re
 from typing import Any
 
+from . import UsageMeter
 
-class FakeBackend:
+
+class FakeBackend(UsageMeter):
     name = "fake"
 
     def __init__(self, model: str | None = None, fail_every: int = 0, **_: Any):
@@ -21,6 +23,7 @@ class FakeBackend:
 
     def complete(self, messages, *, schema, seed, temperature, max_tokens) -> str:  # noqa: ANN001
         self.calls += 1
+        self.count(requests=1)
         if self.fail_every and self.calls % self.fail_every == 0:
             return "not json at all"
         last = messages[-1]["content"]
