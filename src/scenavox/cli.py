@@ -40,17 +40,21 @@ def main() -> None:
               help="Corpus folder [outputs/<scenario name>].")
 @click.option("--workers", type=click.IntRange(min=0), default=None,
               help="Cores to use; 0 runs everything in this process [all cores].")
-@click.option("--text-backend", type=click.Choice(["local", "fake"]), default=None,
-              help="Override the scenario's text.backend (fake: no model, for trying the pipeline).")
+@click.option("--text-backend", type=click.Choice(["local", "fake", "openai"]), default=None,
+              help="Override the scenario's text.backend (fake: no model, for trying the pipeline; "
+                   "openai: any OpenAI-compatible server).")
+@click.option("--model", default=None, help="Override text.model (a GGUF path for local, a model name for openai).")
+@click.option("--base-url", default=None, help="Override text.base_url for the openai backend "
+                                               "(e.g. http://127.0.0.1:8000/v1).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
 def corpus(scenario: str, n: int | None, seed: int | None, out: Path | None, workers: int | None,
-           text_backend: str | None, quiet: bool) -> None:
+           text_backend: str | None, model: str | None, base_url: str | None, quiet: bool) -> None:
     """Build (or resume) a corpus for a scenario."""
     from .pipeline import build, format_summary
     from .scenario import load_scenario
 
-    sc = load_scenario(scenario)
-    result = build(sc, n=n, seed=seed, out=out, workers=workers, text_backend=text_backend, progress=not quiet)
+    sc = load_scenario(scenario).with_text(backend=text_backend, model=model, base_url=base_url)
+    result = build(sc, n=n, seed=seed, out=out, workers=workers, progress=not quiet)
     click.echo(format_summary(result.summary))
     if result.dataset:
         click.echo(f"dataset: {result.dataset}")
