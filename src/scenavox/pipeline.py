@@ -28,6 +28,7 @@ from .scenario import Scenario
 from .store import Store
 from .text.backends import is_remote
 from .text.commands import plan_commands
+from .text.dedup import InOrderDeduper
 from .text.stage import TextStage
 from .voice.stage import VoicePlanner, VoiceStage
 
@@ -114,26 +115,30 @@ def build(
                 if have is not None:
                     stats["text"].reused += 1
                     bars["text"].update()
-                    yield_triple(have)
+                    yield_triple(task.index, have)
                 elif store.quarantined("text", task.id) is not None:
                     stats["text"].quarantined += 1
                     bars["text"].update()
+                    yield_triple(task.index, None)
                 else:
                     yield task
 
         ready: list[VoiceTask] = []
         voice_ids: set[str] = set()
+        index_of = {t.id: t.index for t in tasks}
+        # duplicates are decided in index order, so the kept set does not depend on completion order
+        deduper = InOrderDeduper(list(index_of.values()), scenario.text.dedup_threshold if scenario.text.dedup else 1.0)
 
-        def yield_triple(t: Triple) -> None:
-            triples[t.id] = t
-            ready.append(planner.task_for(t, schedule[t.index]))
+        def yield_triple(index: int, triple: Triple | None) -> None:
+            for t in deduper.add(index, triple):
+                triples[t.id] = t
+                ready.append(planner.task_for(t, schedule[t.index]))
 
         def voice_todo() -> Iterator[VoiceTask]:
             for outcome in executor.map(text_stage, text_todo(), workers=t_workers):
                 _persist(store, outcome, stats["text"], "text")
                 bars["text"].update()
-                if outcome.record is not None:
-                    yield_triple(outcome.record)  # type: ignore[arg-type]
+                yield_triple(index_of[outcome.id], outcome.record)  # type: ignore[arg-type]
                 yield from drain()
             yield from drain()  # triples reused from the store after the last new one
 
@@ -169,6 +174,7 @@ def build(
         current = {t.id for t in tasks} | voice_ids  # older runs in this folder may have left others
         quarantine = [q for q in quarantine if q.id in current]
         store.write_jsonl("quarantine.jsonl", quarantine)
+        store.put_bytes("duplicates.jsonl", "".join(json.dumps(d.to_dict()) + "\n" for d in deduper.duplicates).encode())
         t1 = time.perf_counter()
         dataset = None
         counts: dict[str, int] = {}
@@ -178,6 +184,7 @@ def build(
         t_export = time.perf_counter() - t1
         summary = _summary(scenario, n, seed, stats, clip_list, triples, quarantine, counts, t_gen, t_export,
                            time.perf_counter() - t0, run_config)
+        summary["duplicates_removed"] = deduper.counts()
         store.write_json("run.json", summary)
     return RunResult(out=store.root, dataset=dataset, summary=summary, clips=clip_list, triples=triple_list)
 
@@ -278,6 +285,9 @@ def format_summary(summary: dict[str, Any]) -> str:
         lines.append(
             f"{name}: {s['done']} new, {s['reused']} reused, {s['quarantined']} set aside, {s['busy_s']} s busy"
         )
+    d = summary.get("duplicates_removed") or {}
+    if d.get("exact") or d.get("near"):
+        lines.append(f"duplicates removed: {d['exact']} exact, {d['near']} near (see duplicates.jsonl)")
     u = summary.get("text_usage") or {}
     if u.get("requests"):
         cost = f", cost {u['cost']:.4f}" if "cost" in u else ""

@@ -289,11 +289,16 @@ class TextConfig(_Strict):
     request_timeout_s: float = Field(60.0, gt=0, le=3600)
     max_retries: int = Field(6, ge=0, le=50)  # per request, on 429 / 5xx / timeouts / connection errors
     price: Price | None = None  # per million tokens; None = no cost line
+    # --- dedup: within one command, drop utterances equal (after normalization) or this similar
+    # (rapidfuzz ratio, 0..1; 1.0 = exact copies only) to an earlier one, before voicing
+    dedup: bool = True
+    dedup_threshold: float = Field(0.95, ge=0.5, le=1.0)
 
-    # Transport settings: they change how answers are fetched, never what they say, so they stay out of
-    # item ids (a rerun with another concurrency, server address or key reuses every finished item).
-    TRANSPORT: ClassVar[frozenset[str]] = frozenset(
-        {"base_url", "api_key_env", "concurrency", "request_timeout_s", "max_retries", "price"}
+    # Settings that change how answers are fetched or which are kept, never what an answer says: they
+    # stay out of item ids (a rerun with another concurrency, server address or key reuses every item).
+    NOT_IN_ID: ClassVar[frozenset[str]] = frozenset(
+        {"base_url", "api_key_env", "concurrency", "request_timeout_s", "max_retries", "price", "dedup",
+         "dedup_threshold"}
     )
 
     @field_validator("base_url")
@@ -325,8 +330,8 @@ class TextConfig(_Strict):
         return self
 
     def identity(self) -> dict[str, Any]:
-        """What shapes the answers (part of item ids): everything but transport settings."""
-        skip = set(self.TRANSPORT)
+        """What shapes the answers (part of item ids): everything but NOT_IN_ID."""
+        skip = set(self.NOT_IN_ID)
         if self.backend != "openai":
             skip.add("structured_output")  # only the openai backend reads it; keeps other ids unchanged
         return self.model_dump(mode="json", exclude=skip)

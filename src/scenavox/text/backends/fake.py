@@ -10,6 +10,10 @@ from typing import Any
 from . import UsageMeter
 
 
+TAILS = ["", "now", "please", "right away", "for me", "thanks", "if you can", "as soon as possible", "okay",
+         "quickly", "when you get a chance", "straight away", "this time", "at once", "thank you very much"]
+
+
 class FakeBackend(UsageMeter):
     name = "fake"
 
@@ -30,7 +34,10 @@ class FakeBackend(UsageMeter):
         slots = dict(re.findall(r"^- (\w+): (.+)$", last, flags=re.MULTILINE))
         intent = (re.search(r"Intent: (\w+)", last) or [None, "request"])[1]
         rng = random.Random(seed)
-        opener = rng.choice(["Please", "Could you", "I want to", "Can you"])
+        opener = rng.choice(["Please", "Could you", "I want to", "Can you", "Would you", "I need to", "Let's"])
+        tail = rng.choice(TAILS)
         words = " ".join(slots.values()) if slots else "it"
-        utterance = f"{opener} {intent.replace('_', ' ')} {words}"
+        # varied enough that a repeated command rarely repeats the words (the dedup step would drop it)
+        lead = rng.choice(["", "Hey,", "Okay,", "Um,", "So,", "Excuse me,", "Hi,", "Right,", "Well,", "Uh,"])
+        utterance = f"{lead} {opener} {intent.replace('_', ' ')} {words} {tail}".strip()
         return json.dumps({"utterance": utterance, "reply": f"Okay, done: {intent.replace('_', ' ')}."})
