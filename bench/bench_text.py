@@ -73,7 +73,7 @@ def bench_local(sc, tasks, threads: int) -> None:
     st_toks, st_s, ok = run_stage()
     raw_rate, st_rate = raw_toks / raw_s, st_toks / st_s
     print(f"local: raw llama.cpp {raw_rate:.1f} tok/s ({raw_toks} tokens), stage {st_rate:.1f} tok/s "
-          f"({st_toks} tokens, {ok}/{len(tasks)} valid)")
+          f"({st_toks} tokens, {ok}/{len(tasks)} valid)", flush=True)
     result("local backend tok/s vs raw llama.cpp", st_rate / raw_rate, ">=0.9x", st_rate / raw_rate >= 0.9)
 
 
@@ -136,7 +136,7 @@ def bench_openai(sc, tasks, threads: int, concurrency: int) -> None:
         st_s, reqs, ok = run_stage()
         raw_rps, st_rps = len(tasks) / raw_s, reqs / st_s
         print(f"openai: raw client {raw_rps:.2f} req/s, stage {st_rps:.2f} req/s, {ok / st_s:.2f} valid items/s "
-              f"({reqs} requests for {len(tasks)} items, {ok} valid), concurrency {concurrency}")
+              f"({reqs} requests for {len(tasks)} items, {ok} valid), concurrency {concurrency}", flush=True)
         result("openai backend req/s vs raw openai client", st_rps / raw_rps, ">=0.9x", st_rps / raw_rps >= 0.9)
     finally:
         proc.kill()
