@@ -40,19 +40,24 @@ def main() -> None:
               help="Corpus folder [outputs/<scenario name>].")
 @click.option("--workers", type=click.IntRange(min=0), default=None,
               help="Cores to use; 0 runs everything in this process [all cores].")
-@click.option("--text-backend", type=click.Choice(["local", "fake"]), default=None,
-              help="Override the scenario's text.backend (fake: no model, for trying the pipeline).")
+@click.option("--text-backend", type=click.Choice(["local", "fake", "openai"]), default=None,
+              help="Override the scenario's text.backend (fake: no model, for trying the pipeline; "
+                   "openai: any OpenAI-compatible server).")
+@click.option("--model", default=None, help="Override text.model (a GGUF path for local, a model name for openai).")
+@click.option("--base-url", default=None, help="Override text.base_url for the openai backend "
+                                               "(e.g. http://127.0.0.1:8000/v1).")
 @click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True,
               help="Where stages run: this machine's processes, or a Ray cluster.")
 @click.option("--address", default=None, help="Ray cluster address (with --executor ray) [start a local Ray].")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
 def corpus(scenario: str, n: int | None, seed: int | None, out: Path | None, workers: int | None,
-           text_backend: str | None, executor: str, address: str | None, quiet: bool) -> None:
+           text_backend: str | None, model: str | None, base_url: str | None, executor: str, address: str | None,
+           quiet: bool) -> None:
     """Build (or resume) a corpus for a scenario."""
     from .pipeline import build, format_summary
     from .scenario import load_scenario
 
-    sc = load_scenario(scenario)
+    sc = load_scenario(scenario).with_text(backend=text_backend, model=model, base_url=base_url)
     if address and executor != "ray":
         raise UserError("--address needs --executor ray")
     runner = None
@@ -60,8 +65,7 @@ def corpus(scenario: str, n: int | None, seed: int | None, out: Path | None, wor
         from .executor_ray import RayExecutor
 
         runner = RayExecutor(address=address)
-    result = build(sc, n=n, seed=seed, out=out, workers=workers, text_backend=text_backend, progress=not quiet,
-                   executor=runner)
+    result = build(sc, n=n, seed=seed, out=out, workers=workers, progress=not quiet, executor=runner)
     click.echo(format_summary(result.summary))
     if result.dataset:
         click.echo(f"dataset: {result.dataset}")

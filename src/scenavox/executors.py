@@ -3,6 +3,10 @@
 `map` pulls its input lazily and keeps a bounded number of items in flight, so chaining
 maps (text -> voice) overlaps the stages: while item 50 is being written, item 49 is
 being voiced. Output order is completion order; the store and the export sort by id.
+
+A stage that declares `resources.concurrency > 1` is I/O bound (it waits on a server): it
+runs on a thread pool in this process with that many items in flight, whatever `workers` is.
+Each item stays a pure function of (task, seed), so the output does not depend on it.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ import os
 import signal
 import threading
 import time
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from typing import Any, Iterable, Iterator
 
 from .stages import Outcome, Stage, limit_threads
@@ -63,10 +67,26 @@ class LocalExecutor:
         self._ready: set[int] = set()
 
     def map(self, stage: Stage, items: Iterable[Any], workers: int = 0) -> Iterator[Outcome]:
-        if workers <= 0:
+        concurrency = getattr(stage.resources, "concurrency", 1)
+        if concurrency > 1:
+            yield from self._map_threads(stage, items, concurrency)
+        elif workers <= 0:
             yield from self._map_inline(stage, items)
         else:
             yield from self._map_pool(stage, items, workers)
+
+    def _map_threads(self, stage: Stage, items: Iterable[Any], threads: int) -> Iterator[Outcome]:
+        it = iter(items)
+        try:
+            first = next(it)  # no work, no setup: a fully resumed run opens no connection
+        except StopIteration:
+            return
+        if id(stage) not in self._ready:
+            stage.setup()
+            self._ready.add(id(stage))
+        with ThreadPoolExecutor(max_workers=threads, thread_name_prefix=f"scenavox-{stage.name}") as pool:
+            # 2x the threads queued, so the pool stays full while the consumer handles an outcome
+            yield from self._drive(pool, stage.run_one, first, it, max(self.max_inflight, 2 * threads))
 
     def _map_inline(self, stage: Stage, items: Iterable[Any]) -> Iterator[Outcome]:
         started = False
@@ -89,9 +109,14 @@ class LocalExecutor:
             max_workers=workers, mp_context=mp.get_context("spawn"), initializer=_init_worker,
             initargs=(stage, os.getpid()),
         ) as pool:
-            pending: set[Future[Outcome]] = {pool.submit(_run_in_worker, first)}
-            exhausted = False
-            limit = max(self.max_inflight, 2 * workers)
+            yield from self._drive(pool, _run_in_worker, first, it, max(self.max_inflight, 2 * workers))
+
+    @staticmethod
+    def _drive(pool: Executor, fn: Any, first: Any, it: Iterator[Any], limit: int) -> Iterator[Outcome]:
+        """Keep at most `limit` items submitted; yield outcomes as they complete."""
+        pending: set[Future[Outcome]] = {pool.submit(fn, first)}
+        exhausted = False
+        try:
             while pending or not exhausted:
                 while not exhausted and len(pending) < limit:
                     try:
@@ -99,9 +124,12 @@ class LocalExecutor:
                     except StopIteration:
                         exhausted = True
                         break
-                    pending.add(pool.submit(_run_in_worker, item))
+                    pending.add(pool.submit(fn, item))
                 if not pending:
                     break
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
                 for fut in done:
                     yield fut.result()
+        finally:
+            for fut in pending:  # an error or an early stop: drop what has not started
+                fut.cancel()

@@ -26,7 +26,9 @@ from .publish.export import export_dataset
 from .records import Clip, TextTask, Triple, VoiceTask
 from .scenario import Scenario
 from .store import Store
+from .text.backends import is_remote
 from .text.commands import plan_commands
+from .text.dedup import InOrderDeduper
 from .text.stage import TextStage
 from .voice.stage import VoicePlanner, VoiceStage
 
@@ -41,6 +43,7 @@ class StageStats:
     reused: int = 0
     quarantined: int = 0
     busy_s: float = 0.0
+    usage: Counter = field(default_factory=Counter)  # requests, retries, tokens spent in this run
 
 
 @dataclass
@@ -76,16 +79,20 @@ class RunResult:
                 f"splits {s['splits']}, set aside {s['set_aside']} &rarr; <code>{self.dataset}</code>")
 
 
-def plan_workers(workers: int | None) -> tuple[int, int, int, int]:
+def plan_workers(workers: int | None, text_remote: bool = False) -> tuple[int, int, int, int]:
     """(text workers, text threads, voice workers, voice threads) for this machine.
 
     workers=0: everything in this process. Otherwise the LLM (the slowest stage) gets the
     cores and the voice stage one single-threaded worker that runs in the LLM's gaps.
+    text_remote: the LLM is a server (openai backend). The text stage then runs on threads in
+    this process (its `concurrency` requests in flight) and the voice stage gets the cores.
     """
+    cores = max(1, (workers or os.cpu_count() or 2))
+    if text_remote:
+        return (0, 1, 0, max(1, os.cpu_count() or 2)) if workers == 0 else (0, 1, 1, cores)
     if workers == 0:
         return 0, max(1, (os.cpu_count() or 2)), 0, 1
-    cores = workers or os.cpu_count() or 2
-    return 1, max(1, cores), 1, 1
+    return 1, cores, 1, 1
 
 
 def build(
@@ -108,8 +115,10 @@ def build(
     seed = seed if seed is not None else scenario.seed
     if n < 1:
         raise UserError(f"--n must be at least 1 (got {n})")
+    if text_backend is not None:  # the backend is part of the text identity (item ids), so put it in the scenario
+        scenario = scenario.with_text(backend=text_backend)
     run = _Run(scenario, n, seed, Store(out if out is not None else default_out(scenario)),
-               executor or LocalExecutor(), workers, text_backend, progress)
+               executor or LocalExecutor(), workers, progress)
     return run.execute()
 
 
@@ -118,15 +127,20 @@ MAX_PLANNED_FACTOR = 3
 
 class _Run:
     def __init__(self, scenario: Scenario, n: int, seed: int, store: Store, executor: Any, workers: int | None,
-                 text_backend: str | None, progress: bool):
+                 progress: bool):
         self.scenario, self.n, self.seed, self.store, self.executor = scenario, n, seed, store, executor
-        self.t_workers, t_threads, self.v_workers, v_threads = plan_workers(workers)
-        self.text_stage = TextStage(scenario, backend=text_backend, threads=t_threads)
+        self.t_workers, t_threads, self.v_workers, v_threads = plan_workers(
+            workers, text_remote=is_remote(scenario.text.backend))
+        self.text_stage = TextStage(scenario, threads=t_threads)
         self.voice_stage = VoiceStage(threads=v_threads)
         self.planner = VoicePlanner(scenario, seed)  # fails early on a voice/accent mismatch
         cap = MAX_PLANNED_FACTOR * n
         self.tasks = plan_commands(scenario, cap, seed, extra_fingerprint=self.text_stage.prompts.fingerprint)
         self.schedule = self.planner.schedule(cap)
+        self.index_of = {t.id: t.index for t in self.tasks}
+        # duplicates are decided in index order, so the kept set does not depend on completion order
+        self.deduper = InOrderDeduper(list(range(cap)),
+                                      scenario.text.dedup_threshold if scenario.text.dedup else 1.0)
         self.progress = progress
         self.stats = {"text": StageStats(), "voice": StageStats(), "qa": StageStats()}
         self.qa_on = scenario.qa.enabled
@@ -149,23 +163,25 @@ class _Run:
             if have is not None:
                 self.stats["text"].reused += 1
                 self.bars["text"].update()
-                self._queue_voice(have)
+                self._accept(task.index, have)
             elif self.store.quarantined("text", task.id) is not None:
                 self.stats["text"].quarantined += 1
                 self.bars["text"].update()
+                self._accept(task.index, None)
             else:
                 yield task
 
-    def _queue_voice(self, t: Triple) -> None:
-        self.triples[t.id] = t
-        self.ready.append(self.planner.task_for(t, self.schedule[t.index]))
+    def _accept(self, index: int, triple: Triple | None) -> None:
+        """A text item finished (None: set aside); queue for voicing what dedup keeps."""
+        for t in self.deduper.add(index, triple):
+            self.triples[t.id] = t
+            self.ready.append(self.planner.task_for(t, self.schedule[t.index]))
 
     def _voice_todo(self, tasks: list[TextTask]) -> Iterator[VoiceTask]:
         for outcome in self.executor.map(self.text_stage, self._text_todo(tasks), workers=self.t_workers):
             _persist(self.store, outcome, self.stats["text"], "text")
             self.bars["text"].update()
-            if outcome.record is not None:
-                self._queue_voice(outcome.record)  # type: ignore[arg-type]
+            self._accept(self.index_of[outcome.id], outcome.record)  # type: ignore[arg-type]
             yield from self._drain()
         yield from self._drain()  # triples reused from the store after the last new one
 
@@ -220,6 +236,7 @@ class _Run:
             store.put_bytes("scenario.yaml", scenario_yaml.encode())
             self.bars = _bars(n, self.progress)
             lo, hi = 0, n
+            self.planned = hi
             while True:
                 self._run_pass(self.tasks[lo:hi])
                 self._check()
@@ -228,6 +245,7 @@ class _Run:
                     break
                 rate = max(0.25, len(self._passing()) / hi)  # top up by the pass rate seen so far
                 lo, hi = hi, min(len(self.tasks), hi + int(missing / rate + 0.999))
+                self.planned = hi
                 self.bars["text"].total = hi
                 self.bars["text"].refresh()
             for b in self.bars.values():
@@ -253,6 +271,8 @@ class _Run:
             # the folder may hold items of earlier runs (other n or seed): report this run's only
             quarantine = [q for q in store.iter_quarantine() if q.id in self.attempted]
             store.write_jsonl("quarantine.jsonl", quarantine)
+            store.put_bytes("duplicates.jsonl", "".join(json.dumps(d.to_dict()) + "\n" for d in self.deduper.duplicates
+                                                        if d.index < self.planned).encode())
             t1 = time.perf_counter()
             dataset = None
             counts: dict[str, int] = {}
@@ -272,12 +292,14 @@ class _Run:
                                t_gen, t_export, time.perf_counter() - t0, self.run_config)
             summary["qa"] = _qa_headline(qa_summary, qa_failed, self.stats["qa"]) if self.qa_on else None
             summary["mix"] = getattr(counts, "mix", None) or {}  # realized synthetic/real share per split
+            summary["duplicates_removed"] = self.deduper.counts()
             store.write_json("run.json", summary)
         return RunResult(out=store.root, dataset=dataset, summary=summary, clips=clip_list, triples=triple_list)
 
 
 def _persist(store: Store, outcome: Any, st: StageStats, stage: str) -> None:
     st.busy_s += outcome.seconds
+    st.usage.update(getattr(outcome, "metrics", None) or {})
     if outcome.quarantined is not None:
         store.quarantine(outcome.quarantined)
         st.quarantined += 1
@@ -316,6 +338,7 @@ def _summary(scenario: Scenario, n: int, seed: int, stats: dict[str, StageStats]
             name: {"done": s.done, "reused": s.reused, "quarantined": s.quarantined, "busy_s": round(s.busy_s, 2)}
             for name, s in stats.items()
         },
+        "text_usage": _text_usage(scenario, stats["text"]),
         "set_aside": len(quarantine),
         "set_aside_reasons": dict(reasons.most_common()),
         "seconds": {"generate": round(t_gen, 2), "export": round(t_export, 2), "total": round(t_total, 2)},
@@ -337,6 +360,17 @@ def _qa_headline(full: dict[str, Any] | None, failed: list[Any], st: StageStats)
     return out
 
 
+def _text_usage(scenario: Scenario, st: StageStats) -> dict[str, Any]:
+    """Requests and tokens this run spent (reused items cost nothing), and the cost if priced."""
+    u = st.usage
+    out: dict[str, Any] = {k: int(u.get(k, 0)) for k in ("requests", "retries", "prompt_tokens", "completion_tokens")}
+    price = scenario.text.price
+    if price is not None:
+        cost = out["prompt_tokens"] / 1e6 * price.input_per_mtok + out["completion_tokens"] / 1e6 * price.output_per_mtok
+        out["cost"] = round(cost, 6)
+    return out
+
+
 def _reason_kind(reason: str) -> str:
     """Group reasons so the summary reads 'lacks slot value(s) x12', not one line per item."""
     if "lacks slot value" in reason:
@@ -345,6 +379,8 @@ def _reason_kind(reason: str) -> str:
         return "utterance length out of bounds"
     if reason.startswith("duration"):
         return "implausible duration"
+    if reason.startswith("request failed:"):
+        return reason.split(" after ")[0][:80]
     return reason[:80]
 
 
@@ -377,6 +413,16 @@ def format_summary(summary: dict[str, Any]) -> str:
                      f"DNSMOS OVRL {f(qa.get('dnsmos_ovrl_mean'))}  (report/index.html)")
         for reason, count in qa["dropped_reasons"].items():
             lines.append(f"  {count} x qa: {reason}")
+    d = summary.get("duplicates_removed") or {}
+    if d.get("exact") or d.get("near"):
+        lines.append(f"duplicates removed: {d['exact']} exact, {d['near']} near (see duplicates.jsonl)")
+    u = summary.get("text_usage") or {}
+    if u.get("requests"):
+        cost = f", cost {u['cost']:.4f}" if "cost" in u else ""
+        lines.append(
+            f"text usage: {u['requests']} requests ({u['retries']} retried), {u['prompt_tokens']} prompt + "
+            f"{u['completion_tokens']} completion tokens{cost}"
+        )
     lines.append(
         f"time: generate {summary['seconds']['generate']} s, export {summary['seconds']['export']} s, "
         f"total {summary['seconds']['total']} s"

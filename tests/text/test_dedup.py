@@ -1,0 +1,70 @@
+import itertools
+import json
+import random
+
+from scenavox.pipeline import build
+from scenavox.records import Command, Triple
+from scenavox.text.dedup import InOrderDeduper
+
+from .servers import FakeOpenAI
+
+
+def _t(i, utt, **slots):
+    return Triple(id=f"id{i}", index=i, command=Command(intent="set_temperature", slots=slots), utterance=utt,
+                  reply="ok")
+
+
+ITEMS = [
+    _t(0, "Set the temperature to 21 degrees", temperature="21 degrees"),
+    _t(1, "set the temperature to 21 degrees!", temperature="21 degrees"),  # exact after normalization
+    _t(2, "Set the temperature to 21 degree", temperature="21 degrees"),  # near
+    _t(3, "Set the temperature to 22 degrees", temperature="22 degrees"),  # other command: kept
+    _t(4, "Could you make it 21 degrees in here", temperature="21 degrees"),  # same command, different words
+    None,  # an item set aside by the text stage
+]
+
+
+def _run(order, threshold=0.95):
+    d = InOrderDeduper(list(range(len(ITEMS))), threshold)
+    kept = []
+    for i in order:
+        kept += d.add(i, ITEMS[i])
+    return [t.id for t in kept], d
+
+
+def test_exact_and_near_within_a_command_only():
+    kept, d = _run(range(len(ITEMS)))
+    assert kept == ["id0", "id3", "id4"]
+    assert d.counts() == {"exact": 1, "near": 1}
+    assert {x.id: (x.kind, x.duplicate_of) for x in d.duplicates} == {"id1": ("exact", "id0"), "id2": ("near", "id0")}
+    kept, d = _run(range(len(ITEMS)), threshold=1.0)  # exact copies only
+    assert kept == ["id0", "id2", "id3", "id4"] and d.counts() == {"exact": 1, "near": 0}
+
+
+def test_kept_set_does_not_depend_on_completion_order():
+    want, _ = _run(range(len(ITEMS)))
+    rng = random.Random(0)
+    for _ in range(20):
+        order = list(range(len(ITEMS)))
+        rng.shuffle(order)
+        got, _ = _run(order)
+        assert got == want
+    assert all(_run(p)[0] == want for p in itertools.islice(itertools.permutations(range(6)), 50))
+
+
+def test_pipeline_removes_and_counts_duplicates(make_scenario, tmp_path):
+    """A server that always says the same thing for the same command: repeated commands are dropped."""
+
+    def behave(n, body, k):
+        body["seed"] = 0  # the fake answer then depends on the command only
+        return "ok"
+
+    with FakeOpenAI(behave) as srv:
+        sc = make_scenario(srv.url, n=12, concurrency=4)
+        res = build(sc, out=tmp_path / "c", workers=0, progress=False)
+    dup = res.summary["duplicates_removed"]
+    # 3 contacts + 7 temperatures, 6 items each: 3 + 6 distinct commands kept
+    assert res.summary["utterances"] == 9 and dup == {"exact": 3, "near": 0}
+    lines = [json.loads(x) for x in (res.out / "duplicates.jsonl").read_text().splitlines()]
+    assert len(lines) == 3 and all(x["kind"] == "exact" for x in lines)
+    assert len({(t.command.intent, tuple(t.command.slots.items())) for t in res.triples}) == 9
