@@ -82,17 +82,21 @@ class RunResult:
 def plan_workers(workers: int | None, text_remote: bool = False) -> tuple[int, int, int, int]:
     """(text workers, text threads, voice workers, voice threads) for this machine.
 
-    workers=0: everything in this process. Otherwise the LLM (the slowest stage) gets the
-    cores and the voice stage one single-threaded worker that runs in the LLM's gaps.
+    workers=0: everything in this process. Otherwise the LLM (the slowest stage) gets one
+    single-threaded worker per core and the voice stage one more that runs in their gaps.
     text_remote: the LLM is a server (openai backend). The text stage then runs on threads in
     this process (its `concurrency` requests in flight) and the voice stage gets the cores.
+    Voice workers always use one thread: Piper's float results, hence the audio bytes, depend
+    on the thread count, and a resumed run must reproduce the same bytes.
     """
     cores = max(1, (workers or os.cpu_count() or 2))
     if text_remote:
-        return (0, 1, 0, max(1, os.cpu_count() or 2)) if workers == 0 else (0, 1, 1, cores)
+        return (0, 1, 0, 1) if workers == 0 else (0, 1, cores, 1)
+    # llama.cpp threads spin at barriers: a 2-thread model on 2 busy cores (voice and QA work
+    # alongside) slowed to a crawl here. Single-threaded workers, one per core, never spin.
     if workers == 0:
-        return 0, max(1, (os.cpu_count() or 2)), 0, 1
-    return 1, cores, 1, 1
+        return 0, 1, 0, 1
+    return cores, 1, 1, 1
 
 
 def build(

@@ -27,6 +27,7 @@ text:
   max_retries: {retries}
   max_attempts: {attempts}
 voices: {{registry: {registry}}}
+qa: {{enabled: false}}
 size: {{n: {n}}}
 """
 

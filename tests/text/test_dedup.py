@@ -63,8 +63,9 @@ def test_pipeline_removes_and_counts_duplicates(make_scenario, tmp_path):
         sc = make_scenario(srv.url, n=12, concurrency=4)
         res = build(sc, out=tmp_path / "c", workers=0, progress=False)
     dup = res.summary["duplicates_removed"]
-    # 3 contacts + 7 temperatures, 6 items each: 3 + 6 distinct commands kept
-    assert res.summary["utterances"] == 9 and dup == {"exact": 3, "near": 0}
+    # Only 3 contacts + 7 temperatures exist: dropped duplicates are topped up with further planned
+    # items (up to 3 x n = 36), which keeps the 10 distinct commands and drops the other 26 as copies.
+    assert res.summary["utterances"] == 10 and dup == {"exact": 26, "near": 0}
     lines = [json.loads(x) for x in (res.out / "duplicates.jsonl").read_text().splitlines()]
-    assert len(lines) == 3 and all(x["kind"] == "exact" for x in lines)
-    assert len({(t.command.intent, tuple(t.command.slots.items())) for t in res.triples}) == 9
+    assert len(lines) == 26 and all(x["kind"] == "exact" for x in lines)
+    assert len({(t.command.intent, tuple(t.command.slots.items())) for t in res.triples}) == 10
