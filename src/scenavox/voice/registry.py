@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ..errors import UserError
 from ..scenario import BCP47_RE, NAME_RE, Scenario, format_validation_error
@@ -16,7 +16,7 @@ class Voice(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     id: str
-    backend: Literal["piper", "fake"]
+    backend: Literal["piper", "espeak", "kokoro", "fake"]
     model: str
     speaker: str | int | None = None
     language: str
@@ -27,6 +27,35 @@ class Voice(BaseModel):
     engine_licence: str = ""
     origin: Literal["stock", "cloned", "blended"] = "stock"
     options: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _backend_options(self) -> "Voice":
+        """Options each backend understands, so a typo fails at load time and not mid-run."""
+        allowed = BACKEND_OPTIONS.get(self.backend)
+        if allowed is not None:
+            unknown = sorted(set(self.options) - allowed)
+            if unknown:
+                raise ValueError(f"voice '{self.id}': unknown {self.backend} option(s) {', '.join(unknown)}; "
+                                 f"allowed: {', '.join(sorted(allowed))}")
+        if self.backend == "espeak" and not self.options.get("espeak_voice"):
+            raise ValueError(f"voice '{self.id}': espeak voices need options.espeak_voice (e.g. en-us, en-gb-x-rp, cmn)")
+        if self.backend == "kokoro":
+            from .kokoro_backend import check_options
+
+            try:
+                check_options(self.options)
+            except UserError as exc:
+                raise ValueError(f"voice '{self.id}': {exc}") from None
+            if "blend" in self.options and self.origin != "blended":
+                raise ValueError(f"voice '{self.id}': a kokoro blend must say origin: blended")
+        return self
+
+
+BACKEND_OPTIONS: dict[str, set[str]] = {
+    "piper": {"espeak_voice"},
+    "espeak": {"espeak_voice", "variant", "pitch", "range", "rate", "word_gap_ms"},
+    "kokoro": {"style", "blend", "lang", "speed"},
+}
 
 
 class Registry(BaseModel):

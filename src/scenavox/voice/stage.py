@@ -15,6 +15,8 @@ from .registry import Voice, scenario_voices
 
 # A clip shorter or longer than this per word is a synthesis failure, not speech.
 MIN_S_PER_WORD, MAX_S_PER_WORD = 0.08, 2.0
+# Backends that shift pitch natively; the others speak at their own pitch and record 0 semitones.
+PITCH_NATIVE = {"espeak"}
 
 
 class VoicePlanner:
@@ -71,6 +73,10 @@ class VoicePlanner:
             "noise_w_scale": round(rng.uniform(0.6, 0.9), 3),
             "level_dbfs": round(rng.uniform(p.min_level_dbfs, p.max_level_dbfs), 2),
         }
+        # drawn after the older values so those stay what they were for the same seed
+        pitch = round(rng.uniform(p.min_pitch_semitones, p.max_pitch_semitones), 2)
+        prosody["pitch_semitones"] = pitch if voice.backend in PITCH_NATIVE else 0.0
+        prosody["pause_ms"] = rng.randint(p.min_pause_ms, p.max_pause_ms)
         vd = voice.model_dump(mode="json")
         vd["target_accent"] = accent
         vd["accent_fallback"] = self.fallback[accent]
@@ -112,6 +118,14 @@ class VoiceStage(Stage):
                 from .piper_backend import PiperBackend
 
                 self._backends[name] = PiperBackend(threads=self.resources.threads)
+            elif name == "espeak":
+                from .espeak_backend import EspeakBackend
+
+                self._backends[name] = EspeakBackend(threads=self.resources.threads)
+            elif name == "kokoro":
+                from .kokoro_backend import KokoroBackend
+
+                self._backends[name] = KokoroBackend(threads=self.resources.threads)
             elif name == "fake":
                 self._backends[name] = FakeSynth()
             else:
@@ -125,7 +139,8 @@ class VoiceStage(Stage):
         seed = int(content_id("noise", task.seed, task.id), 16) % (2**31)
         for attempt in range(2):  # one retry: ONNX and phonemizer failures are sometimes transient
             try:
-                raw, sr = self._backend(task.voice["backend"]).synthesize(text, task.voice, task.prosody, seed)
+                backend = self._backend(task.voice["backend"])
+                raw, sr = backend.synthesize(text, task.voice, task.prosody, seed)
             except Exception as exc:  # noqa: BLE001
                 reasons.append(f"{type(exc).__name__}: {exc}")
                 continue
@@ -159,6 +174,7 @@ class VoiceStage(Stage):
                     "voice_licence": task.voice["licence"], "engine_licence": task.voice.get("engine_licence", ""),
                     "gender": task.voice.get("gender"), "age_group": task.voice.get("age_group"),
                     "origin": task.voice.get("origin"), "source_sample_rate": sr, "attempts": attempt + 1,
+                    "native_prosody": _native_prosody(backend, task),
                 },
             )
             return Outcome(id=task.id, record=clip, files=files)
@@ -167,6 +183,12 @@ class VoiceStage(Stage):
             quarantined=Quarantined(id=task.id, stage=self.name, reason=reasons[-1],
                                     attempts=[{"reason": r} for r in reasons], input=task.model_dump(mode="json")),
         )
+
+
+def _native_prosody(backend: Any, task: VoiceTask) -> dict[str, Any]:
+    """The backend's own parameters for this clip's prosody (eSpeak wpm/pitch, Kokoro speed/blend...)."""
+    native = getattr(backend, "native_prosody", None)
+    return native(task.voice, task.prosody) if native else {}
 
 
 def _place(x: np.ndarray, task: VoiceTask, seed: int) -> tuple[np.ndarray, dict[str, Any]]:
