@@ -23,7 +23,8 @@ class VoicePlanner:
     """Assigns voices so that realized accent shares track the scenario's weights.
 
     Accents follow a smooth weighted round-robin over item indices and voices within an
-    accent rotate, so the choice for item i depends only on (scenario, seed, i).
+    accent rotate by per-voice quotas (equal, held-out voices smaller), so the choice for item
+    i depends only on (scenario, seed, i).
     """
 
     def __init__(self, scenario: Scenario, seed: int):
@@ -47,6 +48,22 @@ class VoicePlanner:
                 )
         self.accents = list(targets)
         self.weights = [targets[a] for a in self.accents]
+        # Per-voice quotas within an accent: equal shares, except that held-out voices (which
+        # publish/export sends to the test split only) get together the test share of their
+        # accent, so the held-out speakers do not swamp the test split nor starve train.
+        splits = scenario.size.splits
+        test_share = splits.get("test", 0.0) / sum(splits.values())
+        held = set(scenario.voices.held_out)
+        self.voice_weights: dict[str, list[float]] = {}
+        for accent, voices in self.by_accent.items():
+            n_held = sum(v.id in held for v in voices)
+            if 0 < n_held < len(voices):
+                share = max(test_share, 0.05)
+                self.voice_weights[accent] = [share / n_held if v.id in held else (1 - share) / (len(voices) - n_held)
+                                              for v in voices]
+            else:
+                self.voice_weights[accent] = [1.0] * len(voices)
+        self._rotation: dict[str, tuple[Any, list[int]]] = {}
 
     def schedule(self, n: int) -> list[tuple[str, int]]:
         """(accent, turn within that accent) for item indices 0..n-1."""
@@ -61,9 +78,18 @@ class VoicePlanner:
             turns[accent] = turns.get(accent, 0) + 1
         return out
 
+    def voice_for(self, accent: str, k: int) -> Voice:
+        """The k-th voice of an accent: smooth weighted round-robin over the per-voice quotas."""
+        from ..text.commands import _SWRR
+
+        sched, seq = self._rotation.setdefault(accent, (_SWRR(self.voice_weights[accent]), []))
+        while len(seq) <= k:
+            seq.append(sched.next())
+        return self.by_accent[accent][seq[k]]
+
     def task_for(self, t: Triple, slot: tuple[str, int]) -> VoiceTask:
         accent, k = slot
-        voice = self.by_accent[accent][k % len(self.by_accent[accent])]
+        voice = self.voice_for(accent, k)
         cfg = self.scenario.audio
         rng = random.Random(content_id("prosody", self.seed, t.id))
         p = cfg.prosody
