@@ -16,7 +16,7 @@ class Voice(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     id: str
-    backend: Literal["piper", "espeak", "kokoro", "fake"]
+    backend: Literal["piper", "espeak", "kokoro", "openai", "fake"]
     model: str
     speaker: str | int | None = None
     language: str
@@ -55,7 +55,9 @@ BACKEND_OPTIONS: dict[str, set[str]] = {
     "piper": {"espeak_voice"},
     "espeak": {"espeak_voice", "variant", "pitch", "range", "rate", "word_gap_ms"},
     "kokoro": {"style", "blend", "lang", "speed"},
+    "openai": {"voice", "instructions", "base_url", "api_key_env"},
 }
+CLOUD_BACKENDS = {"openai"}  # the text is sent to a server: only with privacy.cloud_upload
 
 
 class Registry(BaseModel):
@@ -108,6 +110,14 @@ def scenario_voices(scenario: Scenario) -> list[Voice]:
     if scenario.voices.include:
         voices = [v for v in voices if v.id in scenario.voices.include]
     voices = [v for v in voices if v.id not in scenario.voices.exclude]
+    if not scenario.privacy.cloud_upload:
+        named = [v.id for v in voices if v.backend in CLOUD_BACKENDS and v.id in scenario.voices.include]
+        if named:
+            raise UserError(
+                f"{scenario.source_path}: voices.include: {', '.join(named)} use a cloud TTS backend, but "
+                f"privacy.cloud_upload is false; remove them or allow cloud upload"
+            )
+        voices = [v for v in voices if v.backend not in CLOUD_BACKENDS]
     langs = {lang.language.split("-")[0] for lang in scenario.languages}
     voices = [v for v in voices if v.language.split("-")[0] in langs]
     if not voices:

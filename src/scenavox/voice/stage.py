@@ -11,7 +11,7 @@ from ..records import Clip, Quarantined, Triple, VoiceTask, content_id
 from ..scenario import Scenario
 from ..stages import Outcome, Resources, Stage
 from .audio import encode, resample, set_level, trim_silence
-from .registry import Voice, scenario_voices
+from .registry import CLOUD_BACKENDS, Voice, scenario_voices
 
 # A clip shorter or longer than this per word is a synthesis failure, not speech.
 MIN_S_PER_WORD, MAX_S_PER_WORD = 0.08, 2.0
@@ -106,6 +106,8 @@ class VoicePlanner:
         vd = voice.model_dump(mode="json")
         vd["target_accent"] = accent
         vd["accent_fallback"] = self.fallback[accent]
+        if voice.backend in CLOUD_BACKENDS:  # checked again by the backend before anything is sent
+            vd["cloud_upload_allowed"] = self.scenario.privacy.cloud_upload
         acoustics = self.acoustics
         vid = content_id("clip", t.id, t.utterance, vd, prosody, cfg.sample_rate, cfg.format, acoustics)
         return VoiceTask(id=vid, triple=t, voice=vd, prosody=prosody, sample_rate=cfg.sample_rate,
@@ -152,6 +154,10 @@ class VoiceStage(Stage):
                 from .kokoro_backend import KokoroBackend
 
                 self._backends[name] = KokoroBackend(threads=self.resources.threads)
+            elif name == "openai":
+                from .openai_backend import OpenAIBackend
+
+                self._backends[name] = OpenAIBackend(threads=self.resources.threads)
             elif name == "fake":
                 self._backends[name] = FakeSynth()
             else:
