@@ -6,9 +6,9 @@ import pytest
 
 pytest.importorskip("espeakng_loader")
 
-from scenavox.pipeline import build  # noqa: E402
-from scenavox.scenario import load_scenario  # noqa: E402
-from scenavox.voice.audio import decode  # noqa: E402
+from scenavox.pipeline import build
+from scenavox.scenario import load_scenario
+from scenavox.voice.audio import decode
 
 
 def test_taxi_zh_builds_with_mandarin_and_cantonese_voices(repo_cwd, tmp_path, speechlike):

@@ -6,10 +6,10 @@ import pytest
 pytest.importorskip("resemblyzer")
 pytest.importorskip("webrtcvad")
 
-from scenavox.scenario import load_scenario  # noqa: E402
-from scenavox.voice.audio import resample  # noqa: E402
-from scenavox.voice.stage import VoiceStage  # noqa: E402
-from tests.voice.test_planner import plan  # noqa: E402
+from scenavox.scenario import load_scenario
+from scenavox.voice.audio import resample
+from scenavox.voice.stage import VoiceStage
+from tests.voice.test_planner import plan
 
 pytestmark = pytest.mark.slow  # ~1 min: one GE2E embedding per voice
 

@@ -9,8 +9,8 @@ import pytest
 
 pytest.importorskip("espeakng_loader")
 
-from scenavox.errors import UserError  # noqa: E402
-from scenavox.voice.espeak_backend import EspeakBackend  # noqa: E402
+from scenavox.errors import UserError
+from scenavox.voice.espeak_backend import EspeakBackend
 
 TEXT = "Take me to the nearest gas station, please."
 BASE = {"rate": 1.0, "pitch_semitones": 0.0, "pause_ms": 0}

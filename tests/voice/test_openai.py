@@ -11,11 +11,11 @@ import soundfile as sf
 
 pytest.importorskip("openai")
 
-from scenavox.errors import UserError  # noqa: E402
-from scenavox.records import Command, Triple  # noqa: E402
-from scenavox.scenario import load_scenario  # noqa: E402
-from scenavox.voice.openai_backend import OpenAIBackend  # noqa: E402
-from scenavox.voice.stage import VoicePlanner  # noqa: E402
+from scenavox.errors import UserError
+from scenavox.records import Command, Triple
+from scenavox.scenario import load_scenario
+from scenavox.voice.openai_backend import OpenAIBackend
+from scenavox.voice.stage import VoicePlanner
 
 
 @pytest.fixture

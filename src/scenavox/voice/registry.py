@@ -29,7 +29,7 @@ class Voice(BaseModel):
     options: dict[str, Any] = Field(default_factory=dict)
 
     @model_validator(mode="after")
-    def _backend_options(self) -> "Voice":
+    def _backend_options(self) -> Voice:
         """Options each backend understands, so a typo fails at load time and not mid-run."""
         allowed = BACKEND_OPTIONS.get(self.backend)
         if allowed is not None:
