@@ -80,3 +80,18 @@ def test_held_out_voices_only_in_test_split_and_within_quota(repo_cwd, n):
         in_accent = [c for c in clips if c.accent == accent]
         share = sum(c.voice_id == h for c in in_accent) / len(in_accent)
         assert share <= 0.15, (h, share)
+
+
+def test_voice_weights_set_shares_within_an_accent(tmp_path, repo_cwd):
+    reg = tmp_path / "reg.yaml"
+    reg.write_text(
+        "voices:\n"
+        "  - {id: natural, backend: fake, model: sine, language: en, accent: en-US, licence: CC0-1.0, weight: 3}\n"
+        "  - {id: robot-1, backend: fake, model: sine, language: en, accent: en-US, licence: CC0-1.0}\n"
+        "  - {id: robot-2, backend: fake, model: sine, language: en, accent: en-US, licence: CC0-1.0}\n")
+    sc = load_scenario("prompts/car.yaml")
+    sc.voices.registry = str(reg)
+    sc.languages[0].accents = sc.languages[0].accents[:1]
+    sc.languages[0].accents[0].weight = 1.0
+    counts = Counter(t.voice["id"] for t in plan(sc, 100))
+    assert counts == {"natural": 60, "robot-1": 20, "robot-2": 20}

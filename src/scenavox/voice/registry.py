@@ -27,6 +27,9 @@ class Voice(BaseModel):
     engine_licence: str = ""
     origin: Literal["stock", "cloned", "blended"] = "stock"
     options: dict[str, Any] = Field(default_factory=dict)
+    # relative share among the voices of its accent (e.g. 3 to voice a natural neural voice
+    # three times as often as each formant voice); held-out voices ignore it
+    weight: float = Field(1.0, gt=0)
 
     @model_validator(mode="after")
     def _backend_options(self) -> Voice:

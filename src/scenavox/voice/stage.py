@@ -48,7 +48,7 @@ class VoicePlanner:
                 )
         self.accents = list(targets)
         self.weights = [targets[a] for a in self.accents]
-        # Per-voice quotas within an accent: equal shares, except that held-out voices (which
+        # Per-voice quotas within an accent: shares by the voices' weights, except that held-out voices (which
         # publish/export sends to the test split only) get together the test share of their
         # accent, so the held-out speakers do not swamp the test split nor starve train.
         splits = scenario.size.splits
@@ -59,10 +59,11 @@ class VoicePlanner:
             n_held = sum(v.id in held for v in voices)
             if 0 < n_held < len(voices):
                 share = max(test_share, 0.05)
-                self.voice_weights[accent] = [share / n_held if v.id in held else (1 - share) / (len(voices) - n_held)
+                rest = sum(v.weight for v in voices if v.id not in held)
+                self.voice_weights[accent] = [share / n_held if v.id in held else (1 - share) * v.weight / rest
                                               for v in voices]
             else:
-                self.voice_weights[accent] = [1.0] * len(voices)
+                self.voice_weights[accent] = [v.weight for v in voices]
         self._rotation: dict[str, tuple[Any, list[int]]] = {}
 
     def schedule(self, n: int) -> list[tuple[str, int]]:
