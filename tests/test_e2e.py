@@ -54,7 +54,8 @@ def test_cli_corpus_rows_reload_with_audio_command_and_provenance(tmp_path):
         assert sr == 16000
         assert 0.12 * words < len(x) / sr < 1.0 * words + 1.5, (row["text"], len(x) / sr)
         assert row["intent"] in {"navigate_to", "set_temperature", "play_media", "call_contact"}
-        assert row["voice_id"].startswith("piper-joe") and row["accent"] and row["tts_model"] == "bundled:joe"
+        assert row["voice_id"].split("-")[0] == row["tts_backend"] in ("piper", "espeak") and row["accent"]
+        assert row["tts_model"] == {"piper": "bundled:joe", "espeak": "espeak-ng"}[row["tts_backend"]]
         assert row["text_model"].startswith("SmolLM2") and row["source"] == "synthetic"
         assert row["reply"]
         # the scenario's acoustics: cabin noise at its SNR range, measured on the result

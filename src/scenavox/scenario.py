@@ -349,10 +349,19 @@ class ProsodyConfig(_Strict):
     max_rate: float = Field(1.2, gt=0.3, le=3)
     min_level_dbfs: float = Field(-26.0, ge=-60, le=-3)  # loudness (RMS) of a clip: the "energy" of the voice
     max_level_dbfs: float = Field(-18.0, ge=-60, le=-3)
+    # pitch shift of the voice's base pitch, set natively where the backend can (eSpeak NG);
+    # backends without a pitch control speak at their own pitch and record 0
+    min_pitch_semitones: float = Field(-2.0, ge=-12, le=12)
+    max_pitch_semitones: float = Field(2.0, ge=-12, le=12)
+    # extra pause at clause and sentence marks inside an utterance (eSpeak SSML breaks,
+    # Kokoro clause/sentence pauses, silence between Piper sentences)
+    min_pause_ms: int = Field(0, ge=0, le=2000)
+    max_pause_ms: int = Field(150, ge=0, le=2000)
 
     @model_validator(mode="after")
     def _ranges(self) -> "ProsodyConfig":
-        if self.min_rate > self.max_rate or self.min_level_dbfs > self.max_level_dbfs:
+        if (self.min_rate > self.max_rate or self.min_level_dbfs > self.max_level_dbfs
+                or self.min_pitch_semitones > self.max_pitch_semitones or self.min_pause_ms > self.max_pause_ms):
             raise ValueError("each min_* must be <= its max_*")
         return self
 

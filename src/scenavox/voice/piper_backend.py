@@ -3,7 +3,8 @@
 One ONNX session per model and worker, with its intra-op threads set so that
 workers x threads does not exceed the cores. Accents come from phonemizing with another
 eSpeak NG voice; the phonemizer voice lives on the shared config object, so it is set on
-every call.
+every call. Prosody: rate -> length_scale, noise_scale / noise_w_scale as drawn, pause_ms ->
+silence between sentences. Piper has no pitch control: pitch_semitones stays 0.
 """
 
 from __future__ import annotations
@@ -68,6 +69,12 @@ class PiperBackend:
         self._voices[model] = voice
         return voice
 
+    @staticmethod
+    def native_prosody(voice: dict[str, Any], prosody: dict[str, float]) -> dict[str, Any]:
+        return {"length_scale": round(1.0 / prosody["rate"], 4), "noise_scale": prosody["noise_scale"],
+                "noise_w_scale": prosody["noise_w_scale"], "sentence_silence_ms": int(prosody.get("pause_ms", 0)),
+                "espeak_voice": voice.get("options", {}).get("espeak_voice")}
+
     def synthesize(self, text: str, voice: dict[str, Any], prosody: dict[str, float], seed: int = 0
                    ) -> tuple[np.ndarray, int]:
         from piper import SynthesisConfig
@@ -85,5 +92,8 @@ class PiperBackend:
             volume=1.0,
         )
         chunks = [c.audio_float_array for c in pv.synthesize(text, syn_config=syn)]
-        audio = np.concatenate(chunks).astype(np.float32) if chunks else np.zeros(0, np.float32)
+        # Piper yields one chunk per sentence: the clip's pause goes between them
+        gap = np.zeros(int(pv.config.sample_rate * prosody.get("pause_ms", 0) / 1000), np.float32)
+        parts = [p for k, c in enumerate(chunks) for p in ((gap, c) if k else (c,))]
+        audio = np.concatenate(parts).astype(np.float32) if parts else np.zeros(0, np.float32)
         return audio, int(pv.config.sample_rate)

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ..errors import UserError
 from ..scenario import BCP47_RE, NAME_RE, Scenario, format_validation_error
@@ -16,7 +16,7 @@ class Voice(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     id: str
-    backend: Literal["piper", "fake"]
+    backend: Literal["piper", "espeak", "kokoro", "openai", "fake"]
     model: str
     speaker: str | int | None = None
     language: str
@@ -27,6 +27,40 @@ class Voice(BaseModel):
     engine_licence: str = ""
     origin: Literal["stock", "cloned", "blended"] = "stock"
     options: dict[str, Any] = Field(default_factory=dict)
+    # relative share among the voices of its accent (e.g. 3 to voice a natural neural voice
+    # three times as often as each formant voice); held-out voices ignore it
+    weight: float = Field(1.0, gt=0)
+
+    @model_validator(mode="after")
+    def _backend_options(self) -> Voice:
+        """Options each backend understands, so a typo fails at load time and not mid-run."""
+        allowed = BACKEND_OPTIONS.get(self.backend)
+        if allowed is not None:
+            unknown = sorted(set(self.options) - allowed)
+            if unknown:
+                raise ValueError(f"voice '{self.id}': unknown {self.backend} option(s) {', '.join(unknown)}; "
+                                 f"allowed: {', '.join(sorted(allowed))}")
+        if self.backend == "espeak" and not self.options.get("espeak_voice"):
+            raise ValueError(f"voice '{self.id}': espeak voices need options.espeak_voice (e.g. en-us, en-gb-x-rp, cmn)")
+        if self.backend == "kokoro":
+            from .kokoro_backend import check_options
+
+            try:
+                check_options(self.options)
+            except UserError as exc:
+                raise ValueError(f"voice '{self.id}': {exc}") from None
+            if "blend" in self.options and self.origin != "blended":
+                raise ValueError(f"voice '{self.id}': a kokoro blend must say origin: blended")
+        return self
+
+
+BACKEND_OPTIONS: dict[str, set[str]] = {
+    "piper": {"espeak_voice"},
+    "espeak": {"espeak_voice", "variant", "pitch", "range", "rate", "word_gap_ms"},
+    "kokoro": {"style", "blend", "lang", "speed"},
+    "openai": {"voice", "instructions", "base_url", "api_key_env"},
+}
+CLOUD_BACKENDS = {"openai"}  # the text is sent to a server: only with privacy.cloud_upload
 
 
 class Registry(BaseModel):
@@ -79,6 +113,14 @@ def scenario_voices(scenario: Scenario) -> list[Voice]:
     if scenario.voices.include:
         voices = [v for v in voices if v.id in scenario.voices.include]
     voices = [v for v in voices if v.id not in scenario.voices.exclude]
+    if not scenario.privacy.cloud_upload:
+        named = [v.id for v in voices if v.backend in CLOUD_BACKENDS and v.id in scenario.voices.include]
+        if named:
+            raise UserError(
+                f"{scenario.source_path}: voices.include: {', '.join(named)} use a cloud TTS backend, but "
+                f"privacy.cloud_upload is false; remove them or allow cloud upload"
+            )
+        voices = [v for v in voices if v.backend not in CLOUD_BACKENDS]
     langs = {lang.language.split("-")[0] for lang in scenario.languages}
     voices = [v for v in voices if v.language.split("-")[0] in langs]
     if not voices:

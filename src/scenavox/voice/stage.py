@@ -11,17 +11,20 @@ from ..records import Clip, Quarantined, Triple, VoiceTask, content_id
 from ..scenario import Scenario
 from ..stages import Outcome, Resources, Stage
 from .audio import encode, resample, set_level, trim_silence
-from .registry import Voice, scenario_voices
+from .registry import CLOUD_BACKENDS, Voice, scenario_voices
 
 # A clip shorter or longer than this per word is a synthesis failure, not speech.
 MIN_S_PER_WORD, MAX_S_PER_WORD = 0.08, 2.0
+# Backends that shift pitch natively; the others speak at their own pitch and record 0 semitones.
+PITCH_NATIVE = {"espeak"}
 
 
 class VoicePlanner:
     """Assigns voices so that realized accent shares track the scenario's weights.
 
     Accents follow a smooth weighted round-robin over item indices and voices within an
-    accent rotate, so the choice for item i depends only on (scenario, seed, i).
+    accent rotate by per-voice quotas (equal, held-out voices smaller), so the choice for item
+    i depends only on (scenario, seed, i).
     """
 
     def __init__(self, scenario: Scenario, seed: int):
@@ -45,6 +48,23 @@ class VoicePlanner:
                 )
         self.accents = list(targets)
         self.weights = [targets[a] for a in self.accents]
+        # Per-voice quotas within an accent: shares by the voices' weights, except that held-out voices (which
+        # publish/export sends to the test split only) get together the test share of their
+        # accent, so the held-out speakers do not swamp the test split nor starve train.
+        splits = scenario.size.splits
+        test_share = splits.get("test", 0.0) / sum(splits.values())
+        held = set(scenario.voices.held_out)
+        self.voice_weights: dict[str, list[float]] = {}
+        for accent, voices in self.by_accent.items():
+            n_held = sum(v.id in held for v in voices)
+            if 0 < n_held < len(voices):
+                share = max(test_share, 0.05)
+                rest = sum(v.weight for v in voices if v.id not in held)
+                self.voice_weights[accent] = [share / n_held if v.id in held else (1 - share) * v.weight / rest
+                                              for v in voices]
+            else:
+                self.voice_weights[accent] = [v.weight for v in voices]
+        self._rotation: dict[str, tuple[Any, list[int]]] = {}
 
     def schedule(self, n: int) -> list[tuple[str, int]]:
         """(accent, turn within that accent) for item indices 0..n-1."""
@@ -59,9 +79,18 @@ class VoicePlanner:
             turns[accent] = turns.get(accent, 0) + 1
         return out
 
+    def voice_for(self, accent: str, k: int) -> Voice:
+        """The k-th voice of an accent: smooth weighted round-robin over the per-voice quotas."""
+        from ..text.commands import _SWRR
+
+        sched, seq = self._rotation.setdefault(accent, (_SWRR(self.voice_weights[accent]), []))
+        while len(seq) <= k:
+            seq.append(sched.next())
+        return self.by_accent[accent][seq[k]]
+
     def task_for(self, t: Triple, slot: tuple[str, int]) -> VoiceTask:
         accent, k = slot
-        voice = self.by_accent[accent][k % len(self.by_accent[accent])]
+        voice = self.voice_for(accent, k)
         cfg = self.scenario.audio
         rng = random.Random(content_id("prosody", self.seed, t.id))
         p = cfg.prosody
@@ -71,9 +100,15 @@ class VoicePlanner:
             "noise_w_scale": round(rng.uniform(0.6, 0.9), 3),
             "level_dbfs": round(rng.uniform(p.min_level_dbfs, p.max_level_dbfs), 2),
         }
+        # drawn after the older values so those stay what they were for the same seed
+        pitch = round(rng.uniform(p.min_pitch_semitones, p.max_pitch_semitones), 2)
+        prosody["pitch_semitones"] = pitch if voice.backend in PITCH_NATIVE else 0.0
+        prosody["pause_ms"] = rng.randint(p.min_pause_ms, p.max_pause_ms)
         vd = voice.model_dump(mode="json")
         vd["target_accent"] = accent
         vd["accent_fallback"] = self.fallback[accent]
+        if voice.backend in CLOUD_BACKENDS:  # checked again by the backend before anything is sent
+            vd["cloud_upload_allowed"] = self.scenario.privacy.cloud_upload
         acoustics = self.acoustics
         vid = content_id("clip", t.id, t.utterance, vd, prosody, cfg.sample_rate, cfg.format, acoustics)
         return VoiceTask(id=vid, triple=t, voice=vd, prosody=prosody, sample_rate=cfg.sample_rate,
@@ -112,6 +147,18 @@ class VoiceStage(Stage):
                 from .piper_backend import PiperBackend
 
                 self._backends[name] = PiperBackend(threads=self.resources.threads)
+            elif name == "espeak":
+                from .espeak_backend import EspeakBackend
+
+                self._backends[name] = EspeakBackend(threads=self.resources.threads)
+            elif name == "kokoro":
+                from .kokoro_backend import KokoroBackend
+
+                self._backends[name] = KokoroBackend(threads=self.resources.threads)
+            elif name == "openai":
+                from .openai_backend import OpenAIBackend
+
+                self._backends[name] = OpenAIBackend(threads=self.resources.threads)
             elif name == "fake":
                 self._backends[name] = FakeSynth()
             else:
@@ -125,7 +172,8 @@ class VoiceStage(Stage):
         seed = int(content_id("noise", task.seed, task.id), 16) % (2**31)
         for attempt in range(2):  # one retry: ONNX and phonemizer failures are sometimes transient
             try:
-                raw, sr = self._backend(task.voice["backend"]).synthesize(text, task.voice, task.prosody, seed)
+                backend = self._backend(task.voice["backend"])
+                raw, sr = backend.synthesize(text, task.voice, task.prosody, seed)
             except Exception as exc:  # noqa: BLE001
                 reasons.append(f"{type(exc).__name__}: {exc}")
                 continue
@@ -159,6 +207,7 @@ class VoiceStage(Stage):
                     "voice_licence": task.voice["licence"], "engine_licence": task.voice.get("engine_licence", ""),
                     "gender": task.voice.get("gender"), "age_group": task.voice.get("age_group"),
                     "origin": task.voice.get("origin"), "source_sample_rate": sr, "attempts": attempt + 1,
+                    "native_prosody": _native_prosody(backend, task),
                 },
             )
             return Outcome(id=task.id, record=clip, files=files)
@@ -167,6 +216,12 @@ class VoiceStage(Stage):
             quarantined=Quarantined(id=task.id, stage=self.name, reason=reasons[-1],
                                     attempts=[{"reason": r} for r in reasons], input=task.model_dump(mode="json")),
         )
+
+
+def _native_prosody(backend: Any, task: VoiceTask) -> dict[str, Any]:
+    """The backend's own parameters for this clip's prosody (eSpeak wpm/pitch, Kokoro speed/blend...)."""
+    native = getattr(backend, "native_prosody", None)
+    return native(task.voice, task.prosody) if native else {}
 
 
 def _place(x: np.ndarray, task: VoiceTask, seed: int) -> tuple[np.ndarray, dict[str, Any]]:

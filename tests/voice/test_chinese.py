@@ -1,0 +1,26 @@
+"""A Mandarin + Cantonese scenario produces audio through the whole pipeline (eSpeak cmn / yue)."""
+
+from collections import Counter
+
+import pytest
+
+pytest.importorskip("espeakng_loader")
+
+from scenavox.pipeline import build
+from scenavox.scenario import load_scenario
+from scenavox.voice.audio import decode
+
+
+def test_taxi_zh_builds_with_mandarin_and_cantonese_voices(repo_cwd, tmp_path, speechlike):
+    sc = load_scenario("prompts/taxi_zh.yaml")
+    res = build(sc, n=6, out=tmp_path / "zh", workers=0, text_backend="fake", progress=False)
+    assert len(res.clips) == 6
+    langs = Counter(c.language for c in res.clips)
+    assert set(langs) == {"zh", "yue"}
+    for c in res.clips:
+        assert c.provenance["tts_backend"] == "espeak"
+        assert c.provenance["native_prosody"]["espeak_voice"].split("+")[0] in ("cmn", "yue")
+        assert set(c.prosody) >= {"rate", "pitch_semitones", "pause_ms", "level_dbfs"}
+        x, sr = decode((res.out / c.clean_audio_path if c.clean_audio_path else res.out / c.audio_path).read_bytes())
+        assert sr == 16000 and speechlike(x, sr)
+        assert any("\u4e00" <= ch <= "\u9fff" for ch in c.text)  # the Chinese slot value is in the text

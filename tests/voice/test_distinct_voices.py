@@ -1,0 +1,54 @@
+"""The default car corpus's voices are audibly distinct to a speaker-embedding model (resemblyzer)."""
+
+import numpy as np
+import pytest
+
+pytest.importorskip("resemblyzer")
+pytest.importorskip("webrtcvad")
+
+from scenavox.scenario import load_scenario
+from scenavox.voice.audio import resample
+from scenavox.voice.stage import VoiceStage
+from tests.voice.test_planner import plan
+
+pytestmark = pytest.mark.slow  # ~1 min: one GE2E embedding per voice
+
+# Cosine similarity of GE2E embeddings: one speaker read in different accents stays >= 0.95
+# (the Piper joe variants: ~0.99); Kokoro's different stock speakers are 0.5-0.77 apart.
+SAME_SPEAKER = 0.80
+TEXTS = ["Take me to the nearest gas station, please.", "Set the temperature to twenty one degrees."]
+
+
+def distinct(sim: np.ndarray) -> list[int]:
+    """Greedy set of voices whose pairwise similarity stays below SAME_SPEAKER."""
+    chosen: list[int] = []
+    for i in range(len(sim)):
+        if all(sim[i, j] < SAME_SPEAKER for j in chosen):
+            chosen.append(i)
+    return chosen
+
+
+def test_car_voices_are_distinct_speakers(repo_cwd):
+    from resemblyzer import VoiceEncoder, preprocess_wav
+
+    sc = load_scenario("prompts/car.yaml")
+    voices = {t.voice["id"]: t.voice for t in plan(sc, sc.size.n)}
+    stage = VoiceStage(threads=1)
+    enc = VoiceEncoder("cpu", verbose=False)
+    ids = sorted(voices)
+    embs = []
+    for vid in ids:
+        v = voices[vid]
+        prosody = {"rate": 1.0, "noise_scale": 0.667, "noise_w_scale": 0.8, "pitch_semitones": 0.0, "pause_ms": 0}
+        wav = []
+        for text in TEXTS:
+            x, sr = stage._backend(v["backend"]).synthesize(text, v, prosody, 1)
+            wav.append(resample(x, sr, 16000))
+        embs.append(enc.embed_utterance(preprocess_wav(np.concatenate(wav), source_sr=16000)))
+    sim = np.stack(embs) @ np.stack(embs).T
+    chosen = distinct(sim)
+    accents = {voices[ids[i]]["accent"] for i in chosen}
+    assert len(chosen) >= 12 and len(accents) >= 4, [ids[i] for i in chosen]
+    joe = [i for i, vid in enumerate(ids) if vid.startswith("piper-joe")]
+    if len(joe) > 1:  # the sanity anchor: one speaker in several accents is one voice
+        assert min(sim[i, j] for i in joe for j in joe) > 0.9

@@ -1,0 +1,97 @@
+"""Speaker sampling: accent shares, voice variety, held-out voices, prosody values per clip."""
+
+from collections import Counter
+
+import pytest
+
+from scenavox.records import Clip, Command, Triple
+from scenavox.scenario import load_scenario
+from scenavox.voice.stage import VoicePlanner
+
+
+def triples(n):
+    return [Triple(id=f"t{i:04d}", index=i, command=Command(intent="x"), utterance="Call Mom now.", reply="ok")
+            for i in range(n)]
+
+
+def plan(scenario, n, seed=7):
+    planner = VoicePlanner(scenario, seed)
+    return [planner.task_for(t, slot) for t, slot in zip(triples(n), planner.schedule(n))]
+
+
+def test_default_car_plan_uses_many_voices_and_follows_accent_weights(repo_cwd):
+    sc = load_scenario("prompts/car.yaml")
+    n = sc.size.n
+    tasks = plan(sc, n)
+    voices = Counter(t.voice["id"] for t in tasks)
+    accents = Counter(t.voice["accent"] for t in tasks)
+    assert len(voices) >= 12 and len(accents) >= 4
+    for accent, weight in sc.accent_weights.items():
+        assert abs(accents[accent] / n - weight) <= 0.05, (accent, accents[accent] / n, weight)
+    assert not any(t.voice["accent_fallback"] for t in tasks)
+    # voices within an accent are balanced: counts differ by at most one
+    for accent in sc.accent_weights:
+        counts = [c for v, c in voices.items() if any(t.voice["id"] == v and t.voice["accent"] == accent
+                                                      for t in tasks)]
+        assert max(counts) - min(counts) <= 1, (accent, counts)
+
+
+def test_every_task_records_prosody_within_the_scenario_ranges(repo_cwd):
+    sc = load_scenario("prompts/car.yaml")
+    p = sc.audio.prosody
+    for t in plan(sc, 40):
+        pr = t.prosody
+        assert p.min_rate <= pr["rate"] <= p.max_rate
+        assert p.min_level_dbfs <= pr["level_dbfs"] <= p.max_level_dbfs
+        assert p.min_pause_ms <= pr["pause_ms"] <= p.max_pause_ms
+        if t.voice["backend"] == "espeak":
+            assert p.min_pitch_semitones <= pr["pitch_semitones"] <= p.max_pitch_semitones
+        else:
+            assert pr["pitch_semitones"] == 0.0  # no native pitch control: nothing applied, nothing claimed
+
+
+def test_plan_is_a_pure_function_of_seed_and_index(repo_cwd):
+    sc = load_scenario("prompts/car.yaml")
+    a = [(t.id, t.voice["id"], t.prosody) for t in plan(sc, 30)]
+    b = [(t.id, t.voice["id"], t.prosody) for t in plan(sc, 60)[:30]]
+    assert a == b
+    assert a != [(t.id, t.voice["id"], t.prosody) for t in plan(sc, 30, seed=8)]
+
+
+@pytest.mark.parametrize("n", [100, 400])
+def test_held_out_voices_only_in_test_split_and_within_quota(repo_cwd, n):
+    from scenavox.publish.export import assign_splits
+
+    sc = load_scenario("prompts/car.yaml")
+    held = ["espeak-en-us-hugo", "espeak-en-gb-rp-belinda"]
+    sc.voices.held_out = held
+    tasks = plan(sc, n)
+    clips = [Clip(id=t.id, triple_id=t.triple.id, audio_path=f"audio/{t.id}.flac", text="x", sample_rate=16000,
+                  duration_s=1.0, voice_id=t.voice["id"], accent=t.voice["accent"], language="en",
+                  prosody=t.prosody) for t in tasks]
+    splits = assign_splits(clips, sc.size.splits, 7, set(held))
+    held_clips = [c for c in clips if c.voice_id in held]
+    assert held_clips and all(splits[c.id] == "test" for c in held_clips)
+    train_voices = {c.voice_id for c in clips if splits[c.id] != "test"}
+    assert not train_voices & set(held)
+    # quota: held-out voices take about the test share of their accent, not an equal turn
+    for h in held:
+        accent = next(c.accent for c in held_clips if c.voice_id == h)
+        in_accent = [c for c in clips if c.accent == accent]
+        share = sum(c.voice_id == h for c in in_accent) / len(in_accent)
+        assert share <= 0.15, (h, share)
+
+
+def test_voice_weights_set_shares_within_an_accent(tmp_path, repo_cwd):
+    reg = tmp_path / "reg.yaml"
+    reg.write_text(
+        "voices:\n"
+        "  - {id: natural, backend: fake, model: sine, language: en, accent: en-US, licence: CC0-1.0, weight: 3}\n"
+        "  - {id: robot-1, backend: fake, model: sine, language: en, accent: en-US, licence: CC0-1.0}\n"
+        "  - {id: robot-2, backend: fake, model: sine, language: en, accent: en-US, licence: CC0-1.0}\n")
+    sc = load_scenario("prompts/car.yaml")
+    sc.voices.registry = str(reg)
+    sc.languages[0].accents = sc.languages[0].accents[:1]
+    sc.languages[0].accents[0].weight = 1.0
+    counts = Counter(t.voice["id"] for t in plan(sc, 100))
+    assert counts == {"natural": 60, "robot-1": 20, "robot-2": 20}

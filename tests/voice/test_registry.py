@@ -1,0 +1,52 @@
+"""The voice registry: the default pool validates; mistakes give errors that name file, field and fix."""
+
+import pytest
+
+from scenavox.errors import UserError
+from scenavox.voice.registry import load_registry
+
+ENTRY = "  - {{id: v1, backend: {backend}, model: m, language: en, accent: en-US, licence: GPL-3.0-or-later{extra}}}\n"
+
+
+def write(tmp_path, body):
+    p = tmp_path / "reg.yaml"
+    p.write_text("voices:\n" + body)
+    return p
+
+
+def test_default_registry_is_valid_and_labelled(repo_cwd):
+    voices = load_registry("default")
+    backends = {v.backend for v in voices}
+    assert {"piper", "espeak", "kokoro"} <= backends
+    for v in voices:
+        assert v.licence and v.engine_licence, v.id
+        if v.backend == "espeak":
+            assert v.licence == v.engine_licence == "GPL-3.0-or-later"
+        if v.backend == "kokoro":
+            assert v.licence == "Apache-2.0"
+            assert v.origin == ("blended" if "blend" in v.options else "stock")
+    assert {v.language for v in voices} >= {"en", "zh", "yue"}
+
+
+@pytest.mark.parametrize("backend,extra,message", [
+    ("espeak", "", "espeak voices need options.espeak_voice"),
+    ("espeak", ", options: {espeak_voice: en-us, speed: 2}", "unknown espeak option"),
+    ("kokoro", ", options: {style: af_heart}", "unknown style"),
+    ("kokoro", ", options: {blend: {jf_alpha: 1, jm_kumo: 1}}", "must say origin: blended"),
+    ("kokoro", ", options: {lang: ja}", "lang 'ja'"),
+    ("festival", "", "backend"),
+])
+def test_bad_voice_entries(tmp_path, backend, extra, message):
+    p = write(tmp_path, ENTRY.format(backend=backend, extra=extra))
+    with pytest.raises(UserError) as err:
+        load_registry(str(p))
+    assert str(p) in str(err.value) and message in str(err.value)
+
+
+def test_bad_accent_and_duplicate_ids(tmp_path):
+    p = write(tmp_path, ENTRY.format(backend="espeak", extra=", options: {espeak_voice: en-us}") * 2)
+    with pytest.raises(UserError, match="repeated voice id"):
+        load_registry(str(p))
+    p = write(tmp_path, ENTRY.format(backend="piper", extra="").replace("en-US", "US English"))
+    with pytest.raises(UserError, match="not a BCP-47 tag"):
+        load_registry(str(p))
