@@ -120,7 +120,7 @@ def voices_list(scenario: str | None) -> None:
     planner = VoicePlanner(sc, sc.seed)
     shares = Counter()
     for accent, k in planner.schedule(sc.size.n):
-        shares[planner.by_accent[accent][k % len(planner.by_accent[accent])].id] += 1
+        shares[planner.voice_for(accent, k).id] += 1
     for v in planner.voices:
         click.echo(f"{v.id:24s} {v.backend:7s} {v.accent:12s} {shares[v.id] / sc.size.n:6.1%}")
 

@@ -118,3 +118,11 @@ def test_dnsmos_melspec_matches_librosa():
                               ref=np.max)
     assert np.abs((ref.T + 40) / 40 - melspec_db(x)).max() < 1e-4
     assert np.allclose(librosa.filters.mel(sr=16000, n_fft=321, n_mels=120), mel_filters(16000, 321, 120), atol=1e-6)
+
+
+def test_wer_counts_characters_in_scripts_without_spaces():
+    from scenavox.qa.metrics import wer
+
+    assert wer("去机场", "去机场") == 0.0
+    assert abs(wer("去机场", "去飞机场") - 1 / 3) < 1e-9  # one inserted character out of three
+    assert wer("take me to 21 Oak Street", "take me to twenty one oak street") == 0.0

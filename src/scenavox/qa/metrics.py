@@ -6,6 +6,7 @@ All pure functions of arrays and strings, so they are unit-testable without mode
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -29,10 +30,19 @@ def _join_splits(words: list[str], vocabulary: set[str]) -> list[str]:
     return out
 
 
+_CJK = re.compile(r"([\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff])")
+
+
+def _tokens(text: str) -> list[str]:
+    """Words; in scripts written without spaces (Chinese, Japanese) every character is a token,
+    as is usual for their error rates."""
+    return _CJK.sub(r" \1 ", normalize(text)).split()
+
+
 def wer(reference: str, hypothesis: str) -> float:
     """Word error rate after normalize() (numbers as words, no case or punctuation); a compound
     written as two words on one side and one on the other counts as a match."""
-    ref, hyp = normalize(reference).split(), normalize(hypothesis).split()
+    ref, hyp = _tokens(reference), _tokens(hypothesis)
     hyp = _join_splits(hyp, set(ref))
     ref = _join_splits(ref, set(hyp))
     if not ref:
