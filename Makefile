@@ -31,7 +31,7 @@ qa: install ## Check the SCENARIO corpus (round trip, entities, audio, text) and
 	$(BIN)/scenavox qa --scenario "$(SCENARIO)"
 
 test: install ## Run the test suite (real models included, heavy tests excluded)
-	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -m "not heavy"
+	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -m "not heavy" --durations=15
 
 test-heavy: install ## Run only the heavy tests
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -m heavy
