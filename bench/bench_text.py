@@ -10,7 +10,7 @@
    llama.cpp server (python -m llama_cpp.server on 127.0.0.1) in json_object mode.
    Figure: requests per second, ratio stage / raw (goal >= 0.9x); items/s is printed too
    (the stage may spend more than one request on an item it has to retry).
-Each side gets a warm-up pass first. Prints RESULT lines (see bench/run.py on main).
+Each side gets a warm-up pass first. Prints RESULT lines (bench/run.py gathers them).
 """
 
 from __future__ import annotations
@@ -26,8 +26,9 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import ROOT, result  # noqa: E402
+
 os.chdir(ROOT)
 
 from scenavox.executors import LocalExecutor  # noqa: E402
@@ -35,11 +36,6 @@ from scenavox.scenario import load_scenario  # noqa: E402
 from scenavox.text.backends.local import bundled_gguf  # noqa: E402
 from scenavox.text.commands import plan_commands  # noqa: E402
 from scenavox.text.stage import ANSWER_SCHEMA, TextStage  # noqa: E402
-
-
-def result(what: str, value: float, goal: str, ok: bool | None, unit: str = "x", **extra: object) -> None:
-    print("RESULT " + json.dumps({"what": what, "value": round(value, 3), "unit": unit, "goal": goal, "ok": ok,
-                                  **extra}), flush=True)
 
 
 def bench_local(sc, tasks, threads: int) -> None:
