@@ -16,7 +16,6 @@ Each side gets a warm-up pass first. Prints RESULT lines (bench/run.py gathers t
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import socket
 import subprocess
