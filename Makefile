@@ -40,7 +40,12 @@ qa: install ## Check the SCENARIO corpus (round trip, entities, audio, text) and
 test: install $(VENV)/.test-extras ## Run the test suite (real models included, heavy tests excluded)
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -m "not heavy" --durations=15
 
-test-heavy: install ## Run only the heavy tests
+$(VENV)/.heavy-extras: $(VENV)/.test-extras
+	$(BIN)/python -m pip install -e '.[qa-extra]'
+	$(BIN)/python -m pip uninstall -y -q typing || true
+	touch $@
+
+test-heavy: install $(VENV)/.heavy-extras ## Run only the heavy tests (installs the qa-extra: torch, transformers)
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -m heavy
 
 bench: install ## Run every benchmark in bench/ and print a table of ratios against same-run baselines
