@@ -45,7 +45,6 @@ class PromptBuilder:
         self._module: Any = None
         self.scenario = scenario
         self.intents = {i.name: i for i in scenario.intents}
-        self.personas = {p.name: p for p in scenario.personas}
         self.prefix = self._prefix()
 
     @property
@@ -69,9 +68,8 @@ class PromptBuilder:
         return hashlib.sha256(self.source.encode()).hexdigest()[:12]
 
     def _request(self, intent: str, slots: dict[str, str], persona: str = "", style: str = "") -> str:
-        p = self.personas.get(persona)
-        who = persona  # descriptions are long for a small model; the name carries the hint
-        return str(self.module.request(self.intents[intent], slots, who, style)).strip()
+        # the persona's name only: descriptions are long for a small model
+        return str(self.module.request(self.intents[intent], slots, persona, style)).strip()
 
     def _prefix(self) -> list[dict[str, str]]:
         msgs = [{"role": "system", "content": str(self.module.system(self.scenario)).strip()}]
