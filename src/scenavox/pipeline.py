@@ -264,12 +264,13 @@ class _Run:
             qa_failed = sorted((r for r in self.qa.values() if not r.passed), key=lambda r: r.id)
             if self.qa_on:
                 store.write_jsonl("qa/failed.jsonl", qa_failed)
-            qa_summary = None
+            qa_summary, qa_results = None, []
             if self.qa_on and clip_list:  # headline numbers of what is exported, for the card and the summary
                 from .qa import run_qa
 
-                _, full = run_qa(store, self.scenario, clip_list, triples, report=False, workers=0, extras=False)
-                qa_summary = full
+                # extras (distinct speakers, off-topic replies) when installed; the per-pass checks skip them
+                qa_results, qa_summary = run_qa(store, self.scenario, clip_list, triples, report=False, workers=0,
+                                                extras=None)
             store.write_jsonl("triples.jsonl", triple_list)
             store.write_jsonl("clips.jsonl", clip_list)
             # the folder may hold items of earlier runs (other n or seed): report this run's only
@@ -287,10 +288,10 @@ class _Run:
                 counts = export_dataset(store, self.scenario, clip_list, triples, self.seed, scenario_yaml,
                                         self.run_config, extra_columns=cols)
                 dataset = store.root / "dataset"
-                if self.qa_on:  # the report also reads the exported splits (voice/triple leakage)
-                    from .qa import run_qa
+                if qa_summary is not None:  # the report also reads the exported splits (voice/triple leakage)
+                    from .qa.run import finish_report
 
-                    run_qa(store, self.scenario, clip_list, triples, report=True, workers=0, extras=None)
+                    finish_report(store, self.scenario, qa_results, qa_summary)
             t_export = time.perf_counter() - t1
             summary = _summary(self.scenario, n, self.seed, self.stats, clip_list, triples, quarantine, counts,
                                t_gen, t_export, time.perf_counter() - t0, self.run_config)
@@ -359,7 +360,8 @@ def _qa_headline(full: dict[str, Any] | None, failed: list[Any], st: StageStats)
 
         c = compact_summary(full)
         for key in ("recognizer", "wer_mean", "clean_wer_mean", "entity_recall", "dnsmos_ovrl_mean",
-                    "words_per_s_mean", "accent_balance_tvd", "intent_balance_tvd", "distinct_voice_ids"):
+                    "words_per_s_mean", "accent_balance_tvd", "intent_balance_tvd", "distinct_voice_ids",
+                    "distinct_speakers", "effective_speakers", "off_topic_rate", "not_measured"):
             out[key] = c.get(key)
     return out
 
@@ -415,6 +417,12 @@ def format_summary(summary: dict[str, Any]) -> str:
         lines.append(f"qa: {qa['checked']} checked, {qa['dropped']} dropped; exported clips: WER {f(qa.get('wer_mean'))}"
                      f" (clean {f(qa.get('clean_wer_mean'))}), entity recall {f(qa.get('entity_recall'))}, "
                      f"DNSMOS OVRL {f(qa.get('dnsmos_ovrl_mean'))}  (report/index.html)")
+        lines.append(f"  balance: accents TVD {f(qa.get('accent_balance_tvd'))}, intents TVD "
+                     f"{f(qa.get('intent_balance_tvd'))}; speakers: {f(qa.get('distinct_voice_ids'))} voice ids, "
+                     f"{f(qa.get('distinct_speakers'))} audibly distinct (effective {f(qa.get('effective_speakers'))}); "
+                     f"off-topic replies {f(qa.get('off_topic_rate'))}")
+        if qa.get("not_measured"):
+            lines.append("  not measured: " + "; ".join(qa["not_measured"]))
         for reason, count in qa["dropped_reasons"].items():
             lines.append(f"  {count} x qa: {reason}")
     d = summary.get("duplicates_removed") or {}

@@ -118,18 +118,26 @@ def run_qa(store: Store, scenario: Scenario, clips: list[Clip], triples: dict[st
     text_q = sum(1 for q in store.iter_quarantine() if q.stage == "text" and q.id not in tri)
     text = text_checks(scenario, sorted(tri.values(), key=lambda t: t.index), text_q)
     summary = summarize(scenario, results, checked_clips, tri, th, stage.recognizer_name, text, errors)
-    summary["split_leakage"] = split_leakage(store.root, scenario.voices.held_out)
-    if summary["split_leakage"] is not None:
-        summary["not_measured"].remove("split leakage")
     _run_extras(store, extras, checked_clips, sorted(tri.values(), key=lambda t: t.index), threads, summary)
     summary["reused"] = len(reused)
     summary["measured"] = len(fresh)
+    finish_report(store, scenario, results, summary, report=report)
+    return results, summary
+
+
+def finish_report(store: Store, scenario: Scenario, results: list[QAResult], summary: dict[str, Any], *,
+                  report: bool = True) -> None:
+    """Split leakage (from the exported splits, if any), qa/summary.json and, with report=True,
+    report/index.html. Separate from run_qa so a build can write the report after its export
+    without measuring every clip (and embedding every voice) a second time."""
+    summary["split_leakage"] = split_leakage(store.root, scenario.voices.held_out)
+    if summary["split_leakage"] is not None and "split leakage" in summary["not_measured"]:
+        summary["not_measured"].remove("split leakage")
     store.write_json("qa/summary.json", compact_summary(summary))
     if report:
         from .report import write_report
 
         write_report(store, scenario, results, summary)
-    return results, summary
 
 
 def _run_extras(store: Store, extras: bool | None, clips: list[Clip], triples: list[Triple], threads: int,
