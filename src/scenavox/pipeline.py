@@ -353,7 +353,9 @@ def _summary(scenario: Scenario, n: int, seed: int, stats: dict[str, StageStats]
 
 def _qa_headline(full: dict[str, Any] | None, failed: list[Any], st: StageStats) -> dict[str, Any]:
     """What the run summary says about quality: the exported clips' scores, and what QA dropped."""
-    reasons = Counter(r.split(" (")[0].split(":")[0] for f in failed for r in f.reasons)
+    from .qa.corpus import reason_kind
+
+    reasons = Counter(reason_kind(r) for f in failed for r in f.reasons)
     out: dict[str, Any] = {"checked": st.done, "dropped": len(failed), "dropped_reasons": dict(reasons.most_common())}
     if full:
         from .qa.corpus import compact_summary

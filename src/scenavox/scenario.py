@@ -485,6 +485,9 @@ class QAConfig(_Strict):
     min_rms_dbfs: float | None = Field(None, le=0)
     max_rms_dbfs: float | None = Field(None, le=0)
     gate_mos: bool | None = None  # None: gate on DNSMOS only for clips without added noise below 20 dB SNR
+    # which transcript the WER/entity gates read: clean (speech before the scenario's noise; default),
+    # noisy, or both; clips without a clean copy always use the noisy one
+    recognition_on: Literal["clean", "noisy", "both"] | None = None
 
 
 class Compliance(_Strict):

@@ -57,7 +57,9 @@ def test_thresholds_follow_failure_cost_and_overrides():
     assert low.max_wer > med.max_wer > high.max_wer
     assert low.min_entity_recall < high.min_entity_recall == 1.0
     assert high.min_dnsmos_sig > low.min_dnsmos_sig
-    assert med.model_dump(exclude={"gate_mos"}) == PRESETS["medium"]
+    assert med.model_dump(exclude={"gate_mos", "recognition_on"}) == PRESETS["medium"]
+    assert med.recognition_on == "clean"
+    assert thresholds_for(scenario("medium", "qa: {recognition_on: both}\n")).recognition_on == "both"
     sc = scenario("high", "qa: {max_wer: 0.3, min_dnsmos_sig: 2.2}\n")
     t = thresholds_for(sc)
     assert t.max_wer == 0.3 and t.min_dnsmos_sig == 2.2 and t.max_leading_silence_s == PRESETS["high"][
@@ -81,6 +83,32 @@ def test_same_clip_passes_at_low_and_fails_at_high():
     noisy = r.model_copy(update={"dnsmos_sig": 1.5, "target_snr_db": 5.0})
     assert judge(noisy, thresholds_for(scenario("low"))).passed
     assert not judge(noisy.model_copy(update={"target_snr_db": None}), thresholds_for(scenario("low"))).passed
+
+
+def test_recognition_gate_reads_the_clean_transcript_by_default():
+    """Noise added on purpose must not fail a clip whose speech is right; `noisy`/`both` opt in to that."""
+    from scenavox.qa.stage import QAResult, rescore_text
+
+    r = QAResult(id="x", triple_id="t", key="k", recognizer="r", voice_id="v", accent="en-US", language="en",
+                 intent="call", reference="Call Doctor Patel now", transcript="Call the cat now", wer=0, cer=0,
+                 slots={"contact": "Doctor Patel"}, entities={}, entity_recall=None, duration_s=2, words=4,
+                 words_per_s=2.0, leading_silence_s=0.1, trailing_silence_s=0.1, longest_pause_s=0.2,
+                 speech_ratio=0.9, peak_dbfs=-3, rms_dbfs=-22, clipped_fraction=0, snr_db=3.0, target_snr_db=3.0,
+                 f0_median_hz=None, f0_spread_st=None, jitter_proxy=None, dnsmos_ovrl=2.0, dnsmos_sig=2.0,
+                 dnsmos_bak=2.0, dnsmos_p808=2.0, clean_transcript="Call Dr. Patel now.")
+    r = rescore_text(r)
+    assert r.clean_wer == 0 and r.clean_entity_recall == 1.0 and r.entity_recall == 0.0
+    clean = judge(r.model_copy(), thresholds_for(scenario("medium")))
+    assert clean.passed, clean.reasons
+    both = judge(r.model_copy(), thresholds_for(scenario("medium", "qa: {recognition_on: both}\n")))
+    assert not both.passed and any(x.startswith("entity recall 0.00") for x in both.reasons)
+    # the clean copy says something else: fails on the clean transcript, and says so
+    bad = rescore_text(r.model_copy(update={"clean_transcript": "Call the cat now"}))
+    verdict = judge(bad, thresholds_for(scenario("medium")))
+    assert not verdict.passed and verdict.reasons[0].startswith("clean wer")
+    # no clean copy: the clip's own transcript is all there is
+    alone = rescore_text(r.model_copy(update={"clean_transcript": None, "clean_wer": None}))
+    assert not judge(alone, thresholds_for(scenario("medium"))).passed
 
 
 def test_text_checks():

@@ -104,9 +104,14 @@ def group_by(results: list[Any], attr: str) -> dict[str, dict[str, Any]]:
     return out
 
 
-def _reason_kind(reason: str) -> str:
-    return reason.split(" ")[0] if not reason.startswith(("entity", "speech", "speaking", "leading", "trailing",
-                                                          "dnsmos")) else " ".join(reason.split(" ")[:2])
+def reason_kind(reason: str) -> str:
+    """'clean entity recall 0.00 < 1 (lost: x)' -> 'clean entity recall': a reason without its numbers."""
+    words = []
+    for w in reason.split(" "):
+        if not w or w[0].isdigit() or w[0] in "<>[-(":
+            break
+        words.append(w)
+    return " ".join(words)
 
 
 def summarize(scenario: Scenario, results: list[Any], clips: list[Clip], triples: dict[str, Triple],
@@ -131,7 +136,7 @@ def summarize(scenario: Scenario, results: list[Any], clips: list[Clip], triples
         "clips": n, "passed": passed, "failed": n - passed,
         "pass_rate": round(passed / n, 4) if n else None,
         "failing": [{"id": r.id, "voice_id": r.voice_id, "reasons": r.reasons} for r in results if not r.passed],
-        "fail_reasons": dict(Counter(_reason_kind(x) for r in results for x in r.reasons).most_common()),
+        "fail_reasons": dict(Counter(reason_kind(x) for r in results for x in r.reasons).most_common()),
         "wer": _stats(r.wer for r in results),
         "clean_wer": _stats(clean_wers),
         "cer": _stats(r.cer for r in results),

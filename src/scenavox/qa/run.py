@@ -30,6 +30,7 @@ def qa_columns(result: QAResult | None) -> dict[str, Any]:
         "qa_cer": None if r is None else r.cer,
         "qa_clean_wer": None if r is None else r.clean_wer,
         "qa_entity_recall": None if r is None else r.entity_recall,
+        "qa_clean_entity_recall": None if r is None else r.clean_entity_recall,
         "qa_dnsmos_ovrl": None if r is None else r.dnsmos_ovrl,
         "qa_dnsmos_sig": None if r is None else r.dnsmos_sig,
         "qa_words_per_s": None if r is None else r.words_per_s,

@@ -62,6 +62,7 @@ class QAResult(Record):
     mixed_snr_db: float | None = None  # what the acoustics stage measured when mixing
     clean_transcript: str | None = None  # the recognizer on the clean copy (speech before acoustics)
     clean_wer: float | None = None
+    clean_entity_recall: float | None = None
     f0_median_hz: float | None
     f0_spread_st: float | None
     jitter_proxy: float | None
@@ -115,17 +116,31 @@ def rescore_text(r: QAResult) -> QAResult:
     r.entity_recall = metrics.recall(r.entities)
     if r.clean_transcript is not None:
         r.clean_wer = round(metrics.wer(r.reference, r.clean_transcript), 4)
+        r.clean_entity_recall = metrics.recall(metrics.entity_stability(r.reference, r.clean_transcript, r.slots))
     return r
+
+
+def _recognition_reasons(r: QAResult, t: Thresholds) -> list[str]:
+    """WER and entity gates on the transcript(s) `t.recognition_on` names."""
+    views = []
+    if t.recognition_on in ("clean", "both") and r.clean_transcript is not None:
+        views.append(("clean ", r.clean_wer, metrics.entity_stability(r.reference, r.clean_transcript, r.slots)))
+    if t.recognition_on in ("noisy", "both") or r.clean_transcript is None:
+        views.append(("", r.wer, r.entities))
+    reasons = []
+    for label, wer, ents in views:
+        rec = metrics.recall(ents)
+        if wer is not None and wer > t.max_wer:
+            reasons.append(f"{label}wer {wer:.2f} > {t.max_wer:g}")
+        if rec is not None and rec < t.min_entity_recall:
+            lost = ", ".join(k for k, ok in ents.items() if not ok)
+            reasons.append(f"{label}entity recall {rec:.2f} < {t.min_entity_recall:g} (lost: {lost})")
+    return reasons
 
 
 def judge(r: QAResult, t: Thresholds) -> QAResult:
     """Set passed/reasons on r from its measurements; one short reason per failed check."""
-    reasons = []
-    if r.wer > t.max_wer:
-        reasons.append(f"wer {r.wer:.2f} > {t.max_wer:g}")
-    if r.entity_recall is not None and r.entity_recall < t.min_entity_recall:
-        lost = ", ".join(k for k, ok in r.entities.items() if not ok)
-        reasons.append(f"entity recall {r.entity_recall:.2f} < {t.min_entity_recall:g} (lost: {lost})")
+    reasons = _recognition_reasons(r, t)
     gate_mos = t.gate_mos if t.gate_mos is not None else not (r.target_snr_db is not None
                                                               and r.target_snr_db < NOISY_SNR_DB)
     if gate_mos and r.dnsmos_sig is not None and r.dnsmos_sig < t.min_dnsmos_sig:
@@ -243,6 +258,8 @@ class QAStage(Stage):
             snr_db=metrics.snr_estimate(x16, probs), target_snr_db=_target_snr(clip), mixed_snr_db=_mixed_snr(clip),
             clean_transcript=clean_transcript,
             clean_wer=None if clean_transcript is None else round(metrics.wer(clip.text, clean_transcript), 4),
+            clean_entity_recall=None if clean_transcript is None else metrics.recall(
+                metrics.entity_stability(clip.text, clean_transcript, triple.command.slots)),
             **metrics.pitch_stats(x16, probs),
             dnsmos_ovrl=_num(mos.get("ovrl")), dnsmos_sig=_num(mos.get("sig")), dnsmos_bak=_num(mos.get("bak")),
             dnsmos_p808=_num(mos.get("p808")),

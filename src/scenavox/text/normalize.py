@@ -1,7 +1,8 @@
 """Text normalization for matching slot values against what was written or heard.
 
 Numbers are compared as words ("21" == "twenty-one" == "twenty one"), case and
-punctuation are ignored, "7:30" reads as "seven thirty", "3rd" as "third".
+punctuation are ignored, "7:30" reads as "seven thirty", "3rd" as "third", and the titles
+and street words recognizers like to abbreviate read in full ("Dr. Patel" == "Doctor Patel").
 """
 
 from __future__ import annotations
@@ -15,6 +16,10 @@ _ORDINAL = re.compile(r"\b(\d+)(st|nd|rd|th)\b", re.IGNORECASE)
 _CLOCK = re.compile(r"\b(\d{1,2}):(\d{2})\b")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _AMPM = re.compile(r"\b([ap])\.?\s?m\b\.?", re.IGNORECASE)
+# "St." is left alone: saint or street.
+_ABBREV = {"dr": "doctor", "mr": "mister", "mrs": "missus", "prof": "professor", "ave": "avenue", "rd": "road",
+           "blvd": "boulevard", "hwy": "highway", "mt": "mount"}
+_ABBREV_RE = re.compile(r"\b(" + "|".join(_ABBREV) + r")\b\.?", re.IGNORECASE)
 
 
 def _num_words(match: re.Match[str]) -> str:
@@ -28,6 +33,7 @@ def _num_words(match: re.Match[str]) -> str:
 def normalize(text: str) -> str:
     text = unicodedata.normalize("NFKC", text).lower()
     text = text.replace("%", " percent ").replace("&", " and ")
+    text = _ABBREV_RE.sub(lambda m: " " + _ABBREV[m.group(1).lower()] + " ", text)
     text = _AMPM.sub(lambda m: f" {m.group(1)}m ", text)
     text = _CLOCK.sub(lambda m: f"{m.group(1)} {'' if m.group(2) == '00' else m.group(2)}", text)
     text = _ORDINAL.sub(lambda m: " " + num2words(int(m.group(1)), lang="en", to="ordinal") + " ", text)
