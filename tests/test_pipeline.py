@@ -101,7 +101,9 @@ def test_check_answer_reasons():
         json.dumps({"utterance": "Make it warmer please", "reply": "Done."}): "lacks slot value(s) temp='21 degrees'",
         json.dumps({"utterance": "21 degrees", "reply": "21 degrees"}): "the same",
         json.dumps({"utterance": "", "reply": "ok"}): "empty",
-        json.dumps({"utterance": "21 degrees " + "very " * 40, "reply": "ok"}): "words; allowed",
+        json.dumps({"utterance": "21 degrees " + "a " * 35, "reply": "ok"}): "words; allowed",
+        json.dumps({"utterance": "Set 21 degrees and then I would like to " + "x" * 80, "reply": "ok"}):
+            "cut off at the 110-character limit",
     }
     for raw, reason in cases.items():
         fields, why = check_answer(raw, task, 2, 30)

@@ -95,6 +95,11 @@ def check_answer(raw: str, task: TextTask, min_words: int, max_words: int) -> tu
     reply = str(data.get("reply", "")).strip()
     if not utt or not reply:
         return None, "utterance or reply is empty"
+    for name, text in (("utterance", utt), ("reply", reply)):
+        # constrained decoding stops a string at maxLength, mid-word or mid-sentence
+        limit = ANSWER_SCHEMA["properties"][name]["maxLength"]
+        if len(text) >= limit:
+            return None, f"{name} cut off at the {limit}-character limit"
     words = len(utt.split())
     if words < min_words or words > max_words:
         return None, f"utterance has {words} words; allowed {min_words}-{max_words}"
