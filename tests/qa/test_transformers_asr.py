@@ -12,7 +12,6 @@ from scenavox.store import Store
 
 from .conftest import add_clip, scenario
 
-pytestmark = pytest.mark.heavy
 pytest.importorskip("transformers", reason="needs transformers + torch (scenavox[qa-extra])")
 
 
