@@ -62,3 +62,12 @@ def mini_yaml(tmp_path, fake_registry):
 def copy_scenario(name: str, dest: Path) -> Path:
     shutil.copy(ROOT / "prompts" / f"{name}.yaml", dest / f"{name}.yaml")
     return dest / f"{name}.yaml"
+
+
+@pytest.fixture(scope="session")
+def ray_cluster():
+    """One local Ray (2 CPUs) for the whole test session: starting Ray costs seconds."""
+    ray = pytest.importorskip("ray", reason="Ray is an optional extra: pip install 'scenavox[ray]'")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield ray
+    ray.shutdown()

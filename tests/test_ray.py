@@ -15,13 +15,6 @@ from scenavox.scenario import load_scenario  # noqa: E402
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
 
-@pytest.fixture(scope="module")
-def ray_cluster():
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    yield
-    ray.shutdown()
-
-
 def rows(path):
     ds = load_dataset(str(path), cache_dir=tempfile.mkdtemp())
     return {r["id"]: r for s in ds for r in ds[s].cast_column("audio", Audio(decode=False))}

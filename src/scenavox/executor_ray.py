@@ -3,7 +3,9 @@
 Each stage becomes one `map_batches` over an actor pool: an actor calls the stage's
 `setup()` once (a loaded TTS or LLM per actor) and `run_one()` per item, exactly as a
 local worker does, so the output (ids and bytes) equals the local executor's. Records
-travel pickled, so stage code needs no Ray-specific types.
+travel pickled, so stage code needs no Ray-specific types. A stage that waits on a server
+(`resources.concurrency > 1`, the `openai` text backend in front of vLLM or SGLang) keeps
+that many requests in flight per actor, on threads, over batches at least that large.
 """
 
 from __future__ import annotations
@@ -23,9 +25,21 @@ class _StageActor:
         stage.setup()
         self.stage = stage
 
+        self.concurrency = max(1, getattr(stage.resources, "concurrency", 1))
+        self.threads = None
+        if self.concurrency > 1:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self.threads = ThreadPoolExecutor(max_workers=self.concurrency)
+
+    def _one(self, blob: Any) -> bytes:
+        return pickle.dumps(self.stage.run_one(pickle.loads(bytes(blob))))
+
     def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
-        outs = [pickle.dumps(self.stage.run_one(pickle.loads(bytes(b)))) for b in batch["item"]]
-        return {"outcome": outs}
+        items = list(batch["item"])
+        if self.threads is None:
+            return {"outcome": [self._one(b) for b in items]}
+        return {"outcome": list(self.threads.map(self._one, items))}  # map keeps the input order
 
 
 class RayExecutor:
@@ -72,9 +86,10 @@ class RayExecutor:
         if not blobs:
             return
         size, cpus = self._pool(stage, workers)
+        batch_size = max(self.batch_size, getattr(stage.resources, "concurrency", 1))
         ds = self.ray.data.from_items([{"item": b} for b in blobs], override_num_blocks=max(1, len(blobs) // 4))
         out = ds.map_batches(
-            _StageActor, fn_constructor_args=(pickle.dumps(stage),), batch_size=self.batch_size,
+            _StageActor, fn_constructor_args=(pickle.dumps(stage),), batch_size=batch_size,
             compute=ActorPoolStrategy(size=size), num_cpus=cpus, num_gpus=stage.resources.gpus or None,
         )
         for row in out.iter_rows():
