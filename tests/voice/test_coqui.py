@@ -27,9 +27,9 @@ FRAMES_PER_CHAR = 5  # the random duration predictor is biased so that rate visi
 def build_tiny_vits(folder: Path) -> Path:
     """A random 3-speaker VITS (~1.5 M parameters), graphemes only (no espeak-ng binary needed)."""
     import torch
+    from trainer.io import save_checkpoint
     from TTS.tts.configs.vits_config import VitsArgs, VitsConfig
     from TTS.tts.models.vits import Vits
-    from trainer.io import save_checkpoint
 
     torch.manual_seed(0)
     args = VitsArgs(use_speaker_embedding=True, init_discriminator=False, use_sdp=False, hidden_channels=32,

@@ -147,8 +147,9 @@ class CoquiBackend:
         if not m.languages:
             return None
         lang = str(voice.get("options", {}).get("language") or voice.get("language", ""))
-        if lang not in m.languages and lang.split("-")[0] in m.languages:
-            lang = lang.split("-")[0]
+        same = [x for x in m.languages if x.split("-")[0] == lang.split("-")[0]]
+        if lang not in m.languages and len(same) == 1:  # en-GB -> en, zh -> zh-cn
+            lang = same[0]
         if lang not in m.languages:
             raise UserError(f"voice '{voice['id']}': coqui model {voice['model']} does not speak '{lang}'; "
                             f"set options.language to one of {', '.join(m.languages)}")
