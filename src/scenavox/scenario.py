@@ -100,7 +100,8 @@ class Noise(_Strict):
 
 
 # --- 4. languages and accents ----------------------------------------------------
-BCP47_RE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+# private-use subtags after -x- (en-GB-x-north) name accents no registered subtag covers
+BCP47_RE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*(-x(-[A-Za-z0-9]{1,8})+)?$")
 
 
 class Accent(_Strict):

@@ -35,6 +35,9 @@ def test_default_registry_is_valid_and_labelled(repo_cwd):
     ("kokoro", ", options: {blend: {jf_alpha: 1, jm_kumo: 1}}", "must say origin: blended"),
     ("kokoro", ", options: {lang: ja}", "lang 'ja'"),
     ("festival", "", "backend"),
+    ("coqui", ", options: {lang: en}", "unknown coqui option"),
+    ("coqui", ", origin: cloned", "must list the clips it is cloned from in `reference`"),
+    ("coqui", ", reference: clips/a.wav", "say origin: cloned"),
 ])
 def test_bad_voice_entries(tmp_path, backend, extra, message):
     p = write(tmp_path, ENTRY.format(backend=backend, extra=extra))
@@ -50,3 +53,22 @@ def test_bad_accent_and_duplicate_ids(tmp_path):
     p = write(tmp_path, ENTRY.format(backend="piper", extra="").replace("en-US", "US English"))
     with pytest.raises(UserError, match="not a BCP-47 tag"):
         load_registry(str(p))
+
+
+def test_coqui_vctk_registry_carries_vctk_metadata(repo_cwd):
+    voices = load_registry("coqui_vctk")
+    assert len(voices) == 108 and len({v.speaker for v in voices}) == 108
+    assert all(v.backend == "coqui" and v.model == "tts_models/en/vctk/vits" and v.age for v in voices)
+    by_speaker = {v.speaker: v for v in voices}
+    assert (by_speaker["p225"].accent, by_speaker["p225"].gender) == ("en-GB", "female")
+    assert (by_speaker["p234"].accent, by_speaker["p234"].region) == ("en-GB-scotland", "West Dumfries")
+    assert by_speaker["p245"].accent == "en-IE" and by_speaker["p294"].accent == "en-US"
+    assert {v.accent for v in voices} >= {"en-GB-x-north", "en-GB-x-ulster", "en-CA", "en-IN", "en-ZA", "en-AU",
+                                          "en-NZ"}
+    assert {v.licence for v in voices} == {"CC-BY-4.0"}
+
+
+def test_fields_added_later_stay_out_of_the_voice_dict_while_unset(repo_cwd):
+    # the voice dict is hashed into clip ids: a voice that does not use them keeps its ids
+    v = load_registry("default")[0].model_dump(mode="json")
+    assert not {"reference", "age", "region"} & set(v)

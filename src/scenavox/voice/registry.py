@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_serializer, model_validator
 
 from ..errors import UserError
 from ..scenario import BCP47_RE, NAME_RE, Scenario, format_validation_error
@@ -16,7 +16,7 @@ class Voice(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     id: str
-    backend: Literal["piper", "espeak", "kokoro", "openai", "fake"]
+    backend: Literal["piper", "espeak", "kokoro", "openai", "coqui", "fake"]
     model: str
     speaker: str | int | None = None
     language: str
@@ -30,6 +30,27 @@ class Voice(BaseModel):
     # relative share among the voices of its accent (e.g. 3 to voice a natural neural voice
     # three times as often as each formant voice); held-out voices ignore it
     weight: float = Field(1.0, gt=0)
+    # the recordings a cloned voice comes from (paths relative to the registry file); each needs a
+    # consent record beside it (voice/consent.py). Required for, and only for, origin: cloned
+    reference: list[str] = Field(default_factory=list)
+    # speaker metadata where the source corpus has it (VCTK: age and region of each speaker)
+    age: int | None = None
+    region: str | None = None
+
+    @field_validator("reference", mode="before")
+    @classmethod
+    def _one_or_more(cls, v: Any) -> Any:
+        return [v] if isinstance(v, str) else v
+
+    @model_serializer(mode="wrap")
+    def _omit_unset_extras(self, handler: Any) -> dict[str, Any]:
+        # The voice dict is hashed into clip ids: fields added after the first corpora are left out
+        # while unset, so every voice that does not use them keeps its ids.
+        data = handler(self)
+        for key in ("reference", "age", "region"):
+            if data.get(key) in (None, []):
+                data.pop(key, None)
+        return data
 
     @model_validator(mode="after")
     def _backend_options(self) -> Voice:
@@ -51,6 +72,10 @@ class Voice(BaseModel):
                 raise ValueError(f"voice '{self.id}': {exc}") from None
             if "blend" in self.options and self.origin != "blended":
                 raise ValueError(f"voice '{self.id}': a kokoro blend must say origin: blended")
+        if self.origin == "cloned" and not self.reference:
+            raise ValueError(f"voice '{self.id}': a cloned voice must list the clips it is cloned from in `reference`")
+        if self.reference and self.origin != "cloned":
+            raise ValueError(f"voice '{self.id}': a voice with `reference` clips is cloned: say origin: cloned")
         return self
 
 
@@ -59,6 +84,7 @@ BACKEND_OPTIONS: dict[str, set[str]] = {
     "espeak": {"espeak_voice", "variant", "pitch", "range", "rate", "word_gap_ms"},
     "kokoro": {"style", "blend", "lang", "speed"},
     "openai": {"voice", "instructions", "base_url", "api_key_env"},
+    "coqui": {"language", "speed"},
 }
 CLOUD_BACKENDS = {"openai"}  # the text is sent to a server: only with privacy.cloud_upload
 
@@ -96,7 +122,15 @@ def load_registry(ref: str, base_dir: Path | None = None) -> list[Voice]:
     for k, v in enumerate(reg.voices):
         if not BCP47_RE.match(v.accent):
             raise UserError(f"{path}: voices.{k}.accent: '{v.accent}' is not a BCP-47 tag such as en-US")
+        _resolve_paths(v, path.parent)
     return reg.voices
+
+
+def _resolve_paths(voice: Voice, base: Path) -> None:
+    """Reference clips, and a coqui model folder found beside the registry, are relative to the registry file."""
+    voice.reference = [str((base / r).resolve()) for r in voice.reference]
+    if voice.backend == "coqui" and not Path(voice.model).is_absolute() and (base / voice.model).exists():
+        voice.model = str((base / voice.model).resolve())
 
 
 def scenario_voices(scenario: Scenario) -> list[Voice]:
@@ -123,9 +157,29 @@ def scenario_voices(scenario: Scenario) -> list[Voice]:
         voices = [v for v in voices if v.backend not in CLOUD_BACKENDS]
     langs = {lang.language.split("-")[0] for lang in scenario.languages}
     voices = [v for v in voices if v.language.split("-")[0] in langs]
+    voices = _cloning_gate(scenario, voices)
     if not voices:
         raise UserError(
             f"{scenario.source_path}: voices: no voice in registry '{scenario.voices.registry}' speaks "
             f"{', '.join(sorted(langs))} after include/exclude"
+            + ("" if scenario.privacy.voice_cloning else " (cloned voices need privacy.voice_cloning)")
         )
+    return voices
+
+
+def _cloning_gate(scenario: Scenario, voices: list[Voice]) -> list[Voice]:
+    """Cloned voices only where the scenario allows cloning and every reference clip has a consent record."""
+    from .consent import check_consent
+
+    cloned = [v for v in voices if v.origin == "cloned"]
+    if not scenario.privacy.voice_cloning:
+        named = [v.id for v in cloned if v.id in scenario.voices.include]
+        if named:
+            raise UserError(
+                f"{scenario.source_path}: voices.include: {', '.join(named)} are cloned voices, but "
+                f"privacy.voice_cloning is false; remove them or allow cloning (with consent records)"
+            )
+        return [v for v in voices if v.origin != "cloned"]
+    for v in cloned:
+        check_consent(v.id, v.reference)
     return voices

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import UserError
 from ..records import Clip, Quarantined, Triple, VoiceTask, content_id
 from ..scenario import Scenario
 from ..stages import Outcome, Resources, Stage
@@ -40,8 +41,6 @@ class VoicePlanner:
             self.by_accent[accent] = exact or same_lang
             self.fallback[accent] = not exact
             if not self.by_accent[accent]:
-                from ..errors import UserError
-
                 raise UserError(
                     f"{scenario.source_path}: languages: no voice for accent {accent} in registry "
                     f"'{scenario.voices.registry}'; add one to voices/ or change the accent weights"
@@ -109,6 +108,8 @@ class VoicePlanner:
         vd["accent_fallback"] = self.fallback[accent]
         if voice.backend in CLOUD_BACKENDS:  # checked again by the backend before anything is sent
             vd["cloud_upload_allowed"] = self.scenario.privacy.cloud_upload
+        if voice.origin == "cloned":  # checked again by the backend, with the consent records, before synthesis
+            vd["cloning_allowed"] = self.scenario.privacy.voice_cloning
         acoustics = self.acoustics
         vid = content_id("clip", t.id, t.utterance, vd, prosody, cfg.sample_rate, cfg.format, acoustics)
         return VoiceTask(id=vid, triple=t, voice=vd, prosody=prosody, sample_rate=cfg.sample_rate,
@@ -159,6 +160,10 @@ class VoiceStage(Stage):
                 from .openai_backend import OpenAIBackend
 
                 self._backends[name] = OpenAIBackend(threads=self.resources.threads)
+            elif name == "coqui":
+                from .coqui_backend import CoquiBackend
+
+                self._backends[name] = CoquiBackend(threads=self.resources.threads)
             elif name == "fake":
                 self._backends[name] = FakeSynth()
             else:
@@ -174,6 +179,8 @@ class VoiceStage(Stage):
             try:
                 backend = self._backend(task.voice["backend"])
                 raw, sr = backend.synthesize(text, task.voice, task.prosody, seed)
+            except UserError:
+                raise  # a configuration problem (missing extra, unknown speaker, no consent) stops the run
             except Exception as exc:  # noqa: BLE001
                 reasons.append(f"{type(exc).__name__}: {exc}")
                 continue
@@ -208,6 +215,7 @@ class VoiceStage(Stage):
                     "gender": task.voice.get("gender"), "age_group": task.voice.get("age_group"),
                     "origin": task.voice.get("origin"), "source_sample_rate": sr, "attempts": attempt + 1,
                     "native_prosody": _native_prosody(backend, task),
+                    **{k: task.voice[k] for k in ("age", "region") if task.voice.get(k) is not None},
                 },
             )
             return Outcome(id=task.id, record=clip, files=files)
