@@ -20,6 +20,7 @@ from typing import Any, Iterator
 
 from tqdm import tqdm
 
+from .dialogues import write_dialogues
 from .errors import UserError
 from .executors import LocalExecutor
 from .publish.export import export_dataset
@@ -27,9 +28,10 @@ from .records import Clip, TextTask, Triple, VoiceTask
 from .scenario import Scenario
 from .store import Store
 from .text.backends import is_remote
-from .text.commands import plan_commands
+from .text.dialogue import plan_tasks
 from .text.dedup import InOrderDeduper
 from .text.stage import TextStage
+from .voice.dialogue import clip_matches, voice_slots
 from .voice.stage import VoicePlanner, VoiceStage
 
 
@@ -139,8 +141,9 @@ class _Run:
         self.voice_stage = VoiceStage(threads=v_threads)
         self.planner = VoicePlanner(scenario, seed)  # fails early on a voice/accent mismatch
         cap = MAX_PLANNED_FACTOR * n
-        self.tasks = plan_commands(scenario, cap, seed, extra_fingerprint=self.text_stage.prompts.fingerprint)
-        self.schedule = self.planner.schedule(cap)
+        # one_turn: plan_commands(); dialogues: turns grouped per dialogue (text/dialogue.py)
+        self.tasks = plan_tasks(scenario, cap, seed, extra_fingerprint=self.text_stage.prompts.fingerprint)
+        self.schedule = voice_slots(self.planner, self.tasks)  # a dialogue keeps its voice
         self.index_of = {t.id: t.index for t in self.tasks}
         # duplicates are decided in index order, so the kept set does not depend on completion order
         self.deduper = InOrderDeduper(list(range(cap)),
@@ -194,7 +197,8 @@ class _Run:
             vt = self.ready.pop(0)
             self.attempted.add(vt.id)
             have = self.store.get("clips", vt.id, Clip)
-            if have is not None and (self.store.root / have.audio_path).is_file():
+            if (have is not None and (self.store.root / have.audio_path).is_file()
+                    and clip_matches(self.store.root, have, vt)):
                 self.clips[have.triple_id] = have
                 self.stats["voice"].reused += 1
                 self.bars["voice"].update()
@@ -281,12 +285,13 @@ class _Run:
             t1 = time.perf_counter()
             dataset = None
             counts: dict[str, int] = {}
+            dialogues = write_dialogues(store, self.scenario, self.seed, clip_list, triples)
             if clip_list:
                 from .qa import qa_columns
 
                 cols = {c.id: qa_columns(self.qa.get(c.id)) for c in clip_list} if self.qa_on else None
                 counts = export_dataset(store, self.scenario, clip_list, triples, self.seed, scenario_yaml,
-                                        self.run_config, extra_columns=cols)
+                                        self.run_config, extra_columns=cols, dialogues=dialogues)
                 dataset = store.root / "dataset"
                 if qa_summary is not None:  # the report also reads the exported splits (voice/triple leakage)
                     from .qa.run import finish_report
@@ -298,6 +303,9 @@ class _Run:
             summary["qa"] = _qa_headline(qa_summary, qa_failed, self.stats["qa"]) if self.qa_on else None
             summary["mix"] = getattr(counts, "mix", None) or {}  # realized synthetic/real share per split
             summary["duplicates_removed"] = self.deduper.counts()
+            if dialogues or self.scenario.interaction_rhythm.mode.value != "one_turn":
+                summary["dialogues"] = {"rendered": len(dialogues),
+                                        "audio_minutes": round(sum(d.duration_s for d in dialogues) / 60, 2)}
             store.write_json("run.json", summary)
         return RunResult(out=store.root, dataset=dataset, summary=summary, clips=clip_list, triples=triple_list)
 
@@ -430,6 +438,10 @@ def format_summary(summary: dict[str, Any]) -> str:
     d = summary.get("duplicates_removed") or {}
     if d.get("exact") or d.get("near"):
         lines.append(f"duplicates removed: {d['exact']} exact, {d['near']} near (see duplicates.jsonl)")
+    dl = summary.get("dialogues")
+    if dl:
+        lines.append(f"dialogues: {dl['rendered']} rendered, {dl['audio_minutes']} min (dialogues.jsonl, dataset config"
+                     " 'dialogues')")
     u = summary.get("text_usage") or {}
     if u.get("requests"):
         cost = f", cost {u['cost']:.4f}" if "cost" in u else ""

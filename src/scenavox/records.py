@@ -30,6 +30,21 @@ class Command(Record):
     slots: dict[str, str] = Field(default_factory=dict)
 
 
+class DialogueTurn(Record):
+    """Where a user turn sits in a planned dialogue (text/dialogue.py); None on one-turn items."""
+
+    id: str  # the dialogue's id, shared by its turns
+    number: int  # the dialogue's position in the plan (0, 1, ...)
+    turn: int  # 0-based
+    n_turns: int
+    kind: str  # first | follow_up | correction
+    barge_in: bool = False  # the user cuts into the assistant's previous reply
+    speaker: str = "user"  # the speaker's role (hand_over: the second role from the hand-over turn on)
+    speaker_index: int = 0  # 0: the first speaker, 1: the one who took over
+    previous: Command | None = None  # the previous turn's command (what a correction corrects)
+    changed: list[str] = Field(default_factory=list)  # correction: the slots whose value changed
+
+
 class TextTask(Record):
     """What the text stage is asked to write: one planned command with its persona and style."""
 
@@ -39,6 +54,7 @@ class TextTask(Record):
     persona: str = ""
     style: str = ""
     seed: int
+    dialogue: DialogueTurn | None = None
 
 
 class Triple(Record):
@@ -52,6 +68,7 @@ class Triple(Record):
     persona: str = ""
     style: str = ""
     provenance: dict[str, Any] = Field(default_factory=dict)
+    dialogue: DialogueTurn | None = None
 
 
 class VoiceTask(Record):
@@ -65,6 +82,9 @@ class VoiceTask(Record):
     format: str
     seed: int
     acoustics: dict[str, Any] | None = None  # noise config, preset, user folders; None = clean audio only
+    # the assistant reply to voice as well (output_form voiced_replies/both): id, text, voice, prosody.
+    # Not part of `id`: the user's audio does not depend on it (voice/dialogue.py)
+    reply: dict[str, Any] | None = None
 
 
 class Clip(Record):
@@ -83,6 +103,10 @@ class Clip(Record):
     acoustics: dict[str, Any] = Field(default_factory=dict)  # every sampled parameter, incl. target and measured SNR
     clean_audio_path: str | None = None  # the same speech before acoustics
     provenance: dict[str, Any] = Field(default_factory=dict)
+    # the assistant's reply voiced by the assistant voice, clean (it is the device's own output)
+    reply_audio_path: str | None = None
+    reply_duration_s: float | None = None
+    reply_voice_id: str | None = None
 
 
 class Quarantined(Record):

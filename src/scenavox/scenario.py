@@ -66,6 +66,8 @@ class InteractionRhythm(_Strict):
     mode: RhythmMode = RhythmMode.one_turn
     min_turns: int = Field(1, ge=1, le=20)
     max_turns: int = Field(1, ge=1, le=20)
+    # hand_over: who speaks first and who takes over (e.g. [driver, passenger]); told to the LLM
+    speakers: list[str] = Field(default_factory=lambda: ["user", "other user"], min_length=2, max_length=2)
 
     @model_validator(mode="after")
     def _turns(self) -> "InteractionRhythm":
@@ -73,6 +75,10 @@ class InteractionRhythm(_Strict):
             raise ValueError("min_turns must be <= max_turns")
         if self.mode == RhythmMode.one_turn and self.max_turns != 1:
             raise ValueError("mode one_turn needs max_turns 1; use multi_turn for dialogues")
+        if self.mode == RhythmMode.hand_over and self.max_turns < 2:
+            raise ValueError("mode hand_over needs max_turns >= 2 (one turn per speaker at least)")
+        if any(not s.strip() for s in self.speakers) or self.speakers[0] == self.speakers[1]:
+            raise ValueError("speakers must be two different, non-empty roles such as [driver, passenger]")
         return self
 
 
@@ -343,6 +349,9 @@ class VoicesConfig(_Strict):
     include: list[str] = Field(default_factory=list)
     exclude: list[str] = Field(default_factory=list)
     held_out: list[str] = Field(default_factory=list)  # voice ids kept for the test split only
+    # the device's own voice for replies when output_form voices them; None = a registry voice
+    # of the primary language that no user accent uses (voice/dialogue.py: assistant_voice)
+    assistant: str | None = None
 
 
 class ProsodyConfig(_Strict):

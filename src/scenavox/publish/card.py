@@ -413,13 +413,22 @@ def card_body(scenario: Scenario, rows_by_split: dict[str, list[dict[str, Any]]]
 
 def build_card(scenario: Scenario, rows_by_split: dict[str, list[dict[str, Any]]], *,
                dataset_info: dict[str, Any] | None = None, qa: dict[str, Any] | None = None,
-               run_config: dict[str, Any] | None = None, extra_metadata: dict[str, Any] | None = None):
-    """A huggingface_hub DatasetCard for the rows (audio bytes are not needed)."""
+               run_config: dict[str, Any] | None = None, extra_metadata: dict[str, Any] | None = None,
+               dialogues: dict[str, Any] | None = None):
+    """A huggingface_hub DatasetCard for the rows (audio bytes are not needed).
+
+    dialogues: publish/dialogues.py's summary when a `dialogues` configuration was written."""
     from huggingface_hub import DatasetCard, DatasetCardData
 
     meta = card_metadata(scenario, rows_by_split, dataset_info=dataset_info)
+    if dialogues:
+        meta["configs"].append(dialogues["config"])
     data = DatasetCardData(**{**(extra_metadata or {}), **meta})
     body = card_body(scenario, rows_by_split, meta, qa=qa, run_config=run_config)
+    if dialogues:
+        from .dialogues import card_section
+
+        body = body.rstrip("\n") + "\n\n" + card_section(dialogues)
     return DatasetCard(f"---\n{data.to_yaml()}\n---\n\n{body}")
 
 

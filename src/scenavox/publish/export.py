@@ -39,26 +39,32 @@ class ExportCounts(dict):
 DEFAULT_SHARD_SIZE = 1000  # rows per parquet shard (~50 MB of 3 s 16 kHz FLAC clips)
 
 
-def assign_splits(clips: list[Clip], shares: dict[str, float], seed: int, held_out: set[str]) -> dict[str, str]:
+def assign_splits(clips: list[Clip], shares: dict[str, float], seed: int, held_out: set[str],
+                  groups: dict[str, str] | None = None) -> dict[str, str]:
     """Deterministic split per clip: held-out voices go to test; the rest is cut by shares.
 
     Clips are ordered by a seeded hash of their triple id, so the assignment does not depend
     on the order clips were produced in, and the counts follow the shares exactly
-    (largest remainder).
+    (largest remainder). `groups` (clip id -> group key, e.g. its dialogue) keeps a group in one
+    split; a group with a held-out voice goes to test whole. Without it each clip is its own group.
     """
-    out = {c.id: "test" for c in clips if c.voice_id in held_out}
-    rest = sorted((c for c in clips if c.voice_id not in held_out), key=lambda c: content_id("split", seed, c.triple_id))
+    key = {c.id: (groups or {}).get(c.id, c.triple_id) for c in clips}
+    held_groups = {key[c.id] for c in clips if c.voice_id in held_out}
+    out = {c.id: "test" for c in clips if key[c.id] in held_groups}
+    rest = sorted({key[c.id] for c in clips if key[c.id] not in held_groups}, key=lambda g: content_id("split", seed, g))
     total = sum(shares.values())
     names = [s for s in SPLITS if s in shares]
     exact = [len(rest) * shares[s] / total for s in names]
     counts = [int(e) for e in exact]
     for k in sorted(range(len(names)), key=lambda k: exact[k] - counts[k], reverse=True)[: len(rest) - sum(counts)]:
         counts[k] += 1
+    split_of: dict[str, str] = {}
     pos = 0
     for name, count in zip(names, counts):
-        for c in rest[pos : pos + count]:
-            out[c.id] = name
+        for g in rest[pos : pos + count]:
+            split_of[g] = name
         pos += count
+    out.update({c.id: split_of[key[c.id]] for c in clips if key[c.id] in split_of})
     return out
 
 
@@ -221,7 +227,8 @@ def _qa_summary(store: Store) -> dict[str, Any] | None:
 def export_dataset(store: Store, scenario: Scenario, clips: list[Clip], triples: dict[str, Triple], seed: int,
                    scenario_yaml: str, run_config: dict[str, Any], *, shard_size: int | None = None,
                    manifests: bool = True, qa: dict[str, Any] | None = None,
-                   extra_columns: dict[str, dict[str, Any]] | None = None) -> ExportCounts:
+                   extra_columns: dict[str, dict[str, Any]] | None = None,
+                   dialogues: list[Any] | None = None) -> ExportCounts:
     """Write `<corpus>/dataset/` (parquet shards + card + scenario + run config) and the manifests.
 
     `shard_size` is rows per parquet shard (default DEFAULT_SHARD_SIZE, or the
@@ -245,7 +252,8 @@ def export_dataset(store: Store, scenario: Scenario, clips: list[Clip], triples:
 
     datasets.disable_progress_bars()  # our own bars already show progress
 
-    splits = assign_splits(clips, scenario.size.splits, seed, set(scenario.voices.held_out))
+    groups = {c.id: triples[c.triple_id].dialogue.id for c in clips if triples[c.triple_id].dialogue is not None}
+    splits = assign_splits(clips, scenario.size.splits, seed, set(scenario.voices.held_out), groups=groups)
     rows = build_rows(store, scenario, clips, triples, seed, splits, with_audio=False)
     if extra_columns:
         for split_rows in rows.values():
@@ -275,10 +283,18 @@ def export_dataset(store: Store, scenario: Scenario, clips: list[Clip], triples:
         files = [store.root / by_id[r["id"]].audio_path for r in split_rows]
         st = write_split_shards(tmp, split, split_rows, files, features, sr, shard_size)
         stats[split] = {"num_bytes": st["num_bytes"], "num_examples": len(split_rows)}
+    dialogue_summary = None
+    if dialogues:
+        from .dialogues import write_dialogue_config
+
+        first_clip = {d.id: d.segments[0].clip_id for d in dialogues}
+        dialogue_summary = write_dialogue_config(tmp, store, dialogues, {k: splits[v] for k, v in first_clip.items()},
+                                                 scenario.name, seed, sr)
     (tmp / "scenario.yaml").write_text(scenario_yaml, encoding="utf-8")
     (tmp / "run_config.json").write_text(json.dumps(run_config, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     card = build_card(scenario, rows, dataset_info=_dataset_info(features, sr, stats, tmp),
-                      qa=qa if qa is not None else _qa_summary(store), run_config=run_config)
+                      qa=qa if qa is not None else _qa_summary(store), run_config=run_config,
+                      dialogues=dialogue_summary)
     (tmp / "README.md").write_text(str(card), encoding="utf-8")
     old = store.root / f"dataset.old{TMP_MARK}{os.getpid()}"
     if final.exists():

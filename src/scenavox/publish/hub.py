@@ -77,6 +77,7 @@ def resolve_token(token: str | None = None) -> str:
 
 def local_files(folder: Path) -> list[str]:
     files = [f"data/{p.name}" for p in sorted((folder / "data").glob("*.parquet"))]
+    files += [f"dialogues/{p.name}" for p in sorted((folder / "dialogues").glob("*.parquet"))]
     files += [name for name in UPLOAD_FILES if (folder / name).is_file()]
     return files
 

@@ -2,7 +2,7 @@
 
 Two utterances are compared only when they express the same command (intent + slot values):
 "set it to 21 degrees" and "set it to 22 degrees" differ by one character but are different
-training examples. Within a command, an utterance equal to an earlier one after normalization
+training examples. Dialogue corrections are kept (see `_keep`). Within a command, an utterance equal to an earlier one after normalization
 is an exact duplicate; one whose rapidfuzz ratio to an earlier one reaches the threshold is a
 near duplicate.
 
@@ -61,6 +61,11 @@ class InOrderDeduper:
 
     def _keep(self, t: Triple) -> bool:
         from rapidfuzz import fuzz, process
+
+        if t.dialogue is not None and t.dialogue.kind == "correction":
+            # "No, make it 22 degrees" is short and repeats across dialogues by nature; it only means
+            # something after its own previous turn, and dropping it would break that dialogue
+            return True
 
         text = normalize(t.utterance)
         group = self.seen.setdefault(_command_key(t), [])

@@ -13,6 +13,7 @@ from ..errors import UserError
 from ..records import Quarantined, TextTask, Triple
 from ..scenario import Scenario, prompts_dir
 from ..stages import Outcome, Resources, Stage
+from .dialogue import dialogue_request, spoken_slots
 from .backends import BackendRequestError, TextBackend, is_remote, make_backend
 from .normalize import missing_slots, normalize
 
@@ -79,6 +80,8 @@ class PromptBuilder:
         return msgs
 
     def messages(self, task: TextTask) -> list[dict[str, str]]:
+        if task.dialogue is not None:  # a dialogue turn: the one-turn prompt stays byte-identical
+            return [*self.prefix, {"role": "user", "content": dialogue_request(self, task)}]
         req = self._request(task.command.intent, task.command.slots, task.persona, task.style)
         return [*self.prefix, {"role": "user", "content": req}]
 
@@ -103,7 +106,7 @@ def check_answer(raw: str, task: TextTask, min_words: int, max_words: int) -> tu
     words = len(utt.split())
     if words < min_words or words > max_words:
         return None, f"utterance has {words} words; allowed {min_words}-{max_words}"
-    missing = missing_slots(utt, task.command.slots)
+    missing = missing_slots(utt, spoken_slots(task))
     if missing:
         vals = ", ".join(f"{m}={task.command.slots[m]!r}" for m in missing)
         return None, f"utterance lacks slot value(s) {vals}"
@@ -184,7 +187,7 @@ class TextStage(Stage):
             if fields is not None:
                 triple = Triple(
                     id=task.id, index=task.index, command=task.command, persona=task.persona, style=task.style,
-                    utterance=fields["utterance"], reply=fields["reply"],
+                    utterance=fields["utterance"], reply=fields["reply"], dialogue=task.dialogue,
                     provenance={"text_backend": backend.name, "text_model": backend.model, "text_seed": seed,
                                 "attempts": attempt + 1, "template": self.prompts.fingerprint},
                 )

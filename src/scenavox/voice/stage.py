@@ -12,6 +12,7 @@ from ..records import Clip, Quarantined, Triple, VoiceTask, content_id
 from ..scenario import Scenario
 from ..stages import Outcome, Resources, Stage
 from .audio import encode, resample, set_level, trim_silence
+from .dialogue import assistant_voice, prosody_key, reply_spec, synthesize_reply, voices_replies
 from .registry import CLOUD_BACKENDS, Voice, scenario_voices
 
 # A clip shorter or longer than this per word is a synthesis failure, not speech.
@@ -91,7 +92,7 @@ class VoicePlanner:
         accent, k = slot
         voice = self.voice_for(accent, k)
         cfg = self.scenario.audio
-        rng = random.Random(content_id("prosody", self.seed, t.id))
+        rng = random.Random(content_id("prosody", self.seed, prosody_key(t)))
         p = cfg.prosody
         prosody = {
             "rate": round(rng.uniform(p.min_rate, p.max_rate), 3),
@@ -112,8 +113,16 @@ class VoicePlanner:
             vd["cloning_allowed"] = self.scenario.privacy.voice_cloning
         acoustics = self.acoustics
         vid = content_id("clip", t.id, t.utterance, vd, prosody, cfg.sample_rate, cfg.format, acoustics)
+        reply = reply_spec(self.assistant, t, cfg.sample_rate, cfg.format) if voices_replies(self.scenario) else None
         return VoiceTask(id=vid, triple=t, voice=vd, prosody=prosody, sample_rate=cfg.sample_rate,
-                         format=cfg.format, seed=self.seed, acoustics=acoustics)
+                         format=cfg.format, seed=self.seed, acoustics=acoustics, reply=reply)
+
+    @property
+    def assistant(self) -> Voice:
+        if getattr(self, "_assistant", None) is None:
+            used = [v for vs in self.by_accent.values() for v in vs]
+            self._assistant = assistant_voice(self.scenario, used)
+        return self._assistant
 
     @property
     def acoustics(self) -> dict[str, Any] | None:
@@ -193,6 +202,13 @@ class VoiceStage(Stage):
             x = set_level(x, task.prosody["level_dbfs"])
             rel = f"audio/{task.id}.{task.format}"
             files: dict[str, bytes] = {}
+            reply_fields: dict[str, Any] = {}
+            if task.reply is not None:
+                try:
+                    files, reply_fields = synthesize_reply(self._backend, task, seed)
+                except Exception as exc:  # noqa: BLE001
+                    reasons.append(f"reply: {type(exc).__name__}: {exc}")
+                    continue
             acoustic_params: dict[str, Any] = {}
             clean_rel = None
             if task.acoustics is not None:
@@ -206,7 +222,7 @@ class VoiceStage(Stage):
                 id=task.id, triple_id=task.triple.id, audio_path=rel, text=text, sample_rate=task.sample_rate,
                 duration_s=round(dur, 4), voice_id=task.voice["id"], accent=task.voice["accent"],
                 language=task.voice["language"], prosody=task.prosody, acoustics=acoustic_params,
-                clean_audio_path=clean_rel,
+                clean_audio_path=clean_rel, **reply_fields,
                 provenance={
                     "tts_backend": task.voice["backend"], "tts_model": task.voice["model"],
                     "speaker": task.voice.get("speaker"), "voice_options": task.voice.get("options", {}),

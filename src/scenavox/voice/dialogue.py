@@ -1,0 +1,124 @@
+"""Voices for dialogues and for the assistant's replies.
+
+A dialogue keeps one voice for its user turns (the voice rotation runs over dialogues instead
+of items); in hand_over mode the second speaker takes the next different voice of the rotation.
+When the output form voices replies, each clip also gets its reply spoken by the assistant
+voice, clean (it is the device's own output), in a file of its own: replies/<reply id>.<ext>.
+The reply's id is content-addressed apart from the clip's, so the user audio (and the ids and
+bytes of one-turn corpora) does not depend on it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+from ..errors import UserError
+from ..records import Clip, Triple, VoiceTask, content_id
+from ..scenario import OutputForm, Scenario
+from .audio import encode, resample, set_level, trim_silence
+from .registry import CLOUD_BACKENDS, Voice, load_registry
+
+# The device speaks evenly: one fixed prosody for every reply.
+ASSISTANT_PROSODY = {"rate": 1.0, "noise_scale": 0.667, "noise_w_scale": 0.8, "level_dbfs": -20.0,
+                     "pitch_semitones": 0.0, "pause_ms": 80}
+ROTATION_LOOKAHEAD = 64  # how far hand_over looks along the rotation for a voice unlike the first speaker's
+
+
+def voices_replies(scenario: Scenario) -> bool:
+    return scenario.output_form in (OutputForm.voiced_replies, OutputForm.both)
+
+
+def voice_slots(planner: Any, triples_or_tasks: list[Any]) -> list[tuple[str, int]]:
+    """(accent, turn) per item index, what VoicePlanner.task_for takes.
+
+    One-turn plans keep the planner's own schedule (unchanged); a dialogue's turns share the
+    slot of their dialogue, and the second speaker of a hand_over gets the next slot whose voice
+    differs from the first speaker's."""
+    items = triples_or_tasks
+    if not items or all(getattr(t, "dialogue", None) is None for t in items):
+        return planner.schedule(len(items))
+    n_dialogues = max(t.dialogue.number for t in items) + 1
+    sched = planner.schedule(n_dialogues + ROTATION_LOOKAHEAD)
+    out: list[tuple[str, int]] = []
+    for t in items:
+        d = t.dialogue.number
+        slot = sched[d]
+        if t.dialogue.speaker_index == 1:
+            first = planner.voice_for(*slot).id
+            for j in range(d + 1, d + ROTATION_LOOKAHEAD):
+                if planner.voice_for(*sched[j]).id != first:
+                    slot = sched[j]
+                    break
+        out.append(slot)
+    return out
+
+
+def prosody_key(t: Triple) -> Any:
+    """What a clip's prosody is drawn from: the item, or the dialogue speaker (one speaker, one manner)."""
+    if t.dialogue is None:
+        return t.id
+    return ["dialogue", t.dialogue.id, t.dialogue.speaker_index]
+
+
+def assistant_voice(scenario: Scenario, user_voices: list[Voice]) -> Voice:
+    """voices.assistant, else the first registry voice of the primary language that no user accent
+    uses (so the device does not sound like a customer), else the first of that language."""
+    voices = load_registry(scenario.voices.registry, scenario.base_dir())
+    want = scenario.voices.assistant
+    if want is not None:
+        found = [v for v in voices if v.id == want]
+        if not found:
+            raise UserError(f"{scenario.source_path}: voices.assistant: unknown voice id '{want}'; "
+                            "see `scenavox voices list`")
+        v = found[0]
+        if v.backend in CLOUD_BACKENDS and not scenario.privacy.cloud_upload:
+            raise UserError(f"{scenario.source_path}: voices.assistant: '{want}' uses a cloud TTS backend, but "
+                            "privacy.cloud_upload is false; pick a local voice or allow cloud upload")
+        return v
+    lang = scenario.primary_language.split("-")[0]
+    ok = [v for v in voices if v.language.split("-")[0] == lang
+          and (v.backend not in CLOUD_BACKENDS or scenario.privacy.cloud_upload)]
+    used = {v.id for v in user_voices}
+    pick = [v for v in ok if v.id not in used] or ok
+    if not pick:
+        raise UserError(f"{scenario.source_path}: voices.assistant: no voice for language '{lang}' in registry "
+                        f"'{scenario.voices.registry}' to speak the replies; set voices.assistant")
+    return pick[0]
+
+
+def reply_spec(voice: Voice, t: Triple, sample_rate: int, fmt: str) -> dict[str, Any]:
+    vd = voice.model_dump(mode="json")
+    vd.update(target_accent=voice.accent, accent_fallback=False)
+    if voice.backend in CLOUD_BACKENDS:
+        vd["cloud_upload_allowed"] = True  # assistant_voice() refused it otherwise
+    rid = content_id("reply", t.id, t.reply, vd, ASSISTANT_PROSODY, sample_rate, fmt)
+    return {"id": rid, "text": t.reply, "voice": vd, "prosody": dict(ASSISTANT_PROSODY)}
+
+
+def reply_path(task: VoiceTask) -> str | None:
+    return f"replies/{task.reply['id']}.{task.format}" if task.reply else None
+
+
+def synthesize_reply(backend_for: Callable[[str], Any], task: VoiceTask, seed: int) -> tuple[dict[str, bytes], dict]:
+    """The reply's audio file and the Clip fields that point to it; raises when synthesis fails."""
+    r = task.reply or {}
+    raw, sr = backend_for(r["voice"]["backend"]).synthesize(r["text"], r["voice"], r["prosody"], seed)
+    x = resample(trim_silence(np.asarray(raw, dtype=np.float32), sr), sr, task.sample_rate)
+    if x.size < 0.1 * task.sample_rate:
+        raise RuntimeError(f"reply audio is empty or too short ({x.size / task.sample_rate:.2f}s)")
+    x = set_level(x, r["prosody"]["level_dbfs"])
+    rel = reply_path(task)
+    assert rel is not None
+    fields = {"reply_audio_path": rel, "reply_duration_s": round(len(x) / task.sample_rate, 4),
+              "reply_voice_id": r["voice"]["id"]}
+    return {rel: encode(x, task.sample_rate, task.format)}, fields
+
+
+def clip_matches(root: Any, clip: Clip, task: VoiceTask) -> bool:
+    """A stored clip is reusable for this task when its reply (or the lack of one) is the one asked for."""
+    want = reply_path(task)
+    if clip.reply_audio_path != want:
+        return False
+    return want is None or (root / want).is_file()
