@@ -158,5 +158,6 @@ def write_dialogues(store: Store, scenario: Any, seed: int, clips: list[Clip], t
         for p in folder.iterdir():
             if p.is_file() and p.name not in keep:
                 p.unlink(missing_ok=True)
-    store.write_jsonl("dialogues.jsonl", out)
+    if out or (store.root / "dialogues.jsonl").exists():  # one-turn corpora get no empty manifest
+        store.write_jsonl("dialogues.jsonl", out)
     return out
