@@ -111,6 +111,13 @@ def test_barge_in_dialogues_with_voiced_replies(dialogue_yaml, tmp_path):
         assert r["mode"] == "barge_in" and r["voiced_replies"] is True
     card = (res.dataset / "README.md").read_text()
     assert "config_name: dialogues" in card and "## Dialogues" in card
+    assert "fake-device" in card  # the assistant voice's licence is listed with the others
+    # the default configuration says where each utterance sits in its dialogue
+    flat = {r["id"]: r for s in ds for r in ds[s].remove_columns("audio")}
+    for c in clips.values():
+        r, d = flat[c["id"]], triples[c["triple_id"]]["dialogue"]
+        assert (r["dialogue_id"], r["turn"], r["n_turns"], r["turn_kind"], r["barge_in"], r["reply_voice_id"]) == (
+            d["id"], d["turn"], d["n_turns"], d["kind"], d["barge_in"], "fake-device")
 
     # a rerun reuses every item and writes the same dialogue bytes
     before = {p.name: p.read_bytes() for p in (out / "dialogues").iterdir()}
@@ -132,7 +139,7 @@ def test_a_dialogue_missing_a_turn_is_not_rendered_but_its_turns_count(dialogue_
     real = fake.FakeBackend.complete
 
     def flaky(self, messages, **kw):  # every correction fails validation: its dialogue loses a turn
-        if "corrects their previous request" in messages[-1]["content"]:
+        if "changes their previous request" in messages[-1]["content"]:
             return '{"utterance": "hello there friend", "reply": "hi"}'
         return real(self, messages, **kw)
 

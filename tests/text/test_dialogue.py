@@ -120,7 +120,8 @@ def test_turn_prompts_say_kind_previous_command_barge_in_and_speaker():
     assert f"- {slot}: {corr.command.slots[slot]}" in msg
     assert msg.count("\n- ") == 1  # only the changed value is asked for
     prev = corr.dialogue.previous
-    assert f"corrects their previous request ({prev.intent} (" in msg and prev.slots[slot] in msg
+    assert f"changes their previous request ({prev.intent} (" in msg and prev.slots[slot] in msg
+    assert f"\"No, make it {corr.command.slots[slot]}\"" in msg
     assert f"turn {corr.dialogue.turn + 1} of 3" in msg
     barge = next(t for t in tasks if t.dialogue.barge_in)
     assert "interrupts the assistant" in pb.messages(barge)[-1]["content"]

@@ -89,6 +89,11 @@ def licence_sources(rows: Iterable[dict[str, Any]]) -> list[dict[str, str]]:
         if clip.get("engine_licence"):
             engine = r.get("tts_backend") or clip.get("tts_backend") or ""
             seen[("tts engine", str(engine), str(clip["engine_licence"]))] = None
+        reply = clip.get("reply_voice") if isinstance(clip.get("reply_voice"), dict) else {}
+        if reply.get("voice_licence"):  # the assistant voice that spoke the replies
+            seen[("voice", str(reply.get("id", "")), str(reply["voice_licence"]))] = None
+        if reply.get("engine_licence"):
+            seen[("tts engine", str(reply.get("tts_backend", "")), str(reply["engine_licence"]))] = None
         tl = text.get("text_model_licence") or text.get("model_licence") or _known_model_licence(
             str(r.get("text_model") or text.get("text_model") or ""))
         if tl:

@@ -20,6 +20,14 @@ FOLDER = "dialogues"
 CONFIG = "dialogues"
 
 
+def turn_columns(t: Any, c: Any) -> dict[str, Any]:
+    """Columns of a dialogue turn's row in the default configuration."""
+    d = t.dialogue
+    return {"dialogue_id": d.id, "turn": d.turn, "n_turns": d.n_turns, "turn_kind": d.kind,
+            "barge_in": d.barge_in, "speaker_role": d.speaker,
+            "reply_voice_id": c.reply_voice_id or ""}
+
+
 def _features(sample_rate: int):  # noqa: ANN202
     from datasets import Features, List, Value
 

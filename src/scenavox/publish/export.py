@@ -252,9 +252,16 @@ def export_dataset(store: Store, scenario: Scenario, clips: list[Clip], triples:
 
     datasets.disable_progress_bars()  # our own bars already show progress
 
+    by_clip = {c.id: c for c in clips}
     groups = {c.id: triples[c.triple_id].dialogue.id for c in clips if triples[c.triple_id].dialogue is not None}
     splits = assign_splits(clips, scenario.size.splits, seed, set(scenario.voices.held_out), groups=groups)
     rows = build_rows(store, scenario, clips, triples, seed, splits, with_audio=False)
+    if groups:  # dialogue turns: where each row sits in its dialogue (one-turn rows keep their columns)
+        from .dialogues import turn_columns
+
+        for split_rows in rows.values():
+            for row in split_rows:
+                row.update(turn_columns(triples[row["triple_id"]], by_clip[row["id"]]))
     if extra_columns:
         for split_rows in rows.values():
             for row in split_rows:

@@ -152,5 +152,6 @@ def dialogue_request(prompts, task: TextTask) -> str:  # noqa: ANN001 - a text.s
     module = prompts.module
     macro = getattr(module, "turn", None) or _turn_macro(turn_template()[0])
     req = prompts._request(task.command.intent, spoken_slots(task), task.persona, task.style)
-    extra = str(macro(task.dialogue, describe(task.dialogue.previous))).strip()
+    new = " and ".join(spoken_slots(task).values()) if task.dialogue.kind == "correction" else ""
+    extra = str(macro(task.dialogue, describe(task.dialogue.previous), new)).strip()
     return f"{req}\n{extra}" if extra else req

@@ -116,6 +116,15 @@ def synthesize_reply(backend_for: Callable[[str], Any], task: VoiceTask, seed: i
     return {rel: encode(x, task.sample_rate, task.format)}, fields
 
 
+def reply_provenance(task: VoiceTask) -> dict[str, Any]:
+    """What the clip's provenance says about its reply's voice (its licences reach the dataset card)."""
+    if task.reply is None:
+        return {}
+    v = task.reply["voice"]
+    return {"reply_voice": {"id": v["id"], "tts_backend": v["backend"], "tts_model": v["model"],
+                            "voice_licence": v["licence"], "engine_licence": v.get("engine_licence", "")}}
+
+
 def clip_matches(root: Any, clip: Clip, task: VoiceTask) -> bool:
     """A stored clip is reusable for this task when its reply (or the lack of one) is the one asked for."""
     want = reply_path(task)

@@ -12,7 +12,8 @@ from ..records import Clip, Quarantined, Triple, VoiceTask, content_id
 from ..scenario import Scenario
 from ..stages import Outcome, Resources, Stage
 from .audio import encode, resample, set_level, trim_silence
-from .dialogue import assistant_voice, prosody_key, reply_spec, synthesize_reply, voices_replies
+from .dialogue import (assistant_voice, prosody_key, reply_provenance, reply_spec, synthesize_reply,
+                       voices_replies)
 from .registry import CLOUD_BACKENDS, Voice, scenario_voices
 
 # A clip shorter or longer than this per word is a synthesis failure, not speech.
@@ -230,7 +231,7 @@ class VoiceStage(Stage):
                     "voice_licence": task.voice["licence"], "engine_licence": task.voice.get("engine_licence", ""),
                     "gender": task.voice.get("gender"), "age_group": task.voice.get("age_group"),
                     "origin": task.voice.get("origin"), "source_sample_rate": sr, "attempts": attempt + 1,
-                    "native_prosody": _native_prosody(backend, task),
+                    "native_prosody": _native_prosody(backend, task), **reply_provenance(task),
                     **{k: task.voice[k] for k in ("age", "region") if task.voice.get(k) is not None},
                 },
             )
