@@ -116,13 +116,18 @@ def voices_list(scenario: str | None) -> None:
         for v in load_registry("default"):
             click.echo(f"{v.id:24s} {v.backend:7s} {v.accent:12s} {v.gender:7s} {v.licence}")
         return
+    from .text.dialogue import plan_tasks
+    from .voice.dialogue import voice_slots, voices_replies
+
     sc = load_scenario(scenario)
     planner = VoicePlanner(sc, sc.seed)
     shares = Counter()
-    for accent, k in planner.schedule(sc.size.n):
+    for accent, k in voice_slots(planner, plan_tasks(sc, sc.size.n, sc.seed)):  # dialogues keep one voice
         shares[planner.voice_for(accent, k).id] += 1
     for v in planner.voices:
         click.echo(f"{v.id:24s} {v.backend:7s} {v.accent:12s} {shares[v.id] / sc.size.n:6.1%}")
+    if voices_replies(sc):
+        click.echo(f"assistant replies: {planner.assistant.id}")
 
 
 # HF_HUB_OFFLINE as the user set it, before `main` defaults it to 1 for the offline commands.
