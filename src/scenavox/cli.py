@@ -127,7 +127,7 @@ def voices_list(scenario: str | None) -> None:
     for v in planner.voices:
         click.echo(f"{v.id:24s} {v.backend:7s} {v.accent:12s} {shares[v.id] / sc.size.n:6.1%}")
     if voices_replies(sc):
-        click.echo(f"assistant replies: {planner.assistant.id}")
+        click.echo(f"assistant replies: {planner.assistant.id}", err=True)  # stdout stays a table
 
 
 # HF_HUB_OFFLINE as the user set it, before `main` defaults it to 1 for the offline commands.
