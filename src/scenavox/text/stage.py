@@ -14,6 +14,10 @@ from ..records import Quarantined, TextTask, Triple
 from ..scenario import Scenario, prompts_dir
 from ..stages import Outcome, Resources, Stage
 from .backends import BackendRequestError, TextBackend, is_remote, make_backend
+from .answers import parse_answer
+from .free import FreePrompts, check_free_answer
+from .free import answer_schema as free_schema
+from .language import language_problem
 from .normalize import missing_slots, normalize
 
 ANSWER_SCHEMA: dict[str, Any] = {
@@ -83,14 +87,21 @@ class PromptBuilder:
         return [*self.prefix, {"role": "user", "content": req}]
 
 
-def check_answer(raw: str, task: TextTask, min_words: int, max_words: int) -> tuple[dict[str, str] | None, str]:
-    """Parse and validate one answer; return (fields, "") or (None, reason)."""
-    try:
-        data = json.loads(raw)
-    except json.JSONDecodeError:
-        return None, "answer is not valid JSON"
-    if not isinstance(data, dict):
-        return None, "answer is not a JSON object"
+def check_answer(
+    raw: str, task: TextTask, min_words: int, max_words: int, languages: list[str] | None = None
+) -> tuple[dict[str, str] | None, str]:
+    """Parse and validate one answer; return (fields, "") or (None, reason).
+    languages: the scenario's language tags, to check the text is in one of them (None: no check)."""
+    data, reason = parse_answer(raw)
+    if data is None:
+        return None, reason
+    return check_texts(data, task.command.slots, min_words, max_words, languages)
+
+
+def check_texts(
+    data: dict[str, Any], slots: dict[str, str], min_words: int, max_words: int, languages: list[str] | None = None
+) -> tuple[dict[str, str] | None, str]:
+    """The checks every answer's utterance and reply must pass, whoever chose the command."""
     utt = str(data.get("utterance", "")).strip()
     reply = str(data.get("reply", "")).strip()
     if not utt or not reply:
@@ -98,15 +109,20 @@ def check_answer(raw: str, task: TextTask, min_words: int, max_words: int) -> tu
     words = len(utt.split())
     if words < min_words or words > max_words:
         return None, f"utterance has {words} words; allowed {min_words}-{max_words}"
-    missing = missing_slots(utt, task.command.slots)
+    missing = missing_slots(utt, slots)
     if missing:
-        vals = ", ".join(f"{m}={task.command.slots[m]!r}" for m in missing)
+        vals = ", ".join(f"{m}={slots[m]!r}" for m in missing)
         return None, f"utterance lacks slot value(s) {vals}"
     if normalize(utt) == normalize(reply):
         return None, "utterance and reply are the same"
     for name, text in (("utterance", utt), ("reply", reply)):
         if _repetitive(text):
             return None, f"{name} repeats itself"
+    if languages:
+        for name, text in (("utterance", utt), ("reply", reply)):
+            problem = language_problem(text, languages, slots.values(), what=name)
+            if problem:
+                return None, problem
     return {"utterance": utt, "reply": reply}, ""
 
 
@@ -126,6 +142,9 @@ class TextStage(Stage):
         self.cfg = scenario.text
         self.backend_name = backend or self.cfg.backend
         self.prompts = PromptBuilder(scenario)
+        self.free = FreePrompts(self.prompts) if self.cfg.mode == "free" else None
+        self.schema = free_schema(scenario) if self.free else ANSWER_SCHEMA
+        self.languages = [lang.language for lang in scenario.languages] if self.cfg.check_language else None
         self.remote = is_remote(self.backend_name)
         if self.remote:  # waits on a server: no cores of its own, `concurrency` requests in flight
             self.resources = Resources(cpus=0.0, threads=1, concurrency=self.cfg.concurrency)
@@ -144,6 +163,8 @@ class TextStage(Stage):
     def backend(self) -> TextBackend:
         if self._backend is None:
             options: dict[str, Any] = {"model": self.cfg.model, "threads": self.resources.threads}
+            if self.backend_name == "transformers":
+                options.update(gguf_file=self.cfg.gguf_file, device=self.cfg.device, dtype=self.cfg.dtype)
             if self.remote:
                 options.update(
                     base_url=self.cfg.base_url, api_key_env=self.cfg.api_key_env,
@@ -160,28 +181,35 @@ class TextStage(Stage):
     def setup(self) -> None:
         self.backend.load()
 
+    def check(self, raw: str, task: TextTask) -> tuple[dict[str, Any] | None, str]:
+        if self.free:
+            return check_free_answer(raw, self.prompts.intents, self.cfg.min_words, self.cfg.max_words, self.languages)
+        return check_answer(raw, task, self.cfg.min_words, self.cfg.max_words, self.languages)
+
     def process(self, task: TextTask) -> Outcome:
         backend = self.backend
         attempts: list[dict[str, Any]] = []
-        messages = self.prompts.messages(task)
+        messages = (self.free or self.prompts).messages(task)
         self._usage()  # start this item's count from zero
         for attempt in range(self.cfg.max_attempts):
             seed = (task.seed + 7919 * attempt) % (2**31)
             try:
                 raw = backend.complete(
-                    messages, schema=ANSWER_SCHEMA, seed=seed, temperature=self.cfg.temperature,
+                    messages, schema=self.schema, seed=seed, temperature=self.cfg.temperature,
                     max_tokens=self.cfg.max_tokens,
                 )
             except BackendRequestError as exc:  # the server failed for good on this item: set it aside
                 attempts.append({"seed": seed, "raw": None, "reason": f"request failed: {exc}"})
                 break
-            fields, reason = check_answer(raw, task, self.cfg.min_words, self.cfg.max_words)
+            fields, reason = self.check(raw, task)
             if fields is not None:
+                provenance = {"text_backend": backend.name, "text_model": backend.model, "text_seed": seed,
+                              "attempts": attempt + 1, "template": self.prompts.fingerprint}
+                if self.free:  # the model's command; the planned intent is kept to measure drift
+                    provenance.update(text_mode="free", planned_intent=task.command.intent)
                 triple = Triple(
-                    id=task.id, index=task.index, command=task.command, persona=task.persona, style=task.style,
-                    utterance=fields["utterance"], reply=fields["reply"],
-                    provenance={"text_backend": backend.name, "text_model": backend.model, "text_seed": seed,
-                                "attempts": attempt + 1, "template": self.prompts.fingerprint},
+                    id=task.id, index=task.index, command=fields.get("command", task.command), persona=task.persona,
+                    style=task.style, utterance=fields["utterance"], reply=fields["reply"], provenance=provenance,
                 )
                 return Outcome(id=task.id, record=triple, metrics=self._usage())
             attempts.append({"seed": seed, "raw": raw, "reason": reason})
