@@ -102,6 +102,9 @@ def test_check_answer_reasons():
         json.dumps({"utterance": "21 degrees", "reply": "21 degrees"}): "the same",
         json.dumps({"utterance": "", "reply": "ok"}): "empty",
         json.dumps({"utterance": "21 degrees " + "very " * 40, "reply": "ok"}): "words; allowed",
+        json.dumps({"utterance": "Make it 21 degrees", "reply": " , "}): "reply has no words",
+        json.dumps({"utterance": "Make it 21 degrees " + "x" * 92, "reply": "ok"}): "cut off at 110 characters",
+        '```json\n{"utterance": "Make it 21 degrees", "reply": "Make it 21 degrees."}\n```': "the same",
     }
     for raw, reason in cases.items():
         fields, why = check_answer(raw, task, 2, 30)

@@ -11,6 +11,7 @@ import json
 import re
 from typing import Any
 
+MAX_CHARS = 110  # the schemas' maxLength for utterance and reply: without it constrained answers run into max_tokens
 _FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.DOTALL | re.IGNORECASE)
 
 

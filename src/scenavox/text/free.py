@@ -16,7 +16,7 @@ from typing import Any
 from ..errors import UserError
 from ..records import Command, TextTask
 from ..scenario import Intent, Scenario, SlotSource
-from .answers import parse_answer
+from .answers import MAX_CHARS, parse_answer
 from .commands import slot_values
 
 
@@ -26,8 +26,8 @@ def answer_schema(scenario: Scenario) -> dict[str, Any]:
         "properties": {
             "intent": {"type": "string", "enum": [i.name for i in scenario.intents]},
             "slots": {"type": "object", "additionalProperties": {"type": "string", "minLength": 1, "maxLength": 60}},
-            "utterance": {"type": "string", "minLength": 2, "maxLength": 110},
-            "reply": {"type": "string", "minLength": 2, "maxLength": 110},
+            "utterance": {"type": "string", "minLength": 2, "maxLength": MAX_CHARS},
+            "reply": {"type": "string", "minLength": 2, "maxLength": MAX_CHARS},
         },
         "required": ["intent", "slots", "utterance", "reply"],
     }

@@ -14,7 +14,7 @@ from ..records import Quarantined, TextTask, Triple
 from ..scenario import Scenario, prompts_dir
 from ..stages import Outcome, Resources, Stage
 from .backends import BackendRequestError, TextBackend, is_remote, make_backend
-from .answers import parse_answer
+from .answers import MAX_CHARS, parse_answer
 from .free import FreePrompts, check_free_answer
 from .free import answer_schema as free_schema
 from .language import language_problem
@@ -24,8 +24,8 @@ ANSWER_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {
         # maxLength keeps constrained decoding from running into max_tokens
-        "utterance": {"type": "string", "minLength": 2, "maxLength": 110},
-        "reply": {"type": "string", "minLength": 2, "maxLength": 110},
+        "utterance": {"type": "string", "minLength": 2, "maxLength": MAX_CHARS},
+        "reply": {"type": "string", "minLength": 2, "maxLength": MAX_CHARS},
     },
     "required": ["utterance", "reply"],
 }
@@ -106,9 +106,13 @@ def check_texts(
     reply = str(data.get("reply", "")).strip()
     if not utt or not reply:
         return None, "utterance or reply is empty"
+    if not any(ch.isalpha() for ch in reply):
+        return None, "reply has no words"
     words = len(utt.split())
     if words < min_words or words > max_words:
         return None, f"utterance has {words} words; allowed {min_words}-{max_words}"
+    if len(utt) >= MAX_CHARS:  # the schema's cap: constrained decoding cut the sentence off there
+        return None, f"utterance was cut off at {MAX_CHARS} characters"
     missing = missing_slots(utt, slots)
     if missing:
         vals = ", ".join(f"{m}={slots[m]!r}" for m in missing)
