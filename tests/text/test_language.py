@@ -69,3 +69,20 @@ def test_english_answers_in_a_chinese_scenario_are_quarantined(tmp_path, repo_cw
     assert len(out.quarantined.attempts) == sc.text.max_attempts
     out = TextStage(sc.with_text(check_language=False)).run_one(task)
     assert out.record is not None and "白云机场" in out.record.utterance
+
+
+def test_the_last_example_before_the_request_has_the_items_intent(repo_cwd):
+    """A small model copies the last example's shape: the prompt repeats one example of the item's own
+    intent right before the request, after a prefix that is the same for every item (KV cache reuse)."""
+    sc = load_scenario("car")
+    stage = TextStage(sc, backend="fake")
+    from scenavox.text.commands import plan_commands
+
+    tasks = plan_commands(sc, 8, seed=2)
+    msgs = [stage.prompts.messages(t) for t in tasks]
+    n = len(stage.prompts.prefix)
+    assert all(m[:n] == stage.prompts.prefix for m in msgs)
+    for t, m in zip(tasks, msgs):
+        assert len(m) == n + 3 and m[-1]["content"].startswith(f"Intent: {t.command.intent}")
+        assert m[-3]["content"].startswith(f"Intent: {t.command.intent}")
+        assert json.loads(m[-2]["content"])["utterance"] in {e.utterance for e in sc.examples}

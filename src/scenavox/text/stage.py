@@ -84,7 +84,18 @@ class PromptBuilder:
 
     def messages(self, task: TextTask) -> list[dict[str, str]]:
         req = self._request(task.command.intent, task.command.slots, task.persona, task.style)
-        return [*self.prefix, {"role": "user", "content": req}]
+        return [*self.prefix, *self._nearest_example(task), {"role": "user", "content": req}]
+
+    def _nearest_example(self, task: TextTask) -> list[dict[str, str]]:
+        """One example of the item's own intent (chosen by the item's seed), repeated right before the
+        request: a small model copies the shape of the last example it saw, so that one must fit the
+        intent. After the shared prefix, so a local model still reuses its KV cache for the rest."""
+        same = [ex for ex in self.scenario.examples if ex.intent == task.command.intent]
+        if not same:
+            return []
+        ex = same[task.seed % len(same)]
+        return [{"role": "user", "content": self._request(ex.intent, ex.slots)},
+                {"role": "assistant", "content": json.dumps({"utterance": ex.utterance, "reply": ex.reply})}]
 
 
 def check_answer(
