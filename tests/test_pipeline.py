@@ -101,9 +101,11 @@ def test_check_answer_reasons():
         json.dumps({"utterance": "Make it warmer please", "reply": "Done."}): "lacks slot value(s) temp='21 degrees'",
         json.dumps({"utterance": "21 degrees", "reply": "21 degrees"}): "the same",
         json.dumps({"utterance": "", "reply": "ok"}): "empty",
-        json.dumps({"utterance": "21 degrees " + "a " * 35, "reply": "ok"}): "words; allowed",
-        json.dumps({"utterance": "Set 21 degrees and then I would like to " + "x" * 80, "reply": "ok"}):
-            "cut off at the 110-character limit",
+        json.dumps({"utterance": "21 degrees " + "very " * 40, "reply": "ok"}): "words; allowed",
+        json.dumps({"utterance": "Make it 21 degrees", "reply": " , "}): "reply has no words",
+        json.dumps({"utterance": "Make it 21 degrees " + "x" * 92, "reply": "ok"}): "cut off at 110 characters",
+        json.dumps({"utterance": "Make it 21 degrees", "reply": "I will " + "x" * 110}): "reply was cut off",
+        '```json\n{"utterance": "Make it 21 degrees", "reply": "Make it 21 degrees."}\n```': "the same",
     }
     for raw, reason in cases.items():
         fields, why = check_answer(raw, task, 2, 30)

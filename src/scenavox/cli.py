@@ -40,7 +40,7 @@ def main() -> None:
               help="Corpus folder [outputs/<scenario name>].")
 @click.option("--workers", type=click.IntRange(min=0), default=None,
               help="Cores to use; 0 runs everything in this process [all cores].")
-@click.option("--text-backend", type=click.Choice(["local", "fake", "openai"]), default=None,
+@click.option("--text-backend", type=click.Choice(["local", "fake", "openai", "transformers"]), default=None,
               help="Override the scenario's text.backend (fake: no model, for trying the pipeline; "
                    "openai: any OpenAI-compatible server).")
 @click.option("--model", default=None, help="Override text.model (a GGUF path for local, a model name for openai).")

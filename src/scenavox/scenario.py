@@ -278,9 +278,14 @@ class Price(_Strict):
 
 
 class TextConfig(_Strict):
-    backend: Literal["local", "fake", "openai"] = "local"
-    # local: GGUF path (None = the bundled SmolLM2); openai: the model name the server serves
+    backend: Literal["local", "fake", "openai", "transformers"] = "local"
+    # local: GGUF path (None = the bundled SmolLM2); openai: the model name the server serves;
+    # transformers: a local model folder or a hub name (None = the bundled SmolLM2 GGUF)
     model: str | None = None
+    # command_first: the code plans intent and slot values, the LLM writes the words;
+    # free: the LLM also picks the slot values (and may pick another declared intent) - for strong models
+    mode: Literal["command_first", "free"] = "command_first"
+    check_language: bool = True  # utterance and reply must be in one of the scenario's languages
     temperature: float = Field(0.4, ge=0, le=2)
     max_tokens: int = Field(120, ge=16, le=2048)
     max_attempts: int = Field(4, ge=1, le=20)
@@ -296,6 +301,10 @@ class TextConfig(_Strict):
     request_timeout_s: float = Field(60.0, gt=0, le=3600)
     max_retries: int = Field(6, ge=0, le=50)  # per request, on 429 / 5xx / timeouts / connection errors
     price: Price | None = None  # per million tokens; None = no cost line
+    # --- transformers backend
+    gguf_file: str | None = None  # a .gguf file name inside `model` (transformers dequantizes it on load)
+    device: str = "auto"  # auto (cuda when available, else cpu), cpu, cuda, cuda:N, mps
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"  # auto: bfloat16 on cuda, float32 elsewhere
     # --- dedup: within one command, drop utterances equal (after normalization) or this similar
     # (rapidfuzz ratio, 0..1; 1.0 = exact copies only) to an earlier one, before voicing
     dedup: bool = True
@@ -305,8 +314,11 @@ class TextConfig(_Strict):
     # stay out of item ids (a rerun with another concurrency, server address or key reuses every item).
     NOT_IN_ID: ClassVar[frozenset[str]] = frozenset(
         {"base_url", "api_key_env", "concurrency", "request_timeout_s", "max_retries", "price", "dedup",
-         "dedup_threshold"}
+         "dedup_threshold", "device"}
     )
+    # Settings added after corpora existed: left out of item ids while at their default, so those
+    # corpora keep their ids (and a rerun reuses their items).
+    ID_IF_SET: ClassVar[frozenset[str]] = frozenset({"mode", "check_language", "gguf_file", "dtype"})
 
     @field_validator("base_url")
     @classmethod
@@ -319,6 +331,13 @@ class TextConfig(_Strict):
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"'{v}' is not an http(s) URL such as http://127.0.0.1:8000/v1")
         return v.strip()
+
+    @field_validator("device")
+    @classmethod
+    def _device(cls, v: str) -> str:
+        if not re.match(r"^(auto|cpu|mps|cuda(:\d+)?)$", v):
+            raise ValueError(f"'{v}' is not a device; use auto, cpu, cuda, cuda:N or mps")
+        return v
 
     @field_validator("api_key_env")
     @classmethod
@@ -341,6 +360,7 @@ class TextConfig(_Strict):
         skip = set(self.NOT_IN_ID)
         if self.backend != "openai":
             skip.add("structured_output")  # only the openai backend reads it; keeps other ids unchanged
+        skip.update(k for k in self.ID_IF_SET if getattr(self, k) == type(self).model_fields[k].default)
         return self.model_dump(mode="json", exclude=skip)
 
 

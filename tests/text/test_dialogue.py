@@ -107,7 +107,8 @@ def test_one_turn_prompt_is_byte_identical(repo_cwd):
     assert pb.messages(task)[-1]["content"] == (
         "Intent: play_media (play music by an artist or a radio station)\nSlots:\n- artist: Billie Eilish\n"
         "Tone: hesitant with a filler word like um")
-    assert pb.fingerprint == "fbd726c96a85"  # prompts/templates/triple.j2 as existing corpora were made with
+    # the template and the message assembly (PROMPT_ASSEMBLY) shape every text id: a change here is deliberate
+    assert pb.fingerprint == "0ab50529f066"
 
 
 def test_turn_prompts_say_kind_previous_command_barge_in_and_speaker():

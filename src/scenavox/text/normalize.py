@@ -20,6 +20,7 @@ _AMPM = re.compile(r"\b([ap])\.?\s?m\b\.?", re.IGNORECASE)
 _ABBREV = {"dr": "doctor", "mr": "mister", "mrs": "missus", "prof": "professor", "ave": "avenue", "rd": "road",
            "blvd": "boulevard", "hwy": "highway", "mt": "mount"}
 _ABBREV_RE = re.compile(r"\b(" + "|".join(_ABBREV) + r")\b\.?", re.IGNORECASE)
+_POSSESSIVE = re.compile(r"(\w)['\u2019]s\b", re.IGNORECASE)
 
 
 def _num_words(match: re.Match[str]) -> str:
@@ -45,10 +46,15 @@ def normalize(text: str) -> str:
 
 
 def contains(haystack: str, needle: str) -> bool:
-    """Whether needle's words appear, in order and adjacent, in haystack (both normalized)."""
-    h = f" {normalize(haystack)} "
+    """Whether needle's words appear, in order and adjacent, in haystack (both normalized).
+    A possessive names the same thing: "Adele's new song" contains "Adele"."""
     n = normalize(needle)
-    return bool(n) and f" {n} " in h
+    if not n:
+        return False
+    if f" {n} " in f" {normalize(haystack)} ":
+        return True
+    bare = _POSSESSIVE.sub(r"\1", haystack)
+    return bare != haystack and f" {n} " in f" {normalize(bare)} "
 
 
 def missing_slots(utterance: str, slots: dict[str, str]) -> list[str]:

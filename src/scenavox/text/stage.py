@@ -15,14 +15,22 @@ from ..scenario import Scenario, prompts_dir
 from ..stages import Outcome, Resources, Stage
 from .dialogue import dialogue_request, spoken_slots
 from .backends import BackendRequestError, TextBackend, is_remote, make_backend
+from .answers import MAX_CHARS, parse_answer
+from .free import FreePrompts, check_free_answer
+from .free import answer_schema as free_schema
+from .language import language_problem
 from .normalize import missing_slots, normalize
+
+# Version of the message assembly in PromptBuilder (not the template): 2 = an example of the
+# item's own intent repeated right before the request.
+PROMPT_ASSEMBLY = 2
 
 ANSWER_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {
         # maxLength keeps constrained decoding from running into max_tokens
-        "utterance": {"type": "string", "minLength": 2, "maxLength": 110},
-        "reply": {"type": "string", "minLength": 2, "maxLength": 110},
+        "utterance": {"type": "string", "minLength": 2, "maxLength": MAX_CHARS},
+        "reply": {"type": "string", "minLength": 2, "maxLength": MAX_CHARS},
     },
     "required": ["utterance", "reply"],
 }
@@ -66,7 +74,9 @@ class PromptBuilder:
 
     @property
     def fingerprint(self) -> str:
-        return hashlib.sha256(self.source.encode()).hexdigest()[:12]
+        """Part of every text item's id: a new template, or a new way of assembling the messages
+        (bump PROMPT_ASSEMBLY), gives new ids, so no stored answer to another prompt is reused."""
+        return hashlib.sha256(f"{self.source}\0{PROMPT_ASSEMBLY}".encode()).hexdigest()[:12]
 
     def _request(self, intent: str, slots: dict[str, str], persona: str = "", style: str = "") -> str:
         # the persona's name only: descriptions are long for a small model
@@ -83,38 +93,61 @@ class PromptBuilder:
         if task.dialogue is not None:  # a dialogue turn: the one-turn prompt stays byte-identical
             return [*self.prefix, {"role": "user", "content": dialogue_request(self, task)}]
         req = self._request(task.command.intent, task.command.slots, task.persona, task.style)
-        return [*self.prefix, {"role": "user", "content": req}]
+        return [*self.prefix, *self._nearest_example(task), {"role": "user", "content": req}]
+
+    def _nearest_example(self, task: TextTask) -> list[dict[str, str]]:
+        """One example of the item's own intent (chosen by the item's seed), repeated right before the
+        request: a small model copies the shape of the last example it saw, so that one must fit the
+        intent. After the shared prefix, so a local model still reuses its KV cache for the rest."""
+        same = [ex for ex in self.scenario.examples if ex.intent == task.command.intent]
+        if not same:
+            return []
+        ex = same[task.seed % len(same)]
+        return [{"role": "user", "content": self._request(ex.intent, ex.slots)},
+                {"role": "assistant", "content": json.dumps({"utterance": ex.utterance, "reply": ex.reply})}]
 
 
-def check_answer(raw: str, task: TextTask, min_words: int, max_words: int) -> tuple[dict[str, str] | None, str]:
-    """Parse and validate one answer; return (fields, "") or (None, reason)."""
-    try:
-        data = json.loads(raw)
-    except json.JSONDecodeError:
-        return None, "answer is not valid JSON"
-    if not isinstance(data, dict):
-        return None, "answer is not a JSON object"
+def check_answer(
+    raw: str, task: TextTask, min_words: int, max_words: int, languages: list[str] | None = None
+) -> tuple[dict[str, str] | None, str]:
+    """Parse and validate one answer; return (fields, "") or (None, reason).
+    languages: the scenario's language tags, to check the text is in one of them (None: no check)."""
+    data, reason = parse_answer(raw)
+    if data is None:
+        return None, reason
+    return check_texts(data, spoken_slots(task), min_words, max_words, languages)
+
+
+def check_texts(
+    data: dict[str, Any], slots: dict[str, str], min_words: int, max_words: int, languages: list[str] | None = None
+) -> tuple[dict[str, str] | None, str]:
+    """The checks every answer's utterance and reply must pass, whoever chose the command."""
     utt = str(data.get("utterance", "")).strip()
     reply = str(data.get("reply", "")).strip()
     if not utt or not reply:
         return None, "utterance or reply is empty"
-    for name, text in (("utterance", utt), ("reply", reply)):
-        # constrained decoding stops a string at maxLength, mid-word or mid-sentence
-        limit = ANSWER_SCHEMA["properties"][name]["maxLength"]
-        if len(text) >= limit:
-            return None, f"{name} cut off at the {limit}-character limit"
+    if not any(ch.isalpha() for ch in reply):
+        return None, "reply has no words"
     words = len(utt.split())
     if words < min_words or words > max_words:
         return None, f"utterance has {words} words; allowed {min_words}-{max_words}"
-    missing = missing_slots(utt, spoken_slots(task))
+    for name, text in (("utterance", utt), ("reply", reply)):
+        if len(text) >= MAX_CHARS:  # the schema's cap: constrained decoding cut the sentence off there
+            return None, f"{name} was cut off at {MAX_CHARS} characters"
+    missing = missing_slots(utt, slots)
     if missing:
-        vals = ", ".join(f"{m}={task.command.slots[m]!r}" for m in missing)
+        vals = ", ".join(f"{m}={slots[m]!r}" for m in missing)
         return None, f"utterance lacks slot value(s) {vals}"
     if normalize(utt) == normalize(reply):
         return None, "utterance and reply are the same"
     for name, text in (("utterance", utt), ("reply", reply)):
         if _repetitive(text):
             return None, f"{name} repeats itself"
+    if languages:
+        for name, text in (("utterance", utt), ("reply", reply)):
+            problem = language_problem(text, languages, slots.values(), what=name)
+            if problem:
+                return None, problem
     return {"utterance": utt, "reply": reply}, ""
 
 
@@ -134,6 +167,9 @@ class TextStage(Stage):
         self.cfg = scenario.text
         self.backend_name = backend or self.cfg.backend
         self.prompts = PromptBuilder(scenario)
+        self.free = FreePrompts(self.prompts) if self.cfg.mode == "free" else None
+        self.schema = free_schema(scenario) if self.free else ANSWER_SCHEMA
+        self.languages = [lang.language for lang in scenario.languages] if self.cfg.check_language else None
         self.remote = is_remote(self.backend_name)
         if self.remote:  # waits on a server: no cores of its own, `concurrency` requests in flight
             self.resources = Resources(cpus=0.0, threads=1, concurrency=self.cfg.concurrency)
@@ -152,6 +188,8 @@ class TextStage(Stage):
     def backend(self) -> TextBackend:
         if self._backend is None:
             options: dict[str, Any] = {"model": self.cfg.model, "threads": self.resources.threads}
+            if self.backend_name == "transformers":
+                options.update(gguf_file=self.cfg.gguf_file, device=self.cfg.device, dtype=self.cfg.dtype)
             if self.remote:
                 options.update(
                     base_url=self.cfg.base_url, api_key_env=self.cfg.api_key_env,
@@ -168,28 +206,36 @@ class TextStage(Stage):
     def setup(self) -> None:
         self.backend.load()
 
+    def check(self, raw: str, task: TextTask) -> tuple[dict[str, Any] | None, str]:
+        if self.free:
+            return check_free_answer(raw, self.prompts.intents, self.cfg.min_words, self.cfg.max_words, self.languages)
+        return check_answer(raw, task, self.cfg.min_words, self.cfg.max_words, self.languages)
+
     def process(self, task: TextTask) -> Outcome:
         backend = self.backend
         attempts: list[dict[str, Any]] = []
-        messages = self.prompts.messages(task)
+        messages = (self.free or self.prompts).messages(task)
         self._usage()  # start this item's count from zero
         for attempt in range(self.cfg.max_attempts):
             seed = (task.seed + 7919 * attempt) % (2**31)
             try:
                 raw = backend.complete(
-                    messages, schema=ANSWER_SCHEMA, seed=seed, temperature=self.cfg.temperature,
+                    messages, schema=self.schema, seed=seed, temperature=self.cfg.temperature,
                     max_tokens=self.cfg.max_tokens,
                 )
             except BackendRequestError as exc:  # the server failed for good on this item: set it aside
                 attempts.append({"seed": seed, "raw": None, "reason": f"request failed: {exc}"})
                 break
-            fields, reason = check_answer(raw, task, self.cfg.min_words, self.cfg.max_words)
+            fields, reason = self.check(raw, task)
             if fields is not None:
+                provenance = {"text_backend": backend.name, "text_model": backend.model, "text_seed": seed,
+                              "attempts": attempt + 1, "template": self.prompts.fingerprint}
+                if self.free:  # the model's command; the planned intent is kept to measure drift
+                    provenance.update(text_mode="free", planned_intent=task.command.intent)
                 triple = Triple(
-                    id=task.id, index=task.index, command=task.command, persona=task.persona, style=task.style,
-                    utterance=fields["utterance"], reply=fields["reply"], dialogue=task.dialogue,
-                    provenance={"text_backend": backend.name, "text_model": backend.model, "text_seed": seed,
-                                "attempts": attempt + 1, "template": self.prompts.fingerprint},
+                    id=task.id, index=task.index, command=fields.get("command", task.command), persona=task.persona,
+                    style=task.style, utterance=fields["utterance"], reply=fields["reply"], dialogue=task.dialogue,
+                    provenance=provenance,
                 )
                 return Outcome(id=task.id, record=triple, metrics=self._usage())
             attempts.append({"seed": seed, "raw": raw, "reason": reason})

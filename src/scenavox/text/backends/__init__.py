@@ -8,7 +8,7 @@ from typing import Any, Protocol
 
 from ...errors import UserError
 
-BACKENDS = ("local", "fake", "openai")
+BACKENDS = ("local", "fake", "openai", "transformers")
 # Backends that wait on a server instead of computing: they need no cores of their own and
 # run many requests at once on threads (TextConfig.concurrency).
 REMOTE_BACKENDS = frozenset({"openai"})
@@ -74,4 +74,8 @@ def make_backend(name: str, **options: Any) -> TextBackend:
         from .openai_backend import OpenAIBackend
 
         return OpenAIBackend(**options)
+    if name == "transformers":
+        from .transformers_backend import TransformersBackend
+
+        return TransformersBackend(**options)
     raise UserError(f"unknown text backend '{name}'; available: {', '.join(BACKENDS)}")

@@ -1,0 +1,112 @@
+"""Text quality: the text stage alone (no voice) on N planned items; how many come out valid.
+
+    python bench/text_quality.py [--scenario car] [--items 200] [--workers 2] [--dump outcomes.jsonl]
+
+The issue's bar: on the car scenario at least 95% of requested items are valid (after the
+stage's retries) and every intent appears. Prints the valid rate at the first attempt and after
+retries, the set-aside reasons, the intents covered, the duplicates the dedup step would drop
+and the tokens spent; RESULT lines for bench/run.py-style tables. Not part of `make bench`'s
+default set (a few minutes on 2 cores): run it on its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import ROOT, result  # noqa: E402
+
+from scenavox.executors import LocalExecutor  # noqa: E402
+from scenavox.scenario import load_scenario  # noqa: E402
+from scenavox.text.commands import plan_commands  # noqa: E402
+from scenavox.text.dedup import InOrderDeduper  # noqa: E402
+from scenavox.text.stage import TextStage  # noqa: E402
+
+
+def reason_kind(reason: str) -> str:
+    """Group reasons that differ only by the value they quote."""
+    return re.sub(r"'[^']*'|\d+", "#", reason)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--scenario", default="car")
+    ap.add_argument("--items", type=int, default=200)
+    ap.add_argument("--workers", type=int, default=2, help="processes, one single-threaded model each; 0 = inline")
+    ap.add_argument("--seed", type=int, default=None, help="default: the scenario's seed")
+    ap.add_argument("--backend", default=None, help="default: the scenario's text.backend")
+    ap.add_argument("--dump", type=Path, default=None, help="write every outcome (records, reasons, raw answers)")
+    args = ap.parse_args()
+
+    import os
+
+    os.chdir(ROOT)
+    sc = load_scenario(args.scenario)
+    if args.backend:
+        sc = sc.with_text(backend=args.backend)
+    seed = sc.seed if args.seed is None else args.seed
+    stage = TextStage(sc, threads=1)
+    tasks = plan_commands(sc, args.items, seed, extra_fingerprint=stage.prompts.fingerprint)
+    t0 = time.perf_counter()
+    outs = []
+    dump = args.dump.open("w", encoding="utf-8") if args.dump else None
+    for o in LocalExecutor().map(stage, tasks, workers=args.workers):
+        outs.append(o)
+        if dump:  # as they come: a run cut short still leaves its outcomes
+            dump.write(json.dumps({"record": o.record.model_dump() if o.record else None,
+                                   "quarantined": o.quarantined.model_dump() if o.quarantined else None},
+                                  ensure_ascii=False) + "\n")
+            dump.flush()
+        if len(outs) % 25 == 0:
+            ok = sum(x.record is not None for x in outs)
+            print(f"  {len(outs)}/{len(tasks)} done, {ok} valid, {time.perf_counter() - t0:.0f} s", flush=True)
+    if dump:
+        dump.close()
+    wall = time.perf_counter() - t0
+
+    valid = [o.record for o in outs if o.record is not None]
+    first = sum(1 for t in valid if t.provenance.get("attempts") == 1)
+    quarantined = [o.quarantined for o in outs if o.quarantined is not None]
+    reasons = Counter(reason_kind(q.reason) for q in quarantined)
+    # every failed attempt, including those a retry repaired: what the prompt should fix first
+    attempt_reasons = Counter(reason_kind(a["reason"]) for o in outs for a in
+                              ((o.quarantined.attempts if o.quarantined else []) or []))
+    for o in outs:
+        if o.record is not None:
+            attempt_reasons.update({"(retried, then valid)": o.record.provenance.get("attempts", 1) - 1})
+    declared = [i.name for i in sc.intents]
+    covered = Counter(t.command.intent for t in valid)
+    dedup = InOrderDeduper([t.index for t in tasks], sc.text.dedup_threshold if sc.text.dedup else 1.0)
+    for t in tasks:
+        dedup.add(t.index, next((v for v in valid if v.index == t.index), None))
+    usage: Counter[str] = Counter()
+    for o in outs:
+        usage.update(o.metrics)
+
+    n = len(tasks)
+    print(f"{args.scenario}: {n} items, backend {stage.backend_name}, {args.workers} workers, {wall:.0f} s "
+          f"({n / wall:.2f} items/s)")
+    print(f"valid at first attempt: {first}/{n} = {first / n:.1%}")
+    print(f"valid after retries (max_attempts {sc.text.max_attempts}): {len(valid)}/{n} = {len(valid) / n:.1%}")
+    print(f"intents covered: {len(covered)}/{len(declared)} " + ", ".join(f"{k}={covered.get(k, 0)}" for k in declared))
+    print(f"duplicates the dedup step would drop: {dedup.counts()}")
+    print(f"usage: {dict(usage)}")
+    print(f"set aside: {len(quarantined)}")
+    for r, c in reasons.most_common():
+        print(f"  {c:4d}  {r}")
+    print("failed attempts by reason (all attempts):")
+    for r, c in attempt_reasons.most_common():
+        print(f"  {c:4d}  {r}")
+    result("valid items after retries", len(valid) / n, ">=0.95", len(valid) / n >= 0.95, unit="",
+           first_attempt=round(first / n, 3), items=n)
+    result("intents covered", len(covered) / len(declared), "1.0", len(covered) == len(declared), unit="")
+
+
+if __name__ == "__main__":
+    main()
