@@ -7,7 +7,7 @@ import pytest
 
 from scenavox.errors import UserError
 from scenavox.executors import LocalExecutor
-from scenavox.records import Command, TextTask
+from scenavox.records import Command
 from scenavox.scenario import load_scenario
 from scenavox.text.backends.local import bundled_gguf
 from scenavox.text.commands import plan_commands
@@ -100,7 +100,7 @@ def test_free_mode_against_a_real_llama_cpp_server(car, tmp_path):
             cmd = t.command
             assert cmd.intent in intents and set(cmd.slots) <= set(intents[cmd.intent].slots)
             # the record holds the model's own command, re-checked from scratch
-            again, why = check_free_answer(json.dumps({"intent": cmd.intent, "slots": cmd.slots,
+            _, why = check_free_answer(json.dumps({"intent": cmd.intent, "slots": cmd.slots,
                                                        "utterance": t.utterance, "reply": t.reply}), intents, 2, 30)
             assert why == "", why
         else:

@@ -21,8 +21,9 @@ import re
 import threading
 import unicodedata
 from collections import Counter
+from collections.abc import Iterable
 from functools import lru_cache
-from typing import Any, Iterable
+from typing import Any
 
 MIN_WORDS = 3
 MARGIN = 0.5
@@ -111,7 +112,7 @@ def detect_language(text: str, allowed: set[str], slot_values: Iterable[str] = (
     allowed_scripts = {SCRIPT_OF.get(a, "LATIN") for a in allowed}
     if "JAPANESE" in allowed_scripts:
         allowed_scripts.add("HAN")  # kanji
-    script, n = counts.most_common(1)[0]
+    script = counts.most_common(1)[0][0]
     if script == "HAN" and counts.get("JAPANESE", 0) > 0:
         script = "JAPANESE"  # kanji with kana is Japanese, not Chinese
     in_allowed = sum(c for s, c in counts.items() if s in allowed_scripts)

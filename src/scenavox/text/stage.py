@@ -13,9 +13,9 @@ from ..errors import UserError
 from ..records import Quarantined, TextTask, Triple
 from ..scenario import Scenario, prompts_dir
 from ..stages import Outcome, Resources, Stage
-from .dialogue import dialogue_request, spoken_slots
-from .backends import BackendRequestError, TextBackend, is_remote, make_backend
 from .answers import MAX_CHARS, parse_answer
+from .backends import BackendRequestError, TextBackend, is_remote, make_backend
+from .dialogue import dialogue_request, spoken_slots
 from .free import FreePrompts, check_free_answer
 from .free import answer_schema as free_schema
 from .language import language_problem

@@ -20,7 +20,7 @@ from ...errors import UserError
 from ..answers import first_object_end
 from . import UsageMeter
 
-INSTALL_HINT = "pip install 'scenavox[transformers]' (torch, transformers, gguf)"
+INSTALL_HINT = "pip install 'scenavox[transformers]' (torch, transformers, gguf, accelerate)"
 
 
 def json_prefix(schema: dict[str, Any]) -> str:
@@ -100,6 +100,10 @@ class TransformersBackend(UsageMeter):
             model = AutoModelForCausalLM.from_pretrained(source, dtype=getattr(torch, dtype), **kwargs)
         except ImportError as exc:  # e.g. gguf missing for a GGUF file
             raise UserError(f"the transformers text backend could not load {source}: {exc}; {INSTALL_HINT}") from None
+        except ValueError as exc:
+            if "pip install" in str(exc):  # transformers names a missing package (accelerate for GGUF) this way
+                raise UserError(f"the transformers text backend could not load {source}: {exc}; {INSTALL_HINT}") from None
+            raise
         except OSError as exc:
             raise UserError(f"text.model: cannot load '{source}' with transformers: {str(exc).splitlines()[0]}") from None
         if tok.chat_template is None:
