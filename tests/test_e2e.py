@@ -64,11 +64,18 @@ def test_cli_corpus_rows_reload_with_audio_command_and_provenance(tmp_path):
         assert "cabin" in row["acoustics"]
         # QA verdicts ride along; the dataset holds only clips that passed
         assert row["qa_passed"] is True and row["qa_transcript"]
-        assert row["qa_wer"] is not None and row["qa_entity_recall"] == 1.0
+        # the gates read the clean speech (qa.recognition_on: clean); the noisy round trip is measured too
+        assert row["qa_wer"] is not None and row["qa_entity_recall"] is not None
+        assert row["qa_clean_entity_recall"] == 1.0 and row["qa_clean_wer"] <= 0.25
     failed = [json.loads(x)["id"] for x in (out / "qa" / "failed.jsonl").read_text().splitlines()]
     assert not set(failed) & set(rows)
     assert (out / "report" / "index.html").is_file()
-    assert "qa:" in r.stdout
+    assert "qa:" in r.stdout and "audibly distinct" in r.stdout and "off-topic replies" in r.stdout
+    qa = json.loads((out / "run.json").read_text())["qa"]
+    for key in ("clean_wer_mean", "entity_recall", "dnsmos_ovrl_mean", "accent_balance_tvd", "distinct_speakers",
+                "effective_speakers", "off_topic_rate"):
+        assert qa[key] is not None, key
+    assert 1 <= qa["distinct_speakers"] <= qa["distinct_voice_ids"] and 0 <= qa["off_topic_rate"] <= 1
     clean = list((out / "clean").glob("*.flac"))
     assert len(clean) == len(list((out / "audio").glob("*.flac"))) >= len(rows)
     # nothing outside the corpus folder
