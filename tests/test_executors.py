@@ -9,7 +9,7 @@ from .conftest import SCENAVOX
 
 
 def start(mini_yaml, out):
-    return subprocess.Popen([SCENAVOX, "corpus", "--scenario", str(mini_yaml), "--n", "400", "--workers", "2",
+    return subprocess.Popen([SCENAVOX, "corpus", "--scenario", str(mini_yaml), "--n", "3000", "--workers", "2",
                              "--out", str(out), "-q"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
 
