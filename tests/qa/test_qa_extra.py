@@ -41,3 +41,23 @@ def test_off_topic_reply_is_flagged():
     out = reply_checks(tri, threads=2)
     assert out["off_topic_ids"] == ["b"] and out["off_topic_rate"] == 0.5
     assert out["relevance"]["a"] > 0.6 > out["relevance"]["b"]
+
+
+def test_clone_similarity_to_the_reference_recordings(tmp_path, piper):
+    """A clone is compared with the recordings it was cloned from: the same voice scores high, another low."""
+    import soundfile as sf
+
+    from scenavox.qa.extra import clone_similarity, embed_files, speaker_embeddings
+
+    store = Store(tmp_path)
+    clips = [add_clip(store, text, speak(piper, text), "call_contact", {}, voice_id="clone-joe", index=i)[0]
+             for i, text in enumerate(["Call Sarah on her mobile", "Take me to the central station"])]
+    ref = tmp_path / "joe_reference.wav"
+    sf.write(ref, speak(piper, "This is my voice, recorded with my consent for the corpus."), 16000)
+    t = np.arange(48000) / 16000
+    other = tmp_path / "buzz_reference.wav"
+    sf.write(other, (0.3 * np.sign(np.sin(2 * np.pi * 140 * t))).astype(np.float32), 16000)
+    emb = speaker_embeddings(store, clips, threads=2)
+    same = clone_similarity(clips, emb, {"clone-joe": embed_files([ref], threads=2)})["clone-joe"]
+    diff = clone_similarity(clips, emb, {"clone-joe": embed_files([other], threads=2)})["clone-joe"]
+    assert same > 0.8 and diff < same - 0.2, (same, diff)

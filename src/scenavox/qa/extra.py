@@ -82,6 +82,37 @@ def speaker_embeddings(store: Store, clips: list[Clip], *, per_voice: int = 5, t
     return out
 
 
+def embed_files(paths: list[Any], threads: int = 1) -> np.ndarray:
+    """One unit GE2E embedding for a speaker's reference recordings (all of them together)."""
+    from resemblyzer import VoiceEncoder, preprocess_wav
+    import soundfile as sf
+
+    from ..voice.audio import resample
+
+    _torch_threads(threads)
+    encoder = VoiceEncoder("cpu", verbose=False)
+    wavs = []
+    for p in paths:
+        x, sr = sf.read(str(p), dtype="float32", always_2d=False)
+        wavs.append(preprocess_wav(resample(x.mean(axis=1) if x.ndim > 1 else x, sr, 16000), source_sr=16000))
+    e = encoder.embed_speaker(wavs)
+    return (e / (np.linalg.norm(e) + 1e-9)).astype(np.float32)
+
+
+def clone_similarity(clips: list[Clip], emb: dict[str, np.ndarray], references: dict[str, np.ndarray]
+                     ) -> dict[str, float]:
+    """{cloned voice id: cosine similarity of its clips' centroid to its reference recordings}.
+    GE2E puts one real speaker at about 0.75-0.95 to themselves; a clone far below that does not
+    sound like the person who consented, and one at 1.0 may be a copy of the reference."""
+    out = {}
+    for vid, ref in sorted(references.items()):
+        vecs = [emb[c.id] for c in clips if c.voice_id == vid and c.id in emb]
+        if vecs:
+            cent = np.mean(vecs, axis=0)
+            out[vid] = round(float(cent @ ref / (np.linalg.norm(cent) + 1e-9)), 3)
+    return out
+
+
 def distinct_speakers(clips: list[Clip], emb: dict[str, np.ndarray], same_speaker: float = 0.85) -> dict[str, Any]:
     """Cluster voice-id centroids; the number of clusters is the audible number of speakers."""
     by_voice: dict[str, list[np.ndarray]] = defaultdict(list)

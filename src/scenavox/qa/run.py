@@ -7,6 +7,7 @@ import sys
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from ..errors import UserError
 from ..executors import LocalExecutor
 from ..records import Clip, Triple
 from ..scenario import Scenario
@@ -119,7 +120,8 @@ def run_qa(store: Store, scenario: Scenario, clips: list[Clip], triples: dict[st
     text_q = sum(1 for q in store.iter_quarantine() if q.stage == "text" and q.id not in tri)
     text = text_checks(scenario, sorted(tri.values(), key=lambda t: t.index), text_q)
     summary = summarize(scenario, results, checked_clips, tri, th, stage.recognizer_name, text, errors)
-    _run_extras(store, extras, checked_clips, sorted(tri.values(), key=lambda t: t.index), threads, summary)
+    _run_extras(store, extras, checked_clips, sorted(tri.values(), key=lambda t: t.index), threads, summary,
+                scenario)
     summary["reused"] = len(reused)
     summary["measured"] = len(fresh)
     finish_report(store, scenario, results, summary, report=report)
@@ -142,7 +144,7 @@ def finish_report(store: Store, scenario: Scenario, results: list[QAResult], sum
 
 
 def _run_extras(store: Store, extras: bool | None, clips: list[Clip], triples: list[Triple], threads: int,
-                summary: dict[str, Any]) -> None:
+                summary: dict[str, Any], scenario: Scenario | None = None) -> None:
     if extras is False:
         return
     from . import extra
@@ -150,13 +152,31 @@ def _run_extras(store: Store, extras: bool | None, clips: list[Clip], triples: l
     have = extra.available()
     done = []
     if extras or have["speakers"]:
-        summary["speakers"] = extra.distinct_speakers(
-            clips, extra.speaker_embeddings(store, clips, threads=threads))
+        emb = extra.speaker_embeddings(store, clips, threads=threads)
+        summary["speakers"] = extra.distinct_speakers(clips, emb)
+        refs = _clone_references(scenario, {c.voice_id for c in clips})
+        if refs and summary["speakers"]:
+            summary["speakers"]["clone_similarity"] = extra.clone_similarity(
+                clips, emb, {v: extra.embed_files(paths, threads) for v, paths in refs.items()})
         done.append("distinct speakers from embeddings")
     if extras or have["replies"]:
         summary["replies"] = extra.reply_checks(triples, threads=threads)
         done.append("reply relevance (off-topic rate)")
     summary["not_measured"] = [x for x in summary["not_measured"] if x not in done]
+
+
+def _clone_references(scenario: Scenario | None, used: set[str]) -> dict[str, list[Any]]:
+    """Reference recordings of the cloned voices this corpus used (registry `reference:` paths)."""
+    if scenario is None:
+        return {}
+    from ..voice.registry import scenario_voices
+
+    try:
+        voices = scenario_voices(scenario)
+    except UserError:
+        return {}
+    return {v.id: list(v.reference) for v in voices
+            if v.id in used and v.origin == "cloned" and getattr(v, "reference", None)}
 
 
 def load_corpus(store: Store) -> tuple[list[Clip], dict[str, Triple]]:
@@ -191,6 +211,8 @@ def format_qa_summary(summary: dict[str, Any]) -> str:
         sp = summary["speakers"]
         lines.append(f"speakers: {sp['voice_ids']} voice ids, {sp['distinct_speakers']} audibly distinct "
                      f"(effective {sp['effective_speakers']})")
+        for vid, sim in (sp.get("clone_similarity") or {}).items():
+            lines.append(f"  cloned voice {vid}: similarity to its reference recordings {sim}")
     if summary.get("replies"):
         lines.append(f"replies: off-topic rate {summary['replies']['off_topic_rate']}, "
                      f"relevance mean {summary['replies']['relevance_mean']}")
