@@ -8,9 +8,17 @@ import time
 from .conftest import SCENAVOX
 
 
+def _default_sigint():
+    # A library imported earlier in this pytest process may leave SIGINT ignored, and an ignored
+    # signal stays ignored in a child (Python then installs no KeyboardInterrupt handler): give
+    # the run the Ctrl-C a user's terminal would.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start(mini_yaml, out):
     return subprocess.Popen([SCENAVOX, "corpus", "--scenario", str(mini_yaml), "--n", "3000", "--workers", "2",
-                             "--out", str(out), "-q"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                             "--out", str(out), "-q"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=_default_sigint)
 
 
 def children_once_busy(proc, out):
