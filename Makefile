@@ -39,13 +39,10 @@ qa: install ## Check the SCENARIO corpus (round trip, entities, audio, text) and
 test: install ## Run the test suite (real models included, heavy tests excluded)
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -m "not heavy" --durations=15
 
-test-heavy: install ## Run only the heavy tests (left out of `make test`)
-	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -m heavy
-
 bench: install ## Run every benchmark in bench/ and print a table of ratios against same-run baselines
 	$(BIN)/python bench/run.py
 
 clean: ## Remove generated corpora (outputs/*) but keep the virtual environment
 	find outputs -mindepth 1 -maxdepth 1 ! -name README.md -exec rm -rf {} +
 
-.PHONY: help install corpus qa test test-heavy bench clean
+.PHONY: help install corpus qa test bench clean
