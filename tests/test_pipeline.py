@@ -133,3 +133,45 @@ def test_quarantined_item_does_not_stop_the_run(mini_yaml, tmp_path, monkeypatch
     q = [json.loads(line) for line in (res.out / "quarantine.jsonl").read_text().splitlines()]
     assert all("contact='Sarah'" in x["reason"] and x["attempts"][0]["raw"] for x in q)
     assert "utterance lacks slot value(s)" in next(iter(res.summary["set_aside_reasons"]))
+
+
+def _failing_voice(monkeypatch, voice_id, keep_every):
+    """The fake voice `voice_id` fails every item except one in `keep_every` (by text), as an
+    unintelligible voice fails QA; the other voices always succeed."""
+    from scenavox.voice.stage import FakeSynth
+
+    real = FakeSynth.synthesize
+
+    def synth(self, text, voice, prosody, seed=0):
+        if voice["id"] == voice_id and int(__import__("hashlib").md5(text.encode()).hexdigest(), 16) % keep_every:
+            raise RuntimeError("this voice failed")
+        return real(self, text, voice, prosody, seed)
+
+    monkeypatch.setattr(FakeSynth, "synthesize", synth)
+
+
+def test_top_up_keeps_accent_weights_when_one_accent_fails_more(mini_yaml, tmp_path, monkeypatch):
+    _failing_voice(monkeypatch, "fake-gb-1", keep_every=3)  # about 2 of 3 en-GB items are lost
+    sc = load_scenario(mini_yaml)
+    res = build(sc, n=20, out=tmp_path / "c", workers=0, progress=False)
+    assert res.summary["utterances"] == 20
+    assert res.summary["accents"] == {"en-GB": 10, "en-US": 10}  # the weights, after the losses
+    assert res.summary["accent_shortfall"] == {}
+    # the top-ups were spent on en-GB: far fewer en-US items tried than en-GB ones
+    quarantined = [json.loads(line) for line in (res.out / "quarantine.jsonl").read_text().splitlines()]
+    assert quarantined and all(q["input"]["voice"]["accent"] == "en-GB" for q in quarantined)
+    us = sum(1 for p in (res.out / "clips").glob("*.json") if json.loads(p.read_text())["accent"] == "en-US")
+    assert us <= 12, us
+    # a rerun takes the same decisions from the stored work
+    again = build(sc, n=20, out=tmp_path / "c", workers=0, progress=False)
+    assert again.summary["stages"]["voice"]["done"] == 0
+    assert rows(res.dataset).keys() == rows(again.dataset).keys()
+
+
+def test_an_accent_that_never_passes_is_reported_short(mini_yaml, tmp_path, monkeypatch):
+    _failing_voice(monkeypatch, "fake-gb-1", keep_every=10**9)  # en-GB never succeeds
+    sc = load_scenario(mini_yaml)
+    res = build(sc, n=10, out=tmp_path / "c", workers=0, progress=False)
+    assert res.summary["accent_shortfall"] == {"en-GB": 5}
+    assert res.summary["accents"] == {"en-US": 10}  # its places go to the accent that passes
+    assert "en-GB 5 fewer" in __import__("scenavox.pipeline", fromlist=["x"]).format_summary(res.summary)

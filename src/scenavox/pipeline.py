@@ -10,6 +10,7 @@ run: every item is a pure function of (scenario, seed, index).
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
 import time
@@ -115,7 +116,8 @@ def build(
     """Build (or resume) the corpus: n utterances that passed every stage.
 
     Items that are set aside are replaced by further planned items (top-up passes), up to
-    MAX_PLANNED_FACTOR x n, so --n 200 gives 200 utterances when the backends allow it.
+    MAX_PLANNED_FACTOR x n, so --n 200 gives 200 utterances when the backends allow it. Top-ups
+    go to the accents below their share, so the corpus keeps the scenario's accent weights.
     """
     n = n if n is not None else scenario.size.n
     seed = seed if seed is not None else scenario.seed
@@ -128,7 +130,7 @@ def build(
     return run.execute()
 
 
-MAX_PLANNED_FACTOR = 3
+MAX_PLANNED_FACTOR = 5
 
 
 class _Run:
@@ -145,8 +147,10 @@ class _Run:
         self.tasks = plan_tasks(scenario, cap, seed, extra_fingerprint=self.text_stage.prompts.fingerprint)
         self.schedule = voice_slots(self.planner, self.tasks)  # a dialogue keeps its voice
         self.index_of = {t.id: t.index for t in self.tasks}
+        self.quotas = Counter(self.schedule[i][0] for i in range(n))  # accents of the first n slots
+        self._tried: set[int] = set()  # plan indices sent through the stages
         # duplicates are decided in index order, so the kept set does not depend on completion order
-        self.deduper = InOrderDeduper(list(range(cap)),
+        self.deduper = InOrderDeduper(list(range(n)),
                                       scenario.text.dedup_threshold if scenario.text.dedup else 1.0)
         self.progress = progress
         self.stats = {"text": StageStats(), "voice": StageStats(), "qa": StageStats()}
@@ -209,6 +213,7 @@ class _Run:
                 yield vt
 
     def _run_pass(self, tasks: list[TextTask]) -> None:
+        self._tried.update(t.index for t in tasks)
         for outcome in self.executor.map(self.voice_stage, self._voice_todo(tasks), workers=self.v_workers):
             _persist(self.store, outcome, self.stats["voice"], "voice")
             self.bars["voice"].update()
@@ -235,6 +240,67 @@ class _Run:
             return list(self.clips.values())
         return [c for c in self.clips.values() if c.id in self.qa and self.qa[c.id].passed]
 
+    # -- accents stay on target after QA ----------------------------------------------------
+    def _accent(self, c: Clip) -> str:
+        return self.schedule[self.triples[c.triple_id].index][0]
+
+    def _targets(self) -> dict[str, int]:
+        """Passing clips wanted per accent: the quotas of the first n planned slots, except that an
+        accent whose planned items are all used keeps what it has and its places go to the others."""
+        have = Counter(self._accent(c) for c in self._passing())
+        untried = Counter(self.schedule[t.index][0] for t in self.tasks if t.index not in self._tried)
+        targets = dict(self.quotas)
+        while True:
+            spent = {a for a in targets if untried[a] == 0 and have[a] < targets[a]}
+            open_ = [a for a in targets if a not in spent and untried[a] > 0]
+            if not spent or not open_:
+                return targets
+            for a in spent:
+                targets[a] = have[a]
+            spare = self.n - sum(targets.values())
+            weights = [self.planner.weights[self.planner.accents.index(a)] for a in open_]
+            for a, k in zip(open_, _largest_remainder(spare, weights)):
+                targets[a] += k
+
+    def _top_up(self, need: dict[str, int]) -> list[TextTask]:
+        """The next untried tasks (plan order) of the accents in need, as many as each accent's
+        pass rate so far says.
+
+        QA drops some voices' clips far more often than others' (Whisper base hears eSpeak's
+        Caribbean English much worse than Piper's US English), so topping up by the overall
+        pass rate would leave the hard accents short of their weights."""
+        tried = Counter(self.schedule[i][0] for i in self._tried)
+        have = Counter(self._accent(c) for c in self._passing())
+        budget = {a: math.ceil(k / max(0.25, have[a] / max(1, tried[a]))) for a, k in need.items()}
+        todo: list[TextTask] = []
+        decided: dict[Any, bool] = {}
+        for t in self.tasks:
+            if t.index in self._tried:
+                continue
+            unit = t.index if t.dialogue is None else ("dialogue", t.dialogue.number)  # a dialogue goes whole
+            if unit not in decided:
+                if all(b <= 0 for b in budget.values()):
+                    break
+                decided[unit] = budget.get(self.schedule[t.index][0], 0) > 0
+            if decided[unit]:
+                todo.append(t)
+                budget[self.schedule[t.index][0]] -= 1
+        return todo
+
+    def _choose(self, targets: dict[str, int]) -> list[Clip]:
+        """The corpus: per accent, its target of passing clips in plan order, then (when the
+        plan ran out) the next passing clips of any accent up to n."""
+        left = dict(targets)
+        chosen, spare = [], []
+        for c in sorted(self._passing(), key=lambda c: self.triples[c.triple_id].index):
+            a = self._accent(c)
+            if left.get(a, 0) > 0:
+                left[a] -= 1
+                chosen.append(c)
+            else:
+                spare.append(c)
+        return chosen + spare[: self.n - len(chosen)]
+
     # -- the whole run --------------------------------------------------------------------
     def execute(self) -> RunResult:
         store, n = self.store, self.n
@@ -243,25 +309,25 @@ class _Run:
             scenario_yaml = self.scenario.to_yaml()
             store.put_bytes("scenario.yaml", scenario_yaml.encode())
             self.bars = _bars(n, self.progress)
-            lo, hi = 0, n
-            self.planned = hi
+            todo = self.tasks[:n]
             while True:
-                self._run_pass(self.tasks[lo:hi])
+                self._run_pass(todo)
                 self._check()
-                missing = n - len(self._passing())
-                if missing <= 0 or hi >= len(self.tasks):
+                targets = self._targets()
+                have = Counter(self._accent(c) for c in self._passing())
+                need = {a: k - have[a] for a, k in targets.items() if k > have[a]}
+                todo = self._top_up(need) if need else []
+                if not todo:
                     break
-                rate = max(0.25, len(self._passing()) / hi)  # top up by the pass rate seen so far
-                lo, hi = hi, min(len(self.tasks), hi + int(missing / rate + 0.999))
-                self.planned = hi
-                self.bars["text"].total = hi
+                self.deduper.extend([t.index for t in todo])
+                self.bars["text"].total = len(self._tried) + len(todo)
                 self.bars["text"].refresh()
             for b in self.bars.values():
                 b.close()
             t_gen = time.perf_counter() - t0
 
-            # The corpus is the first n items (by plan index) that passed every stage and QA.
-            chosen = sorted(self._passing(), key=lambda c: self.triples[c.triple_id].index)[:n]
+            chosen = self._choose(targets)
+            accent_shortfall = {a: q - targets[a] for a, q in self.quotas.items() if targets[a] < q}
             clip_list = sorted(chosen, key=lambda c: c.id)
             triple_list = sorted((self.triples[c.triple_id] for c in chosen), key=lambda t: t.index)
             triples = {t.id: t for t in triple_list}
@@ -280,8 +346,8 @@ class _Run:
             # the folder may hold items of earlier runs (other n or seed): report this run's only
             quarantine = [q for q in store.iter_quarantine() if q.id in self.attempted]
             store.write_jsonl("quarantine.jsonl", quarantine)
-            store.put_bytes("duplicates.jsonl", "".join(json.dumps(d.to_dict()) + "\n" for d in self.deduper.duplicates
-                                                        if d.index < self.planned).encode())
+            store.put_bytes("duplicates.jsonl",
+                            "".join(json.dumps(d.to_dict()) + "\n" for d in self.deduper.duplicates).encode())
             t1 = time.perf_counter()
             dataset = None
             counts: dict[str, int] = {}
@@ -303,6 +369,8 @@ class _Run:
             summary["qa"] = _qa_headline(qa_summary, qa_failed, self.stats["qa"]) if self.qa_on else None
             summary["mix"] = getattr(counts, "mix", None) or {}  # realized synthetic/real share per split
             summary["duplicates_removed"] = self.deduper.counts()
+            summary["planned"] = {"tried": len(self._tried), "cap": len(self.tasks)}
+            summary["accent_shortfall"] = accent_shortfall
             if dialogues or self.scenario.interaction_rhythm.mode.value != "one_turn":
                 summary["dialogues"] = {"rendered": len(dialogues),
                                         "audio_minutes": round(sum(d.duration_s for d in dialogues) / 60, 2)}
@@ -407,7 +475,12 @@ def format_summary(summary: dict[str, Any]) -> str:
         f"{summary['audio_minutes']} min of audio ({summary['audio_hours']} h)",
         "splits: " + ", ".join(f"{k} {v}" for k, v in summary["splits"].items()),
         "voices: " + ", ".join(f"{k} {v}" for k, v in summary["voices"].items()),
+        "accents: " + ", ".join(f"{k} {v}" for k, v in summary["accents"].items()),
     ]
+    short = summary.get("accent_shortfall") or {}
+    if short:
+        lines.append("accents short of their weights (every planned item was used; raise the pass rate or n): "
+                     + ", ".join(f"{k} {v} fewer" for k, v in short.items()))
     mix = summary.get("mix") or {}
     if mix.get("mode") == "blended":
         lines.append("synthetic share: " + ", ".join(
@@ -462,3 +535,15 @@ def format_summary(summary: dict[str, Any]) -> str:
 
 def load_summary(out: Path) -> dict[str, Any]:
     return json.loads((out / "run.json").read_text())
+
+
+def _largest_remainder(total: int, weights: list[float]) -> list[int]:
+    """total split into integers proportional to weights (largest remainder first)."""
+    if total <= 0 or not weights:
+        return [0] * len(weights)
+    s = sum(weights)
+    exact = [total * w / s for w in weights]
+    out = [int(x) for x in exact]
+    for i in sorted(range(len(exact)), key=lambda i: out[i] - exact[i])[: total - sum(out)]:
+        out[i] += 1
+    return out

@@ -17,6 +17,9 @@ def test_wer_normalizes_numbers_case_and_punctuation():
     assert metrics.wer("play cold play now", "play coldplay now") == 0.0
     assert metrics.wer("play Coldplay now", "play cold plate now") == pytest.approx(2 / 3)
     assert metrics.cer("abc", "abd") == pytest.approx(1 / 3)
+    # Whisper writes British or American spelling as it likes: neither is an error
+    assert metrics.wer("Can you get me to the harbor, please.", "Can you get me to the harbour please?") == 0.0
+    assert metrics.wer("Set my favorite color", "set my favourite colour") == 0.0
 
 
 def test_entity_stability_uses_number_aware_matching():
@@ -28,6 +31,7 @@ def test_entity_stability_uses_number_aware_matching():
     # a compound heard as two words is still the entity; a different word is not
     assert metrics.entity_stability("Play Coldplay", "play cold play", {"artist": "Coldplay"}) == {"artist": True}
     assert metrics.entity_stability("Play Coldplay", "play cold plate", {"artist": "Coldplay"}) == {"artist": False}
+    assert metrics.entity_stability("Go to the harbor", "go to the harbour", {"place": "the harbor"}) == {"place": True}
     # a value the text never said is not recognition's fault
     assert metrics.entity_stability("Call her", "call her", {"contact": "Sarah"}) == {}
 

@@ -2,7 +2,7 @@ import itertools
 import json
 import random
 
-from scenavox.pipeline import build
+from scenavox.pipeline import MAX_PLANNED_FACTOR, build
 from scenavox.records import Command, Triple
 from scenavox.text.dedup import InOrderDeduper
 
@@ -64,8 +64,9 @@ def test_pipeline_removes_and_counts_duplicates(make_scenario, tmp_path):
         res = build(sc, out=tmp_path / "c", workers=0, progress=False)
     dup = res.summary["duplicates_removed"]
     # Only 3 contacts + 7 temperatures exist: dropped duplicates are topped up with further planned
-    # items (up to 3 x n = 36), which keeps the 10 distinct commands and drops the other 26 as copies.
-    assert res.summary["utterances"] == 10 and dup == {"exact": 26, "near": 0}
+    # items (up to 5 x n = 60), which keeps the 10 distinct commands and drops the other 50 as copies.
+    assert MAX_PLANNED_FACTOR == 5
+    assert res.summary["utterances"] == 10 and dup == {"exact": 50, "near": 0}
     lines = [json.loads(x) for x in (res.out / "duplicates.jsonl").read_text().splitlines()]
-    assert len(lines) == 26 and all(x["kind"] == "exact" for x in lines)
+    assert len(lines) == 50 and all(x["kind"] == "exact" for x in lines)
     assert len({(t.command.intent, tuple(t.command.slots.items())) for t in res.triples}) == 10

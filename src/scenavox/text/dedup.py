@@ -49,6 +49,10 @@ class InOrderDeduper:
         self.seen: dict[tuple[Any, ...], list[tuple[str, str]]] = {}  # command -> [(normalized text, id)]
         self.duplicates: list[Duplicate] = []
 
+    def extend(self, indices: list[int]) -> None:
+        """Further indices, decided after every earlier one (a top-up pass)."""
+        self.order.extend(indices)
+
     def add(self, index: int, triple: Triple | None) -> list[Triple]:
         self.pending[index] = triple
         out: list[Triple] = []

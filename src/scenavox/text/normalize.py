@@ -1,14 +1,16 @@
 """Text normalization for matching slot values against what was written or heard.
 
 Numbers are compared as words ("21" == "twenty-one" == "twenty one"), case and
-punctuation are ignored, "7:30" reads as "seven thirty", "3rd" as "third", and the titles
-and street words recognizers like to abbreviate read in full ("Dr. Patel" == "Doctor Patel").
+punctuation are ignored, "7:30" reads as "seven thirty", "3rd" as "third", the titles
+and street words recognizers like to abbreviate read in full ("Dr. Patel" == "Doctor Patel"),
+and British spellings read as American ones ("harbour" == "harbor": Whisper writes either).
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from functools import cache
 
 from num2words import num2words
 
@@ -31,6 +33,14 @@ def _num_words(match: re.Match[str]) -> str:
         return f" {token} "
 
 
+@cache
+def _spelling() -> dict[str, str]:
+    # Whisper's own British-to-American table (about 1700 words), shipped in whisper-normalizer
+    from whisper_normalizer.english import EnglishSpellingNormalizer
+
+    return EnglishSpellingNormalizer().mapping
+
+
 def normalize(text: str) -> str:
     text = unicodedata.normalize("NFKC", text).lower()
     text = text.replace("%", " percent ").replace("&", " and ")
@@ -42,7 +52,8 @@ def normalize(text: str) -> str:
     text = re.sub(r"o'clock|oclock", " ", text)
     text = re.sub(r"[^\w\s']|_", " ", text).replace("'", "")
     text = text.replace(" and ", " ")  # "one hundred and five" == "one hundred five"
-    return " ".join(text.split())
+    spelling = _spelling()
+    return " ".join(spelling.get(w, w) for w in text.split())
 
 
 def contains(haystack: str, needle: str) -> bool:
