@@ -362,7 +362,7 @@ class _Run:
                 if qa_summary is not None:  # the report also reads the exported splits (voice/triple leakage)
                     from .qa.run import finish_report
 
-                    finish_report(store, self.scenario, qa_results, qa_summary)
+                    finish_report(store, self.scenario, qa_results, qa_summary, dropped=qa_failed)
             t_export = time.perf_counter() - t1
             summary = _summary(self.scenario, n, self.seed, self.stats, clip_list, triples, quarantine, counts,
                                t_gen, t_export, time.perf_counter() - t0, self.run_config)
@@ -412,6 +412,7 @@ def _summary(scenario: Scenario, n: int, seed: int, stats: dict[str, StageStats]
         "splits": counts,
         "audio_hours": round(audio_s / 3600, 4),
         "audio_minutes": round(audio_s / 60, 2),
+        "reply_audio_minutes": round(sum(c.reply_duration_s or 0.0 for c in clips) / 60, 2),
         "voices": dict(sorted(Counter(c.voice_id for c in clips).items())),
         "accents": dict(sorted(Counter(c.accent for c in clips).items())),
         "intents": dict(sorted(Counter(triples[c.triple_id].command.intent for c in clips).items())),
@@ -472,7 +473,8 @@ def format_summary(summary: dict[str, Any]) -> str:
     st = summary["stages"]
     lines = [
         f"scenario {summary['scenario']}: {summary['utterances']} of {summary['requested']} utterances, "
-        f"{summary['audio_minutes']} min of audio ({summary['audio_hours']} h)",
+        f"{summary['audio_minutes']} min of audio ({summary['audio_hours']} h)"
+        + (f" + {summary['reply_audio_minutes']} min of voiced replies" if summary.get("reply_audio_minutes") else ""),
         "splits: " + ", ".join(f"{k} {v}" for k, v in summary["splits"].items()),
         "voices: " + ", ".join(f"{k} {v}" for k, v in summary["voices"].items()),
         "accents: " + ", ".join(f"{k} {v}" for k, v in summary["accents"].items()),

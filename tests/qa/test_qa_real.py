@@ -118,6 +118,15 @@ def test_outputs_written_and_resumable(run, stage):
     assert len(kept) == 2 and filter_clips(clips, [])[0] == [] and filter_clips(clips, [], keep_unchecked=True)[0]
     cols = qa_columns(results[0])
     assert set(cols) >= {"qa_passed", "qa_wer", "qa_entity_recall", "qa_dnsmos_ovrl"}
+    # a build reports over what it exported, and lists what QA filtered out before that
+    from scenavox.qa.run import finish_report
+
+    passing = [r for r in first if r.passed]
+    finish_report(store, scenario(), passing, dict(summary), dropped=[r for r in first if not r.passed])
+    page = (root / "report" / "index.html").read_text()
+    assert "Filtered out before export (2)" in page and "Call David now" in page
+    rates = json.loads((root / "report" / "report.json").read_text())["summary"]["filtered_out"]["pass_rate_by_voice"]
+    assert sum(g["checked"] for g in rates.values()) == 4 and sum(g["passed"] for g in rates.values()) == 2
 
 
 def test_cli_qa_on_existing_corpus_reuses_results(run, tmp_path):

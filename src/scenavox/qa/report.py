@@ -201,8 +201,17 @@ def render_html(scenario: Scenario, results: list[Any], summary: dict[str, Any],
     parts += ["<h2>Text</h2>", _table(["check", "value"], text_rows),
               "<h2>Thresholds</h2>", _table(["threshold", "value"], [[k, v] for k, v in summary["thresholds"].items()]),
               f"<h2>Failing clips ({len(fails)})</h2>",
-              _table(["clip", "voice", "text", "heard", "reasons"], fails) if fails else "<p>None.</p>",
-              "<h2>Not measured yet</h2><ul>" + "".join(f"<li>{html.escape(x)}</li>" for x in summary["not_measured"])
+              _table(["clip", "voice", "text", "heard", "reasons"], fails) if fails else "<p>None.</p>"]
+    out = summary.get("filtered_out")
+    if out:
+        rate_rows = [[v, g["checked"], g["passed"], g["pass_rate"]] for v, g in out["pass_rate_by_voice"].items()]
+        drop_rows = [[d["id"], d["voice_id"], d["reference"], d["heard"], "; ".join(d["reasons"])] for d in out["list"]]
+        parts += [f"<h2>Filtered out before export ({out['clips']})</h2>",
+                  "<p>These clips failed QA and are not in the dataset (qa/failed.jsonl); the build planned "
+                  "further items in their place.</p>",
+                  _table(["voice", "checked", "passed", "pass rate"], rate_rows),
+                  _table(["clip", "voice", "text", "heard (clean)", "reasons"], drop_rows)]
+    parts += ["<h2>Not measured yet</h2><ul>" + "".join(f"<li>{html.escape(x)}</li>" for x in summary["not_measured"])
               + "</ul>", "</body></html>"]
     return "\n".join(parts)
 

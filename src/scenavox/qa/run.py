@@ -129,10 +129,14 @@ def run_qa(store: Store, scenario: Scenario, clips: list[Clip], triples: dict[st
 
 
 def finish_report(store: Store, scenario: Scenario, results: list[QAResult], summary: dict[str, Any], *,
-                  report: bool = True) -> None:
+                  report: bool = True, dropped: list[QAResult] | None = None) -> None:
     """Split leakage (from the exported splits, if any), qa/summary.json and, with report=True,
     report/index.html. Separate from run_qa so a build can write the report after its export
-    without measuring every clip (and embedding every voice) a second time."""
+    without measuring every clip (and embedding every voice) a second time.
+    dropped: the clips a build filtered out before export, listed in the report with their
+    reasons, and counted in the pass rate per voice."""
+    if dropped:
+        summary["filtered_out"] = filtered_out(results, dropped)
     summary["split_leakage"] = split_leakage(store.root, scenario.voices.held_out)
     if summary["split_leakage"] is not None and "split leakage" in summary["not_measured"]:
         summary["not_measured"].remove("split leakage")
@@ -141,6 +145,23 @@ def finish_report(store: Store, scenario: Scenario, results: list[QAResult], sum
         from .report import write_report
 
         write_report(store, scenario, results, summary)
+
+
+def filtered_out(kept: list[QAResult], dropped: list[QAResult]) -> dict[str, Any]:
+    """What QA removed before export: every dropped clip with its reasons, and per voice how
+    many of its checked clips passed (the exported clips alone would all read 100%)."""
+    per: dict[str, list[int]] = {}
+    for r in [*kept, *dropped]:
+        c = per.setdefault(r.voice_id, [0, 0])
+        c[0] += 1
+        c[1] += bool(r.passed)
+    return {
+        "clips": len(dropped),
+        "pass_rate_by_voice": {v: {"checked": k, "passed": p, "pass_rate": round(p / k, 3)}
+                               for v, (k, p) in sorted(per.items())},
+        "list": [{"id": r.id, "voice_id": r.voice_id, "reference": r.reference, "heard": r.clean_transcript
+                  if r.clean_transcript is not None else r.transcript, "reasons": r.reasons} for r in dropped],
+    }
 
 
 def _run_extras(store: Store, extras: bool | None, clips: list[Clip], triples: list[Triple], threads: int,
