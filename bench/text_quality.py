@@ -1,6 +1,7 @@
 """Text quality: the text stage alone (no voice) on N planned items; how many come out valid.
 
-    python bench/text_quality.py [--scenario car] [--items 200] [--workers 2] [--dump outcomes.jsonl]
+    python bench/text_quality.py [--scenario car] [--items 200] [--workers 2] [--temperature T]
+                                 [--dump outcomes.jsonl]
 
 The issue's bar: on the car scenario at least 95% of requested items are valid (after the
 stage's retries) and every intent appears. Prints the valid rate at the first attempt and after
@@ -41,6 +42,7 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2, help="processes, one single-threaded model each; 0 = inline")
     ap.add_argument("--seed", type=int, default=None, help="default: the scenario's seed")
     ap.add_argument("--backend", default=None, help="default: the scenario's text.backend")
+    ap.add_argument("--temperature", type=float, default=None, help="default: the scenario's text.temperature")
     ap.add_argument("--dump", type=Path, default=None, help="write every outcome (records, reasons, raw answers)")
     args = ap.parse_args()
 
@@ -50,6 +52,8 @@ def main() -> None:
     sc = load_scenario(args.scenario)
     if args.backend:
         sc = sc.with_text(backend=args.backend)
+    if args.temperature is not None:
+        sc = sc.with_text(temperature=args.temperature)
     seed = sc.seed if args.seed is None else args.seed
     stage = TextStage(sc, threads=1)
     tasks = plan_commands(sc, args.items, seed, extra_fingerprint=stage.prompts.fingerprint)
@@ -95,7 +99,9 @@ def main() -> None:
     print(f"valid at first attempt: {first}/{n} = {first / n:.1%}")
     print(f"valid after retries (max_attempts {sc.text.max_attempts}): {len(valid)}/{n} = {len(valid) / n:.1%}")
     print(f"intents covered: {len(covered)}/{len(declared)} " + ", ".join(f"{k}={covered.get(k, 0)}" for k in declared))
-    print(f"duplicates the dedup step would drop: {dedup.counts()}")
+    dups = sum(dedup.counts().values())
+    print(f"duplicates the dedup step would drop: {dedup.counts()} = {dups / max(1, len(valid)):.1%} of valid items; "
+          f"distinct kept: {len(valid) - dups}")
     print(f"usage: {dict(usage)}")
     print(f"set aside: {len(quarantined)}")
     for r, c in reasons.most_common():
@@ -105,6 +111,7 @@ def main() -> None:
         print(f"  {c:4d}  {r}")
     result("valid items after retries", len(valid) / n, ">=0.95", len(valid) / n >= 0.95, unit="",
            first_attempt=round(first / n, 3), items=n)
+    result("distinct valid items", (len(valid) - dups) / n, "-", None, unit="", temperature=sc.text.temperature)
     result("intents covered", len(covered) / len(declared), "1.0", len(covered) == len(declared), unit="")
 
 

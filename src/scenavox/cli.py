@@ -57,6 +57,8 @@ def corpus(scenario: str, n: int | None, seed: int | None, out: Path | None, wor
     from .pipeline import build, format_summary
     from .scenario import load_scenario
 
+    if quiet:
+        _quiet_libraries()
     sc = load_scenario(scenario).with_text(backend=text_backend, model=model, base_url=base_url)
     if address and executor != "ray":
         raise UserError("--address needs --executor ray")
@@ -222,6 +224,8 @@ def qa(scenario: str, out: Path | None, failure_cost: str | None, workers: int, 
     from .scenario import load_scenario
     from .store import Store
 
+    if quiet:
+        _quiet_libraries()
     sc = load_scenario(scenario)
     if failure_cost:
         sc = sc.model_copy(update={"failure_cost": failure_cost})
@@ -240,6 +244,12 @@ def qa(scenario: str, out: Path | None, failure_cost: str | None, workers: int, 
     click.echo(f"results: {root / 'qa' / 'results.jsonl'}")
     if not no_report:
         click.echo(f"report: {root / 'report' / 'index.html'}")
+
+
+def _quiet_libraries() -> None:
+    """-q also silences the progress bars of the model libraries (transformers' "Loading weights")."""
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
 
 if __name__ == "__main__":
