@@ -286,7 +286,10 @@ class TextConfig(_Strict):
     # free: the LLM also picks the slot values (and may pick another declared intent) - for strong models
     mode: Literal["command_first", "free"] = "command_first"
     check_language: bool = True  # utterance and reply must be in one of the scenario's languages
-    temperature: float = Field(0.4, ge=0, le=2)
+    # 0.8: on car (300 items, bench/text_quality.py) the bundled 135M model repeats itself less than
+    # at 0.4 (16% of valid items exact copies of another for the same command, against 32%) for
+    # about the same validity after retries (95.3% against 96.3%): fewer items wasted, more variety
+    temperature: float = Field(0.8, ge=0, le=2)
     max_tokens: int = Field(120, ge=16, le=2048)
     max_attempts: int = Field(4, ge=1, le=20)
     min_words: int = Field(2, ge=1)
