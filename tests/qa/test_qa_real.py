@@ -147,3 +147,17 @@ def test_cli_qa_on_existing_corpus_reuses_results(run, tmp_path):
     assert saved["failure_cost"] == "high" and saved["thresholds"]["max_wer"] == 0.1
     missing = CliRunner().invoke(main, ["qa", "--scenario", str(sc), "--out", str(tmp_path / "none")])
     assert missing.exit_code == 2 and "no corpus folder" in missing.output
+
+
+def test_recognition_is_deterministic_on_a_hard_clip(piper):
+    """Speech under white noise at -5 dB SNR, where Whisper's temperature fallback would sample
+    (unseeded): every pass must give the same transcript, or a resumed build could judge a clip
+    differently from a fresh one."""
+    from scenavox.qa.asr import FasterWhisperTranscriber
+
+    x = speak(piper, "Set the temperature to 23 degrees please")
+    noise = np.random.default_rng(0).normal(0, 1, len(x)).astype(np.float32)
+    noise *= np.sqrt(np.mean(x**2) / np.mean(noise**2) / 10 ** (-5 / 10))
+    hard = (x + noise).astype(np.float32)
+    asr = FasterWhisperTranscriber(threads=2)
+    assert len({asr.transcribe(hard, "en") for _ in range(4)}) == 1

@@ -82,7 +82,7 @@ def whisper_base_dir() -> Path:
 
 
 class FasterWhisperTranscriber:
-    """faster-whisper (CTranslate2), int8 on CPU; greedy decoding, no timestamps."""
+    """faster-whisper (CTranslate2), int8 on CPU; greedy decoding (deterministic), no timestamps."""
 
     def __init__(self, model: str | Path | None = None, *, threads: int = 1, device: str = "cpu",
                  compute_type: str = "int8", beam_size: int = 1):
@@ -100,6 +100,9 @@ class FasterWhisperTranscriber:
         segments, _info = self.model.transcribe(
             np.asarray(audio_16k, dtype=np.float32), language=language, beam_size=self.beam_size,
             condition_on_previous_text=False, without_timestamps=True, vad_filter=False,
+            # no temperature fallback: it samples unseeded, so a hard (noisy) clip got another
+            # transcript on every run, and a resumed build another verdict than a fresh one
+            temperature=0.0,
         )
         return " ".join(s.text.strip() for s in segments).strip()
 
