@@ -15,9 +15,10 @@ import os
 import sys
 import time
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from tqdm import tqdm
 
@@ -29,8 +30,8 @@ from .records import Clip, TextTask, Triple, VoiceTask
 from .scenario import Scenario
 from .store import Store
 from .text.backends import is_remote
-from .text.dialogue import plan_tasks
 from .text.dedup import InOrderDeduper
+from .text.dialogue import plan_tasks
 from .text.stage import TextStage
 from .voice.dialogue import clip_matches, voice_slots
 from .voice.stage import VoicePlanner, VoiceStage
@@ -244,10 +245,10 @@ class _Run:
     def _accent(self, c: Clip) -> str:
         return self.schedule[self.triples[c.triple_id].index][0]
 
-    def _targets(self) -> dict[str, int]:
-        """Passing clips wanted per accent: the quotas of the first n planned slots, except that an
-        accent whose planned items are all used keeps what it has and its places go to the others."""
-        have = Counter(self._accent(c) for c in self._passing())
+    def _targets(self, have: Counter[str]) -> dict[str, int]:
+        """Passing clips wanted per accent (`have`: passing so far): the quotas of the first n planned
+        slots, except that an accent whose planned items are all used keeps what it has and its
+        places go to the others."""
         untried = Counter(self.schedule[t.index][0] for t in self.tasks if t.index not in self._tried)
         targets = dict(self.quotas)
         while True:
@@ -262,7 +263,7 @@ class _Run:
             for a, k in zip(open_, _largest_remainder(spare, weights)):
                 targets[a] += k
 
-    def _top_up(self, need: dict[str, int]) -> list[TextTask]:
+    def _top_up(self, need: dict[str, int], have: Counter[str]) -> list[TextTask]:
         """The next untried tasks (plan order) of the accents in need, as many as each accent's
         pass rate so far says.
 
@@ -270,7 +271,6 @@ class _Run:
         Caribbean English much worse than Piper's US English), so topping up by the overall
         pass rate would leave the hard accents short of their weights."""
         tried = Counter(self.schedule[i][0] for i in self._tried)
-        have = Counter(self._accent(c) for c in self._passing())
         budget = {a: math.ceil(k / max(0.25, have[a] / max(1, tried[a]))) for a, k in need.items()}
         todo: list[TextTask] = []
         decided: dict[Any, bool] = {}
@@ -313,10 +313,10 @@ class _Run:
             while True:
                 self._run_pass(todo)
                 self._check()
-                targets = self._targets()
                 have = Counter(self._accent(c) for c in self._passing())
+                targets = self._targets(have)
                 need = {a: k - have[a] for a, k in targets.items() if k > have[a]}
-                todo = self._top_up(need) if need else []
+                todo = self._top_up(need, have) if need else []
                 if not todo:
                     break
                 self.deduper.extend([t.index for t in todo])

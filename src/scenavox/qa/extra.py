@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -42,14 +43,10 @@ def speaker_embeddings(store: Store, clips: list[Clip], *, per_voice: int = 5, t
                        ) -> dict[str, np.ndarray]:
     """{clip id: unit GE2E embedding} for up to per_voice clips of each voice id (cached in qa/speaker/)."""
     try:
-        from resemblyzer import VoiceEncoder, preprocess_wav
+        import resemblyzer  # noqa: F401
     except ImportError:
         raise UserError(f"speaker checks need resemblyzer: {INSTALL_HINT}") from None
     import io
-
-    import soundfile as sf
-
-    from ..voice.audio import resample
 
     chosen: list[Clip] = []
     seen: Counter[str] = Counter()
@@ -65,16 +62,11 @@ def speaker_embeddings(store: Store, clips: list[Clip], *, per_voice: int = 5, t
             out[c.id] = np.load(cache)
             continue
         if encoder is None:
-            _torch_threads(threads)
-            encoder = VoiceEncoder("cpu", verbose=False)
+            encoder = _encoder(threads)
         # the speech before acoustics where the corpus kept it: noise and rooms would split one voice in several
         clean = getattr(c, "clean_audio_path", None)
         path = store.root / clean if clean and (store.root / clean).is_file() else store.root / c.audio_path
-        x, sr = sf.read(path, dtype="float32", always_2d=False)
-        if x.ndim > 1:
-            x = x.mean(axis=1)
-        e = encoder.embed_utterance(preprocess_wav(resample(x, sr, 16000), source_sr=16000))
-        e = (e / (np.linalg.norm(e) + 1e-9)).astype(np.float32)
+        e = _unit(encoder.embed_utterance(_speech_16k(path)))
         buf = io.BytesIO()
         np.save(buf, e)
         write_atomic(cache, buf.getvalue())
@@ -84,18 +76,30 @@ def speaker_embeddings(store: Store, clips: list[Clip], *, per_voice: int = 5, t
 
 def embed_files(paths: list[Any], threads: int = 1) -> np.ndarray:
     """One unit GE2E embedding for a speaker's reference recordings (all of them together)."""
-    from resemblyzer import VoiceEncoder, preprocess_wav
+    return _unit(_encoder(threads).embed_speaker([_speech_16k(p) for p in paths]))
+
+
+@cache
+def _encoder(threads: int) -> Any:
+    """The GE2E encoder, loaded once per process (corpus clips and clone references share it)."""
+    from resemblyzer import VoiceEncoder
+
+    _torch_threads(threads)
+    return VoiceEncoder("cpu", verbose=False)
+
+
+def _speech_16k(path: Any) -> np.ndarray:
+    """A file as resemblyzer wants it: mono, 16 kHz, normalized and trimmed by preprocess_wav."""
     import soundfile as sf
+    from resemblyzer import preprocess_wav
 
     from ..voice.audio import resample
 
-    _torch_threads(threads)
-    encoder = VoiceEncoder("cpu", verbose=False)
-    wavs = []
-    for p in paths:
-        x, sr = sf.read(str(p), dtype="float32", always_2d=False)
-        wavs.append(preprocess_wav(resample(x.mean(axis=1) if x.ndim > 1 else x, sr, 16000), source_sr=16000))
-    e = encoder.embed_speaker(wavs)
+    x, sr = sf.read(str(path), dtype="float32", always_2d=False)
+    return preprocess_wav(resample(x.mean(axis=1) if x.ndim > 1 else x, sr, 16000), source_sr=16000)
+
+
+def _unit(e: np.ndarray) -> np.ndarray:
     return (e / (np.linalg.norm(e) + 1e-9)).astype(np.float32)
 
 
