@@ -10,7 +10,7 @@ import pytest
 import soundfile as sf
 from datasets import Audio, load_dataset
 
-from scenavox.pipeline import build
+from scenavox.api import build
 from scenavox.scenario import load_scenario
 
 from .conftest import MINIMAL

@@ -9,7 +9,7 @@ import soundfile as sf
 import yaml
 from datasets import Audio, load_dataset
 
-from scenavox.pipeline import build
+from scenavox.api import build
 from scenavox.scenario import load_scenario
 
 from .conftest import ROOT

@@ -7,7 +7,7 @@ import numpy as np
 import soundfile as sf
 from datasets import Audio, load_dataset
 
-from scenavox.pipeline import build
+from scenavox.api import build
 from scenavox.records import Command, TextTask
 from scenavox.scenario import load_scenario
 from scenavox.text.backends.fake import FakeBackend
@@ -174,4 +174,4 @@ def test_an_accent_that_never_passes_is_reported_short(mini_yaml, tmp_path, monk
     res = build(sc, n=10, out=tmp_path / "c", workers=0, progress=False)
     assert res.summary["accent_shortfall"] == {"en-GB": 5}
     assert res.summary["accents"] == {"en-US": 10}  # its places go to the accent that passes
-    assert "en-GB 5 fewer" in __import__("scenavox.pipeline", fromlist=["x"]).format_summary(res.summary)
+    assert "en-GB 5 fewer" in __import__("scenavox.summary", fromlist=["x"]).format_summary(res.summary)

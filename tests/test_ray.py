@@ -9,7 +9,7 @@ ray = pytest.importorskip("ray", reason="Ray is an optional extra: pip install '
 from datasets import Audio, load_dataset  # noqa: E402
 
 from scenavox.executor_ray import RayExecutor  # noqa: E402
-from scenavox.pipeline import build  # noqa: E402
+from scenavox.api import build  # noqa: E402
 from scenavox.scenario import load_scenario  # noqa: E402
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]

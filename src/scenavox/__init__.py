@@ -5,8 +5,8 @@
     run = sv.build(sc, n=20)
 """
 
+from .api import RunResult, build
 from .errors import UserError
-from .pipeline import RunResult, build
 from .scenario import Scenario, load_scenario, parse_scenario
 
 __all__ = ["RunResult", "Scenario", "UserError", "build", "load_scenario", "parse_scenario"]

@@ -54,7 +54,8 @@ def corpus(scenario: str, n: int | None, seed: int | None, out: Path | None, wor
            text_backend: str | None, model: str | None, base_url: str | None, executor: str, address: str | None,
            quiet: bool) -> None:
     """Build (or resume) a corpus for a scenario."""
-    from .pipeline import build, format_summary
+    from .api import build
+    from .summary import format_summary
     from .scenario import load_scenario
 
     if quiet:

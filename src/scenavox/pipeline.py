@@ -9,14 +9,11 @@ run: every item is a pure function of (scenario, seed, index).
 
 from __future__ import annotations
 
-import json
-import math
 import os
 import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,9 +23,11 @@ from .dialogues import write_dialogues
 from .errors import UserError
 from .executors import LocalExecutor
 from .publish.export import export_dataset
+from .quotas import MAX_PLANNED_FACTOR, AccentQuotas
 from .records import Clip, TextTask, Triple, VoiceTask
 from .scenario import Scenario
 from .store import Store
+from .summary import RunFacts, StageStats
 from .text.backends import is_remote
 from .text.dedup import InOrderDeduper
 from .text.dialogue import plan_tasks
@@ -39,48 +38,6 @@ from .voice.stage import VoicePlanner, VoiceStage
 
 def default_out(scenario: Scenario) -> Path:
     return Path("outputs") / scenario.name
-
-
-@dataclass
-class StageStats:
-    done: int = 0
-    reused: int = 0
-    quarantined: int = 0
-    busy_s: float = 0.0
-    usage: Counter = field(default_factory=Counter)  # requests, retries, tokens spent in this run
-
-
-@dataclass
-class RunResult:
-    out: Path
-    dataset: Path | None
-    summary: dict[str, Any]
-    clips: list[Clip] = field(default_factory=list)
-    triples: list[Triple] = field(default_factory=list)
-
-    # -- notebook helpers ----------------------------------------------------------------
-    def to_pandas(self) -> Any:
-        """One row per clip: text, command, reply, voice, accent, prosody, duration."""
-        import pandas as pd
-
-        by_id = {t.id: t for t in self.triples}
-        return pd.DataFrame([
-            {"id": c.id, "text": c.text, "intent": by_id[c.triple_id].command.intent,
-             "slots": by_id[c.triple_id].command.slots, "reply": by_id[c.triple_id].reply,
-             "voice": c.voice_id, "accent": c.accent, "duration_s": c.duration_s, **c.prosody}
-            for c in self.clips
-        ])
-
-    def audio(self, i: int = 0) -> Any:
-        """An inline audio player for clip i (IPython)."""
-        from IPython.display import Audio
-
-        return Audio(data=(self.out / self.clips[i].audio_path).read_bytes())
-
-    def _repr_html_(self) -> str:
-        s = self.summary
-        return (f"<b>{s['scenario']}</b>: {s['utterances']} utterances, {s['audio_minutes']} min of audio, "
-                f"splits {s['splits']}, set aside {s['set_aside']} &rarr; <code>{self.dataset}</code>")
 
 
 def plan_workers(workers: int | None, text_remote: bool = False) -> tuple[int, int, int, int]:
@@ -103,7 +60,7 @@ def plan_workers(workers: int | None, text_remote: bool = False) -> tuple[int, i
     return cores, 1, 1, 1
 
 
-def build(
+def run_pipeline(
     scenario: Scenario,
     *,
     n: int | None = None,
@@ -113,25 +70,17 @@ def build(
     text_backend: str | None = None,
     progress: bool = True,
     executor: Any = None,
-) -> RunResult:
-    """Build (or resume) the corpus: n utterances that passed every stage.
-
-    Items that are set aside are replaced by further planned items (top-up passes), up to
-    MAX_PLANNED_FACTOR x n, so --n 200 gives 200 utterances when the backends allow it. Top-ups
-    go to the accents below their share, so the corpus keeps the scenario's accent weights.
-    """
+) -> tuple[RunFacts, Store]:
+    """Run (or resume) every stage of a build; `scenavox.build` is the public entry."""
     n = n if n is not None else scenario.size.n
     seed = seed if seed is not None else scenario.seed
     if n < 1:
         raise UserError(f"--n must be at least 1 (got {n})")
     if text_backend is not None:  # the backend is part of the text identity (item ids), so put it in the scenario
         scenario = scenario.with_text(backend=text_backend)
-    run = _Run(scenario, n, seed, Store(out if out is not None else default_out(scenario)),
-               executor or LocalExecutor(), workers, progress)
-    return run.execute()
-
-
-MAX_PLANNED_FACTOR = 5
+    store = Store(out if out is not None else default_out(scenario))
+    run = _Run(scenario, n, seed, store, executor or LocalExecutor(), workers, progress)
+    return run.execute(), store
 
 
 class _Run:
@@ -148,8 +97,8 @@ class _Run:
         self.tasks = plan_tasks(scenario, cap, seed, extra_fingerprint=self.text_stage.prompts.fingerprint)
         self.schedule = voice_slots(self.planner, self.tasks)  # a dialogue keeps its voice
         self.index_of = {t.id: t.index for t in self.tasks}
-        self.quotas = Counter(self.schedule[i][0] for i in range(n))  # accents of the first n slots
-        self._tried: set[int] = set()  # plan indices sent through the stages
+        self.quotas = AccentQuotas(self.tasks, [slot[0] for slot in self.schedule], n,
+                                   dict(zip(self.planner.accents, self.planner.weights)))
         # duplicates are decided in index order, so the kept set does not depend on completion order
         self.deduper = InOrderDeduper(list(range(n)),
                                       scenario.text.dedup_threshold if scenario.text.dedup else 1.0)
@@ -214,14 +163,14 @@ class _Run:
                 yield vt
 
     def _run_pass(self, tasks: list[TextTask]) -> None:
-        self._tried.update(t.index for t in tasks)
+        self.quotas.mark_tried(tasks)
         for outcome in self.executor.map(self.voice_stage, self._voice_todo(tasks), workers=self.v_workers):
             _persist(self.store, outcome, self.stats["voice"], "voice")
             self.bars["voice"].update()
             if outcome.record is not None:
                 self.clips[outcome.record.triple_id] = outcome.record  # type: ignore[union-attr]
 
-    def _check(self) -> None:
+    def _run_qa(self) -> None:
         """QA on every clip so far: results already stored are reused, only new clips are measured."""
         if not self.qa_on or not self.clips:
             return
@@ -241,93 +190,32 @@ class _Run:
             return list(self.clips.values())
         return [c for c in self.clips.values() if c.id in self.qa and self.qa[c.id].passed]
 
-    # -- accents stay on target after QA ----------------------------------------------------
     def _accent(self, c: Clip) -> str:
         return self.schedule[self.triples[c.triple_id].index][0]
 
-    def _targets(self, have: Counter[str]) -> dict[str, int]:
-        """Passing clips wanted per accent (`have`: passing so far): the quotas of the first n planned
-        slots, except that an accent whose planned items are all used keeps what it has and its
-        places go to the others."""
-        untried = Counter(self.schedule[t.index][0] for t in self.tasks if t.index not in self._tried)
-        targets = dict(self.quotas)
-        while True:
-            spent = {a for a in targets if untried[a] == 0 and have[a] < targets[a]}
-            open_ = [a for a in targets if a not in spent and untried[a] > 0]
-            if not spent or not open_:
-                return targets
-            for a in spent:
-                targets[a] = have[a]
-            spare = self.n - sum(targets.values())
-            weights = [self.planner.weights[self.planner.accents.index(a)] for a in open_]
-            for a, k in zip(open_, _largest_remainder(spare, weights)):
-                targets[a] += k
-
-    def _top_up(self, need: dict[str, int], have: Counter[str]) -> list[TextTask]:
-        """The next untried tasks (plan order) of the accents in need, as many as each accent's
-        pass rate so far says.
-
-        QA drops some voices' clips far more often than others' (Whisper base hears eSpeak's
-        Caribbean English much worse than Piper's US English), so topping up by the overall
-        pass rate would leave the hard accents short of their weights."""
-        tried = Counter(self.schedule[i][0] for i in self._tried)
-        budget = {a: math.ceil(k / max(0.25, have[a] / max(1, tried[a]))) for a, k in need.items()}
-        todo: list[TextTask] = []
-        decided: dict[Any, bool] = {}
-        for t in self.tasks:
-            if t.index in self._tried:
-                continue
-            unit = t.index if t.dialogue is None else ("dialogue", t.dialogue.number)  # a dialogue goes whole
-            if unit not in decided:
-                if all(b <= 0 for b in budget.values()):
-                    break
-                decided[unit] = budget.get(self.schedule[t.index][0], 0) > 0
-            if decided[unit]:
-                todo.append(t)
-                budget[self.schedule[t.index][0]] -= 1
-        return todo
-
-    def _choose(self, targets: dict[str, int]) -> list[Clip]:
-        """The corpus: per accent, its target of passing clips in plan order, then (when the
-        plan ran out) the next passing clips of any accent up to n."""
-        left = dict(targets)
-        chosen, spare = [], []
-        for c in sorted(self._passing(), key=lambda c: self.triples[c.triple_id].index):
-            a = self._accent(c)
-            if left.get(a, 0) > 0:
-                left[a] -= 1
-                chosen.append(c)
-            else:
-                spare.append(c)
-        return chosen + spare[: self.n - len(chosen)]
-
     # -- the whole run --------------------------------------------------------------------
-    def execute(self) -> RunResult:
+    def execute(self) -> RunFacts:
         store, n = self.store, self.n
         t0 = time.perf_counter()
         with store.lock():
             scenario_yaml = self.scenario.to_yaml()
             store.put_bytes("scenario.yaml", scenario_yaml.encode())
             self.bars = _bars(n, self.progress)
-            todo = self.tasks[:n]
+            todo = self.quotas.first()
             while True:
                 self._run_pass(todo)
-                self._check()
-                have = Counter(self._accent(c) for c in self._passing())
-                targets = self._targets(have)
-                need = {a: k - have[a] for a, k in targets.items() if k > have[a]}
-                todo = self._top_up(need, have) if need else []
+                self._run_qa()
+                todo, targets = self.quotas.top_up(Counter(self._accent(c) for c in self._passing()))
                 if not todo:
                     break
                 self.deduper.extend([t.index for t in todo])
-                self.bars["text"].total = len(self._tried) + len(todo)
+                self.bars["text"].total = len(self.quotas.tried) + len(todo)
                 self.bars["text"].refresh()
             for b in self.bars.values():
                 b.close()
             t_gen = time.perf_counter() - t0
 
-            chosen = self._choose(targets)
-            accent_shortfall = {a: q - targets[a] for a, q in self.quotas.items() if targets[a] < q}
+            chosen = self.quotas.choose(self._passing(), lambda c: self.triples[c.triple_id].index, targets)
             clip_list = sorted(chosen, key=lambda c: c.id)
             triple_list = sorted((self.triples[c.triple_id] for c in chosen), key=lambda t: t.index)
             triples = {t.id: t for t in triple_list}
@@ -346,8 +234,7 @@ class _Run:
             # the folder may hold items of earlier runs (other n or seed): report this run's only
             quarantine = [q for q in store.iter_quarantine() if q.id in self.attempted]
             store.write_jsonl("quarantine.jsonl", quarantine)
-            store.put_bytes("duplicates.jsonl",
-                            "".join(json.dumps(d.to_dict()) + "\n" for d in self.deduper.duplicates).encode())
+            self.deduper.write(store)
             t1 = time.perf_counter()
             dataset = None
             counts: dict[str, int] = {}
@@ -364,18 +251,13 @@ class _Run:
 
                     finish_report(store, self.scenario, qa_results, qa_summary, dropped=qa_failed)
             t_export = time.perf_counter() - t1
-            summary = _summary(self.scenario, n, self.seed, self.stats, clip_list, triples, quarantine, counts,
-                               t_gen, t_export, time.perf_counter() - t0, self.run_config)
-            summary["qa"] = _qa_headline(qa_summary, qa_failed, self.stats["qa"]) if self.qa_on else None
-            summary["mix"] = getattr(counts, "mix", None) or {}  # realized synthetic/real share per split
-            summary["duplicates_removed"] = self.deduper.counts()
-            summary["planned"] = {"tried": len(self._tried), "cap": len(self.tasks)}
-            summary["accent_shortfall"] = accent_shortfall
-            if dialogues or self.scenario.interaction_rhythm.mode.value != "one_turn":
-                summary["dialogues"] = {"rendered": len(dialogues),
-                                        "audio_minutes": round(sum(d.duration_s for d in dialogues) / 60, 2)}
-            store.write_json("run.json", summary)
-        return RunResult(out=store.root, dataset=dataset, summary=summary, clips=clip_list, triples=triple_list)
+        return RunFacts(
+            scenario=self.scenario, n=n, seed=self.seed, run_config=self.run_config, stats=self.stats,
+            clips=clip_list, triples=triple_list, quarantine=quarantine, counts=counts, dataset=dataset,
+            seconds={"generate": t_gen, "export": t_export, "total": time.perf_counter() - t0},
+            qa_summary=qa_summary, qa_failed=qa_failed, duplicates=self.deduper.counts(),
+            planned={"tried": len(self.quotas.tried), "cap": len(self.tasks)},
+            accent_shortfall=self.quotas.shortfall(targets), dialogues=dialogues)
 
 
 def _persist(store: Store, outcome: Any, st: StageStats, stage: str) -> None:
@@ -397,155 +279,3 @@ def _bars(n: int, progress: bool) -> dict[str, Any]:
         "text": tqdm(desc="text ", position=0, unit="item", **kw),
         "voice": tqdm(desc="voice", position=1, unit="clip", **kw),
     }
-
-
-def _summary(scenario: Scenario, n: int, seed: int, stats: dict[str, StageStats], clips: list[Clip],
-             triples: dict[str, Triple], quarantine: list[Any], counts: dict[str, int], t_gen: float, t_export: float, t_total: float,
-             run_config: dict[str, Any]) -> dict[str, Any]:
-    reasons = Counter(f"{q.stage}: {_reason_kind(q.reason)}" for q in quarantine)
-    audio_s = sum(c.duration_s for c in clips)
-    return {
-        "scenario": scenario.name,
-        "requested": n,
-        "seed": seed,
-        "utterances": len(clips),
-        "splits": counts,
-        "audio_hours": round(audio_s / 3600, 4),
-        "audio_minutes": round(audio_s / 60, 2),
-        "reply_audio_minutes": round(sum(c.reply_duration_s or 0.0 for c in clips) / 60, 2),
-        "voices": dict(sorted(Counter(c.voice_id for c in clips).items())),
-        "accents": dict(sorted(Counter(c.accent for c in clips).items())),
-        "intents": dict(sorted(Counter(triples[c.triple_id].command.intent for c in clips).items())),
-        "stages": {
-            name: {"done": s.done, "reused": s.reused, "quarantined": s.quarantined, "busy_s": round(s.busy_s, 2)}
-            for name, s in stats.items()
-        },
-        "text_usage": _text_usage(scenario, stats["text"]),
-        "set_aside": len(quarantine),
-        "set_aside_reasons": dict(reasons.most_common()),
-        "seconds": {"generate": round(t_gen, 2), "export": round(t_export, 2), "total": round(t_total, 2)},
-        "run_config": run_config,
-    }
-
-
-def _qa_headline(full: dict[str, Any] | None, failed: list[Any], st: StageStats) -> dict[str, Any]:
-    """What the run summary says about quality: the exported clips' scores, and what QA dropped."""
-    from .qa.corpus import reason_kind
-
-    reasons = Counter(reason_kind(r) for f in failed for r in f.reasons)
-    out: dict[str, Any] = {"checked": st.done, "dropped": len(failed), "dropped_reasons": dict(reasons.most_common())}
-    if full:
-        from .qa.corpus import compact_summary
-
-        c = compact_summary(full)
-        for key in ("recognizer", "wer_mean", "clean_wer_mean", "entity_recall", "dnsmos_ovrl_mean",
-                    "words_per_s_mean", "accent_balance_tvd", "intent_balance_tvd", "distinct_voice_ids",
-                    "distinct_speakers", "effective_speakers", "off_topic_rate", "not_measured"):
-            out[key] = c.get(key)
-    return out
-
-
-def _text_usage(scenario: Scenario, st: StageStats) -> dict[str, Any]:
-    """Requests and tokens this run spent (reused items cost nothing), and the cost if priced."""
-    u = st.usage
-    out: dict[str, Any] = {k: int(u.get(k, 0)) for k in ("requests", "retries", "prompt_tokens", "completion_tokens")}
-    price = scenario.text.price
-    if price is not None:
-        cost = out["prompt_tokens"] / 1e6 * price.input_per_mtok + out["completion_tokens"] / 1e6 * price.output_per_mtok
-        out["cost"] = round(cost, 6)
-    return out
-
-
-def _reason_kind(reason: str) -> str:
-    """Group reasons so the summary reads 'lacks slot value(s) x12', not one line per item."""
-    if "lacks slot value" in reason:
-        return "utterance lacks slot value(s)"
-    if reason.startswith("utterance has") and "words" in reason:
-        return "utterance length out of bounds"
-    if reason.startswith("duration"):
-        return "implausible duration"
-    if reason.startswith("request failed:"):
-        return reason.split(" after ")[0][:80]
-    return reason[:80]
-
-
-def format_summary(summary: dict[str, Any]) -> str:
-    st = summary["stages"]
-    lines = [
-        f"scenario {summary['scenario']}: {summary['utterances']} of {summary['requested']} utterances, "
-        f"{summary['audio_minutes']} min of audio ({summary['audio_hours']} h)"
-        + (f" + {summary['reply_audio_minutes']} min of voiced replies" if summary.get("reply_audio_minutes") else ""),
-        "splits: " + ", ".join(f"{k} {v}" for k, v in summary["splits"].items()),
-        "voices: " + ", ".join(f"{k} {v}" for k, v in summary["voices"].items()),
-        "accents: " + ", ".join(f"{k} {v}" for k, v in summary["accents"].items()),
-    ]
-    short = summary.get("accent_shortfall") or {}
-    if short:
-        lines.append("accents short of their weights (every planned item was used; raise the pass rate or n): "
-                     + ", ".join(f"{k} {v} fewer" for k, v in short.items()))
-    mix = summary.get("mix") or {}
-    if mix.get("mode") == "blended":
-        lines.append("synthetic share: " + ", ".join(
-            f"{k} {v['synthetic_share']:.0%} ({v['synthetic_rows']} synthetic, {v['real_rows']} real)"
-            for k, v in mix["splits"].items() if v["rows"]))
-    lines += [f"mix: {note}" for note in mix.get("notes", [])]
-    for name in ("text", "voice"):
-        s = st[name]
-        lines.append(
-            f"{name}: {s['done']} new, {s['reused']} reused, {s['quarantined']} set aside, {s['busy_s']} s busy"
-        )
-    qa = summary.get("qa")
-    if qa:
-        def f(v: Any) -> str:
-            return "-" if v is None else f"{v:.3f}" if isinstance(v, float) else str(v)
-
-        lines.append(f"qa: {qa['checked']} checked, {qa['dropped']} dropped; exported clips: WER {f(qa.get('wer_mean'))}"
-                     f" (clean {f(qa.get('clean_wer_mean'))}), entity recall {f(qa.get('entity_recall'))}, "
-                     f"DNSMOS OVRL {f(qa.get('dnsmos_ovrl_mean'))}  (report/index.html)")
-        lines.append(f"  balance: accents TVD {f(qa.get('accent_balance_tvd'))}, intents TVD "
-                     f"{f(qa.get('intent_balance_tvd'))}; speakers: {f(qa.get('distinct_voice_ids'))} voice ids, "
-                     f"{f(qa.get('distinct_speakers'))} audibly distinct (effective {f(qa.get('effective_speakers'))}); "
-                     f"off-topic replies {f(qa.get('off_topic_rate'))}")
-        if qa.get("not_measured"):
-            lines.append("  not measured: " + "; ".join(qa["not_measured"]))
-        for reason, count in qa["dropped_reasons"].items():
-            lines.append(f"  {count} x qa: {reason}")
-    d = summary.get("duplicates_removed") or {}
-    if d.get("exact") or d.get("near"):
-        lines.append(f"duplicates removed: {d['exact']} exact, {d['near']} near (see duplicates.jsonl)")
-    dl = summary.get("dialogues")
-    if dl:
-        lines.append(f"dialogues: {dl['rendered']} rendered, {dl['audio_minutes']} min (dialogues.jsonl, dataset config"
-                     " 'dialogues')")
-    u = summary.get("text_usage") or {}
-    if u.get("requests"):
-        cost = f", cost {u['cost']:.4f}" if "cost" in u else ""
-        lines.append(
-            f"text usage: {u['requests']} requests ({u['retries']} retried), {u['prompt_tokens']} prompt + "
-            f"{u['completion_tokens']} completion tokens{cost}"
-        )
-    lines.append(
-        f"time: generate {summary['seconds']['generate']} s, export {summary['seconds']['export']} s, "
-        f"total {summary['seconds']['total']} s"
-    )
-    if summary["set_aside"]:
-        lines.append(f"set aside: {summary['set_aside']} (see quarantine.jsonl)")
-        for reason, count in summary["set_aside_reasons"].items():
-            lines.append(f"  {count} x {reason}")
-    return "\n".join(lines)
-
-
-def load_summary(out: Path) -> dict[str, Any]:
-    return json.loads((out / "run.json").read_text())
-
-
-def _largest_remainder(total: int, weights: list[float]) -> list[int]:
-    """total split into integers proportional to weights (largest remainder first)."""
-    if total <= 0 or not weights:
-        return [0] * len(weights)
-    s = sum(weights)
-    exact = [total * w / s for w in weights]
-    out = [int(x) for x in exact]
-    for i in sorted(range(len(exact)), key=lambda i: out[i] - exact[i])[: total - sum(out)]:
-        out[i] += 1
-    return out

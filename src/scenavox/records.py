@@ -117,3 +117,22 @@ class Quarantined(Record):
     reason: str
     attempts: list[dict[str, Any]] = Field(default_factory=list)
     input: dict[str, Any] = Field(default_factory=dict)
+
+
+def reason_kind(reason: str) -> str:
+    """A reason without its numbers and names, so summaries read 'lacks slot value(s) x12' rather than
+    one line per item: 'clean entity recall 0.00 < 1 (lost: x)' -> 'clean entity recall'."""
+    if "lacks slot value" in reason:
+        return "utterance lacks slot value(s)"
+    if reason.startswith("utterance has") and "words" in reason:
+        return "utterance length out of bounds"
+    if reason.startswith("duration"):
+        return "implausible duration"
+    if reason.startswith("request failed:"):
+        return reason.split(" after ")[0][:80]
+    words = []
+    for w in reason.split(" "):
+        if not w or w[0].isdigit() or w[0] in "<>[-(":
+            break
+        words.append(w)
+    return (" ".join(words) or reason)[:80]

@@ -276,6 +276,9 @@ class Price(_Strict):
     input_per_mtok: float = Field(0.0, ge=0)
     output_per_mtok: float = Field(0.0, ge=0)
 
+    def cost(self, prompt_tokens: int, completion_tokens: int) -> float:
+        return round(prompt_tokens / 1e6 * self.input_per_mtok + completion_tokens / 1e6 * self.output_per_mtok, 6)
+
 
 class TextConfig(_Strict):
     backend: Literal["local", "fake", "openai", "transformers"] = "local"

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import shutil
 
-from scenavox.pipeline import build, format_summary
+from scenavox.api import build
+from scenavox.summary import format_summary
 from scenavox.scenario import load_scenario
 
 

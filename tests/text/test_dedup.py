@@ -2,7 +2,8 @@ import itertools
 import json
 import random
 
-from scenavox.pipeline import MAX_PLANNED_FACTOR, build
+from scenavox.api import build
+from scenavox.quotas import MAX_PLANNED_FACTOR
 from scenavox.records import Command, Triple
 from scenavox.text.dedup import InOrderDeduper
 

@@ -8,7 +8,7 @@ import pytest
 
 from scenavox.errors import UserError
 from scenavox.executors import LocalExecutor
-from scenavox.pipeline import build
+from scenavox.api import build
 from scenavox.scenario import load_scenario
 from scenavox.text.backends.local import bundled_gguf
 from scenavox.text.commands import plan_commands

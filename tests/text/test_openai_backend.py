@@ -8,7 +8,8 @@ import pytest
 
 from scenavox.errors import UserError
 from scenavox.executors import LocalExecutor
-from scenavox.pipeline import build, plan_workers
+from scenavox.api import build
+from scenavox.pipeline import plan_workers
 from scenavox.scenario import parse_scenario
 from scenavox.text.backends.openai_backend import OpenAIBackend, is_private_url
 from scenavox.text.commands import plan_commands

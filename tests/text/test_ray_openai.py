@@ -3,7 +3,7 @@ and gives the same triples as the local executor (orchestration: a scripted serv
 
 import pytest
 
-from scenavox.pipeline import build
+from scenavox.api import build
 
 from .servers import FakeOpenAI
 

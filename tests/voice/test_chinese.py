@@ -6,7 +6,7 @@ import pytest
 
 pytest.importorskip("espeakng_loader")
 
-from scenavox.pipeline import build
+from scenavox.api import build
 from scenavox.scenario import load_scenario
 from scenavox.voice.audio import decode
 

@@ -162,7 +162,7 @@ def test_registry_planner_and_stage(corpus_dir):
 
 
 def test_pipeline_builds_a_coqui_corpus(corpus_dir, tmp_path):
-    from scenavox.pipeline import build
+    from scenavox.api import build
 
     sc = load_scenario(corpus_dir / "scenario.yaml")
     res = build(sc, out=tmp_path / "c", workers=0, progress=False)

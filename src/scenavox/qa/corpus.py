@@ -7,7 +7,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from typing import Any
 
-from ..records import Clip, Triple
+from ..records import Clip, Triple, reason_kind
 from ..scenario import Scenario
 from ..text.normalize import normalize
 
@@ -102,16 +102,6 @@ def group_by(results: list[Any], attr: str) -> dict[str, dict[str, Any]]:
                   "dnsmos_ovrl": _stats(r.dnsmos_ovrl for r in rs).get("mean"),
                   "words_per_s": _stats(r.words_per_s for r in rs).get("mean")}
     return out
-
-
-def reason_kind(reason: str) -> str:
-    """'clean entity recall 0.00 < 1 (lost: x)' -> 'clean entity recall': a reason without its numbers."""
-    words = []
-    for w in reason.split(" "):
-        if not w or w[0].isdigit() or w[0] in "<>[-(":
-            break
-        words.append(w)
-    return " ".join(words)
 
 
 def summarize(scenario: Scenario, results: list[Any], clips: list[Clip], triples: dict[str, Triple],

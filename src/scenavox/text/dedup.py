@@ -13,6 +13,7 @@ processes, a resumed run).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -90,3 +91,7 @@ class InOrderDeduper:
     def counts(self) -> dict[str, int]:
         exact = sum(d.kind == "exact" for d in self.duplicates)
         return {"exact": exact, "near": len(self.duplicates) - exact}
+
+    def write(self, store: Any) -> None:
+        """duplicates.jsonl: every removed item with the kept item it repeats."""
+        store.put_bytes("duplicates.jsonl", "".join(json.dumps(d.to_dict()) + "\n" for d in self.duplicates).encode())
