@@ -1,17 +1,22 @@
-"""Small CLI commands: init, schema, scenarios, voices list."""
+"""Small CLI commands: init, schema, scenarios, voices list; where a user's files go."""
 
 import json
+import os
 import subprocess
 
 import yaml
 
 from scenavox.scenario import Scenario, load_scenario
 
-from .conftest import ROOT, SCENAVOX
+from .conftest import MINIMAL, ROOT, SCENAVOX
+
+# the source under test even when a command runs from another folder (a relative PYTHONPATH would not follow)
+ENV = {**os.environ, "PYTHONPATH": os.pathsep.join(
+    [str(ROOT / "src"), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))])}
 
 
 def run(*args, cwd=ROOT):
-    return subprocess.run([SCENAVOX, *args], capture_output=True, text=True, cwd=cwd)
+    return subprocess.run([SCENAVOX, *args], capture_output=True, text=True, cwd=cwd, env=ENV)
 
 
 def test_init_scaffolds_a_valid_commented_scenario(tmp_path):
@@ -46,3 +51,41 @@ def test_scenarios_and_voices_list():
     want = {a["accent"]: a["weight"] * 100 for a in car["languages"][0]["accents"]}
     for accent, share in want.items():
         assert abs(by_accent[accent] - share) <= 1, (accent, by_accent)
+
+
+def test_init_writes_into_the_working_folder_and_names_are_found_there_first(tmp_path):
+    """A user who installed scenavox keeps scenarios in their own project, not in the package."""
+    bundled = sorted(p.name for p in (ROOT / "prompts").iterdir())
+    r = run("init", "kiosk", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    mine = tmp_path / "prompts" / "kiosk.yaml"
+    assert mine.is_file() and "scenavox validate kiosk" in r.stdout
+    assert sorted(p.name for p in (ROOT / "prompts").iterdir()) == bundled  # the package is untouched
+    v = run("validate", "kiosk", cwd=tmp_path)
+    assert v.returncode == 0 and v.stdout.startswith(f"{mine}: ok"), v.stderr
+    names = {ln.split()[0] for ln in run("scenarios", cwd=tmp_path).stdout.splitlines()}
+    assert {"kiosk", "car", "clinic"} <= names  # own and bundled ones
+    # a name in ./prompts wins over the bundled one of the same name
+    own_car = tmp_path / "prompts" / "car.yaml"
+    own_car.write_text(MINIMAL.replace("name: mini", "name: car"))
+    v = run("validate", "car", cwd=tmp_path)
+    assert v.returncode == 0 and v.stdout.startswith(f"{own_car}: ok: 2 intents"), v.stdout + v.stderr
+    assert run("validate", "car", cwd=ROOT).stdout.startswith(str(ROOT / "prompts" / "car.yaml"))
+    # --path still writes exactly there
+    r = run("init", "other", "--path", "elsewhere/o.yaml", cwd=tmp_path)
+    assert r.returncode == 0 and (tmp_path / "elsewhere" / "o.yaml").is_file(), r.stderr
+
+
+def test_outputs_go_to_the_working_folder(tmp_path):
+    prompts = tmp_path / "prompts"
+    prompts.mkdir()
+    (prompts / "fake_voices.yaml").write_text(
+        "voices:\n  - {id: fake-us-1, backend: fake, model: sine, language: en, accent: en-US, licence: CC0-1.0}\n"
+        "  - {id: fake-gb-1, backend: fake, model: sine, language: en, accent: en-GB, licence: CC0-1.0}\n")
+    (prompts / "mini.yaml").write_text(MINIMAL + "text: {backend: fake}\nvoices: {registry: fake_voices.yaml}\n"
+                                       "size: {n: 4}\nqa: {enabled: false}\n")
+    r = run("corpus", "--scenario", "mini", "--workers", "0", "-q", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "outputs" / "mini" / "dataset" / "README.md").is_file()
+    assert json.loads((tmp_path / "outputs" / "mini" / "run.json").read_text())["utterances"] == 4
+    assert not (ROOT / "outputs" / "mini").exists()

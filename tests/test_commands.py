@@ -47,7 +47,6 @@ def test_value_sources(tmp_path):
     p = tmp_path / "s.yaml"
     p.write_text(text)
     sc = parse_scenario(text, p)
-    base = str(sc.base_dir())
-    assert slot_values(sc.intents[1].slots["contact"], base) == ["Alice", "Bob"]
-    assert slot_values(sc.intents[2].slots["date"], base) == ["January 1st", "January 2nd", "January 3rd"]
-    assert slot_values(sc.intents[2].slots["time"], base) == ["8 am", "8:30 am", "9 am"]
+    assert slot_values(sc.intents[1].slots["contact"], sc) == ["Alice", "Bob"]
+    assert slot_values(sc.intents[2].slots["date"], sc) == ["January 1st", "January 2nd", "January 3rd"]
+    assert slot_values(sc.intents[2].slots["time"], sc) == ["8 am", "8:30 am", "9 am"]

@@ -25,6 +25,13 @@ class _Group(click.Group):
             sys.exit(130)
 
 
+def _allow_path_option(f):  # noqa: ANN001, ANN202
+    return click.option(
+        "--allow-path", "allow_paths", multiple=True, type=click.Path(path_type=Path),
+        help="A folder outside the scenario's own from which it may read text files (slot file:, text.template, "
+             "voices.registry); repeatable. Without it only the scenario's folder is readable.")(f)
+
+
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="scenavox")
 def main() -> None:
@@ -50,9 +57,10 @@ def main() -> None:
               help="Where stages run: this machine's processes, or a Ray cluster.")
 @click.option("--address", default=None, help="Ray cluster address (with --executor ray) [start a local Ray].")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
+@_allow_path_option
 def corpus(scenario: str, n: int | None, seed: int | None, out: Path | None, workers: int | None,
            text_backend: str | None, model: str | None, base_url: str | None, executor: str, address: str | None,
-           quiet: bool) -> None:
+           quiet: bool, allow_paths: tuple[Path, ...]) -> None:
     """Build (or resume) a corpus for a scenario."""
     from .api import build
     from .summary import format_summary
@@ -60,7 +68,8 @@ def corpus(scenario: str, n: int | None, seed: int | None, out: Path | None, wor
 
     if quiet:
         _quiet_libraries()
-    sc = load_scenario(scenario).with_text(backend=text_backend, model=model, base_url=base_url)
+    sc = load_scenario(scenario, allow_paths=allow_paths).with_text(backend=text_backend, model=model,
+                                                                    base_url=base_url)
     if address and executor != "ray":
         raise UserError("--address needs --executor ray")
     runner = None
@@ -79,7 +88,7 @@ def corpus(scenario: str, n: int | None, seed: int | None, out: Path | None, wor
 
 @main.command()
 def scenarios() -> None:
-    """List the scenarios in prompts/."""
+    """List the scenarios in ./prompts and the bundled prompts/ (./prompts wins on a name in both)."""
     from .scenario import available_scenarios, load_scenario
 
     for name in available_scenarios():
@@ -90,12 +99,13 @@ def scenarios() -> None:
 
 @main.command()
 @click.argument("scenario")
-def validate(scenario: str) -> None:
+@_allow_path_option
+def validate(scenario: str, allow_paths: tuple[Path, ...]) -> None:
     """Check a scenario file and print what it will produce."""
     from .scenario import load_scenario
     from .voice.stage import VoicePlanner
 
-    sc = load_scenario(scenario)
+    sc = load_scenario(scenario, allow_paths=allow_paths)
     VoicePlanner(sc, sc.seed)
     accents = ", ".join(f"{a} {w:.0%}" for a, w in sc.accent_weights.items())
     click.echo(f"{sc.source_path}: ok: {len(sc.intents)} intents, accents {accents}, n={sc.size.n}")
@@ -108,7 +118,8 @@ def voices() -> None:
 
 @voices.command("list")
 @click.option("--scenario", "-s", default=None, help="Show the voices a scenario would use and their shares.")
-def voices_list(scenario: str | None) -> None:
+@_allow_path_option
+def voices_list(scenario: str | None, allow_paths: tuple[Path, ...]) -> None:
     from collections import Counter
 
     from .scenario import load_scenario
@@ -122,7 +133,7 @@ def voices_list(scenario: str | None) -> None:
     from .text.dialogue import plan_tasks
     from .voice.dialogue import voice_slots, voices_replies
 
-    sc = load_scenario(scenario)
+    sc = load_scenario(scenario, allow_paths=allow_paths)
     planner = VoicePlanner(sc, sc.seed)
     shares = Counter()
     for accent, k in voice_slots(planner, plan_tasks(sc, sc.size.n, sc.seed)):  # dialogues keep one voice
@@ -144,13 +155,15 @@ _USER_HF_HUB_OFFLINE = os.environ.get("HF_HUB_OFFLINE")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Corpus folder (or its dataset/ folder) [outputs/<scenario name>].")
 @click.option("--message", "-m", default=None, help="Commit message.")
-def publish(scenario: str, repo: str, public: bool, out: Path | None, message: str | None) -> None:
+@_allow_path_option
+def publish(scenario: str, repo: str, public: bool, out: Path | None, message: str | None,
+            allow_paths: tuple[Path, ...]) -> None:
     """Push the exported dataset to the Hugging Face Hub (token from HF_TOKEN or `hf auth login`)."""
     from .publish.hub import check_folder, check_repo_id, default_folder, publish_folder
     from .scenario import load_scenario
 
     check_repo_id(repo)
-    folder = check_folder(default_folder(load_scenario(scenario).name, out))
+    folder = check_folder(default_folder(load_scenario(scenario, allow_paths=allow_paths).name, out))
     if (_USER_HF_HUB_OFFLINE or "").strip().upper() in {"1", "ON", "YES", "TRUE"}:
         raise UserError("HF_HUB_OFFLINE is set: unset it to publish to the Hub")
     os.environ["HF_HUB_OFFLINE"] = "0"  # main() defaulted it to 1; publishing is the one online command
@@ -166,25 +179,26 @@ def publish(scenario: str, repo: str, public: bool, out: Path | None, message: s
 @main.command()
 @click.argument("name")
 @click.option("--path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Where to write the file [prompts/NAME.yaml].")
+              help="Where to write the file [./prompts/NAME.yaml, in the working folder].")
 @click.option("--force", is_flag=True, help="Overwrite an existing file.")
 def init(name: str, path: Path | None, force: bool) -> None:
-    """Scaffold a new scenario file, with comments explaining each of the six questions."""
+    """Scaffold a new scenario file in ./prompts, with comments explaining each of the six questions."""
     from importlib.resources import files
 
-    from .scenario import NAME_RE, parse_scenario, prompts_dir
+    from .scenario import NAME_RE, parse_scenario, user_prompts_dir
     from .store import write_atomic
 
     if not NAME_RE.match(name):
         raise UserError(f"'{name}' is not a valid scenario name (lower-case letters, digits, _ and -)")
-    target = path or prompts_dir() / f"{name}.yaml"
+    # the user's own project, never the installed package: names are looked up in ./prompts first
+    target = path or user_prompts_dir() / f"{name}.yaml"
     if target.exists() and not force:
         raise UserError(f"{target} exists; pick another name or pass --force")
     text = files("scenavox").joinpath("templates/scenario_init.yaml").read_text(encoding="utf-8")
     text = text.replace("__NAME__", name)
     parse_scenario(text, target)  # the scaffold itself must be valid
     write_atomic(target, text)
-    click.echo(f"wrote {target}; edit it, then: scenavox validate {target}")
+    click.echo(f"wrote {target}; edit it, then: scenavox validate {target if path else name}")
 
 
 @main.command("schema")
@@ -218,8 +232,9 @@ def schema_cmd(out: Path | None) -> None:
 @click.option("--extra/--no-extra", default=None,
               help="Distinct speakers and reply relevance (needs scenavox[qa-extra]) [when installed].")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@_allow_path_option
 def qa(scenario: str, out: Path | None, failure_cost: str | None, workers: int, threads: int, no_report: bool,
-       extra: bool | None, quiet: bool) -> None:
+       extra: bool | None, quiet: bool, allow_paths: tuple[Path, ...]) -> None:
     """Check an existing corpus: round-trip recognition, entities, audio, text, balance; write a report."""
     from .qa import format_qa_summary, load_corpus, run_qa
     from .scenario import load_scenario
@@ -227,7 +242,7 @@ def qa(scenario: str, out: Path | None, failure_cost: str | None, workers: int, 
 
     if quiet:
         _quiet_libraries()
-    sc = load_scenario(scenario)
+    sc = load_scenario(scenario, allow_paths=allow_paths)
     if failure_cost:
         sc = sc.model_copy(update={"failure_cost": failure_cost})
     root = out if out is not None else Path("outputs") / sc.name

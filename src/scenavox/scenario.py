@@ -13,11 +13,12 @@ import hashlib
 import json
 import re
 from enum import Enum
+from functools import lru_cache
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Iterable, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from .errors import UserError
 
@@ -579,6 +580,9 @@ class Scenario(_Strict):
 
     # set by load_scenario, not part of the file
     source_path: Path | None = Field(None, exclude=True)
+    # folders outside the scenario's own from which it may read text (--allow-path). Private, so that
+    # a scenario file can never widen its own reach.
+    _allow_paths: tuple[Path, ...] = PrivateAttr(default=())
 
     @field_validator("name")
     @classmethod
@@ -637,6 +641,33 @@ class Scenario(_Strict):
 
     def base_dir(self) -> Path:
         return self.source_path.parent if self.source_path else Path.cwd()
+
+    @property
+    def allow_paths(self) -> tuple[Path, ...]:
+        return self._allow_paths
+
+    def with_allow_paths(self, paths: Iterable[str | Path]) -> "Scenario":
+        """A copy that may also read text files under these folders (besides its own folder)."""
+        roots = []
+        for p in paths:
+            root = Path(p).expanduser().resolve()
+            if not root.is_dir():
+                raise UserError(f"--allow-path {p}: not a folder")
+            roots.append(root)
+        copy = self.model_copy()
+        copy._allow_paths = tuple(dict.fromkeys([*self._allow_paths, *roots]))
+        return copy
+
+    def text_file(self, ref: str, where: str) -> Path:
+        """The file a scenario field names for text (slot values, a template), checked: it must resolve,
+        symlinks followed, inside the scenario's folder or an allowed folder, and hold UTF-8 text of at
+        most TEXT_FILE_MAX_BYTES. Otherwise a shared scenario could read any file of the machine
+        (`file: ../../../etc/shadow`) into prompts, and from there into a published dataset."""
+        label = str(self.source_path) if self.source_path else "<string>"
+        return _checked_text_file(label, str(self.base_dir()), self._allow_paths, ref, where)
+
+    def read_text_file(self, ref: str, where: str) -> str:
+        return self.text_file(ref, where).read_text(encoding="utf-8")
 
     def fingerprint(self, *sections: str) -> str:
         """Hash of the named sections: ids change only when what shaped them changes."""
@@ -713,7 +744,9 @@ def _model_in(annotation: Any, typing: Any) -> Any:
     return None
 
 
-def parse_scenario(text: str, path: Path | str = "<string>") -> Scenario:
+def parse_scenario(text: str, path: Path | str = "<string>", *, allow_paths: Iterable[str | Path] = ()) -> Scenario:
+    """allow_paths: folders besides the scenario's own from which it may read text files (slot `file:`,
+    text.template, voices.registry)."""
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -733,6 +766,8 @@ def parse_scenario(text: str, path: Path | str = "<string>") -> Scenario:
     except ValidationError as err:
         raise UserError(format_validation_error(path, err)) from None
     sc.source_path = Path(path) if str(path) != "<string>" else None
+    if allow_paths:
+        sc = sc.with_allow_paths(allow_paths)
     _check_slot_files(sc, path)
     return sc
 
@@ -753,45 +788,98 @@ def _check_slot_files(sc: Scenario, path: Path | str) -> None:
         for slot, src in intent.slots.items():
             if src.file is None:
                 continue
-            f = (sc.base_dir() / src.file).resolve()
             where = f"intents.{k}.slots.{slot}.file"
-            if not f.is_file():
-                raise UserError(f"{path}: {where}: file '{src.file}' not found (paths are relative to the scenario file)")
-            values = [ln.strip() for ln in f.read_text(encoding="utf-8").splitlines() if ln.strip()]
-            if not values:
+            if not file_values(sc.read_text_file(src.file, where)):
                 raise UserError(f"{path}: {where}: file '{src.file}' has no values (one per line)")
+    if sc.text.template:
+        sc.text_file(sc.text.template, "text.template")
+    if not NAME_RE.match(sc.voices.registry):  # a path to a registry file, not a name from voices/
+        sc.text_file(sc.voices.registry, "voices.registry")
+
+
+def file_values(text: str) -> list[str]:
+    """The values of a slot `file:`: one per line; blank lines and # comments skipped."""
+    return [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
+
+
+# Slot value lists and templates are far smaller; a bigger file is not one of them.
+TEXT_FILE_MAX_BYTES = 2 * 1024 * 1024
+
+
+@lru_cache(maxsize=1024)
+def _checked_text_file(label: str, base: str, allow: tuple[Path, ...], ref: str, where: str) -> Path:
+    """Scenario.text_file, cached: the planner asks for every item's slots."""
+    root = Path(base).resolve()
+    p = Path(ref)
+    real = (p if p.is_absolute() else root / p).resolve()  # symlinks followed: a link may not lead out
+    # refused before looking at the file, so that a scenario cannot probe what exists outside
+    if not any(real.is_relative_to(r) for r in (root, *allow)):
+        raise UserError(f"{label}: {where}: '{ref}' is outside the scenario's folder ({root}); move the file "
+                        "there, or pass --allow-path with the folder that holds it")
+    if not real.is_file():
+        raise UserError(f"{label}: {where}: file '{ref}' not found (paths are relative to the scenario file)")
+    size = real.stat().st_size
+    if size > TEXT_FILE_MAX_BYTES:
+        raise UserError(f"{label}: {where}: '{ref}' is too large ({size:,} bytes); a text file a scenario names "
+                        f"may hold at most {TEXT_FILE_MAX_BYTES // 2**20} MiB")
+    if not _is_text(real.read_bytes()):
+        raise UserError(f"{label}: {where}: '{ref}' is not a text file (binary data, or not UTF-8); give a "
+                        "UTF-8 text file")
+    return real
+
+
+def _is_text(data: bytes) -> bool:
+    """UTF-8 without NUL bytes (valid UTF-8 may hold NULs; no text file a person writes does)."""
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return b"\0" not in data
 
 
 def prompts_dir() -> Path:
-    """prompts/ of the working directory if present, else of the source checkout."""
-    here = Path.cwd() / "prompts"
-    if here.is_dir():
-        return here
+    """The bundled prompts/: the shipped scenarios and the default prompt templates."""
     return Path(__file__).resolve().parents[2] / "prompts"
 
 
+def user_prompts_dir() -> Path:
+    """./prompts of the working folder: the user's own scenarios (`scenavox init` writes there)."""
+    return Path.cwd() / "prompts"
+
+
+def scenario_dirs() -> list[Path]:
+    """Where scenario names are looked up, first match wins: ./prompts, then the bundled prompts/."""
+    out: dict[Path, Path] = {}
+    for d in (user_prompts_dir(), prompts_dir()):
+        if d.is_dir():
+            out.setdefault(d.resolve(), d)
+    return list(out.values())
+
+
 def available_scenarios() -> list[str]:
-    d = prompts_dir()
-    return sorted(p.stem for p in d.glob("*.yaml") if NAME_RE.match(p.stem)) if d.is_dir() else []
+    return sorted({p.stem for d in scenario_dirs() for p in d.glob("*.yaml") if NAME_RE.match(p.stem)})
 
 
 def resolve_scenario_path(ref: str | Path) -> Path:
-    """A name from prompts/ or a path to a .yaml file; anything else is refused."""
+    """A name from ./prompts or the bundled prompts/, or a path to a .yaml file; anything else is refused."""
     s = str(ref).strip()
     if NAME_RE.match(s):
-        p = prompts_dir() / f"{s}.yaml"
-        if p.is_file():
-            return p
+        for d in scenario_dirs():
+            if (d / f"{s}.yaml").is_file():
+                return d / f"{s}.yaml"
     elif s.endswith((".yaml", ".yml")) and Path(s).is_file():
         return Path(s)
     avail = ", ".join(available_scenarios()) or "(none found)"
-    raise UserError(f"unknown scenario '{s}': give a name from prompts/ ({avail}) or a path to a .yaml file")
+    raise UserError(f"unknown scenario '{s}': give a name from ./prompts or the bundled prompts/ ({avail}) "
+                    "or a path to a .yaml file")
 
 
-def load_scenario(ref: str | Path) -> Scenario:
+def load_scenario(ref: str | Path, *, allow_paths: Iterable[str | Path] = ()) -> Scenario:
+    """A name (./prompts, then the bundled prompts/) or a path to a .yaml file. The scenario may read
+    text files (slot `file:`, text.template, voices.registry) from its own folder and from allow_paths."""
     path = resolve_scenario_path(ref)
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise UserError(f"{path}: (file): cannot read: {exc}") from None
-    return parse_scenario(text, path)
+    return parse_scenario(text, path, allow_paths=allow_paths)

@@ -70,7 +70,7 @@ def test_every_turn_has_its_own_command_and_corrections_change_exactly_one_slot(
             assert diff == d.changed and len(diff) == 1
             assert set(t.command.slots) == set(prev.command.slots)
             src = intents[t.command.intent].slots[diff[0]]
-            assert t.command.slots[diff[0]] in slot_values(src, str(sc.base_dir()))
+            assert t.command.slots[diff[0]] in slot_values(src, sc)
             assert spoken_slots(t) == {diff[0]: t.command.slots[diff[0]]}
         else:
             assert not d.changed and spoken_slots(t) == t.command.slots

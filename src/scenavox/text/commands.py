@@ -11,29 +11,33 @@ from __future__ import annotations
 import datetime as dt
 import random
 from functools import lru_cache
+from pathlib import Path
 
 from ..records import Command, TextTask, content_id
-from ..scenario import Intent, Scenario, SlotSource, normalized
+from ..scenario import Intent, Scenario, SlotSource, file_values, normalized
 
 
 def _rng(*parts: object) -> random.Random:
     return random.Random(content_id(*parts, length=16))
 
 
-def slot_values(src: SlotSource, base_dir_key: str) -> list[str]:
-    return list(_slot_values(src.model_dump_json(), base_dir_key))
+def slot_values(src: SlotSource, scenario: Scenario) -> list[str]:
+    if src.file is not None:
+        # only a file inside the scenario's folder or an allowed one, and only text (Scenario.text_file)
+        return list(_file_values(scenario.text_file(src.file, "slot file")))
+    return list(_slot_values(src.model_dump_json()))
 
 
 @lru_cache(maxsize=256)
-def _slot_values(src_json: str, base_dir: str) -> tuple[str, ...]:
-    from pathlib import Path
+def _file_values(path: Path) -> tuple[str, ...]:
+    return tuple(file_values(path.read_text(encoding="utf-8")))
 
+
+@lru_cache(maxsize=256)
+def _slot_values(src_json: str) -> tuple[str, ...]:
     src = SlotSource.model_validate_json(src_json)
     if src.values is not None:
         return tuple(str(v).strip() for v in src.values)
-    if src.file is not None:
-        text = (Path(base_dir) / src.file).read_text(encoding="utf-8")
-        return tuple(ln.strip() for ln in text.splitlines() if ln.strip() and not ln.startswith("#"))
     if src.number is not None:
         nums = range(src.number.min, src.number.max + 1, src.number.step)
         unit = f" {src.number.unit}" if src.number.unit else ""
@@ -92,7 +96,6 @@ def _deck_value(values: list[str], key: tuple, occurrence: int) -> str:
 
 def plan_commands(scenario: Scenario, n: int, seed: int, extra_fingerprint: str = "") -> list[TextTask]:
     """extra_fingerprint: anything else that shapes the text (e.g. the prompt template's hash)."""
-    base = str(scenario.base_dir())
     sched = _SWRR(scenario.intent_weights)
     seen: dict[str, int] = {}
     persona_names = [p.name for p in scenario.personas]
@@ -108,7 +111,7 @@ def plan_commands(scenario: Scenario, n: int, seed: int, extra_fingerprint: str 
         for slot, src in intent.slots.items():
             if src.optional and rng.random() < 0.5:
                 continue
-            slots[slot] = _deck_value(slot_values(src, base), ("slot", seed, intent.name, slot), k)
+            slots[slot] = _deck_value(slot_values(src, scenario), ("slot", seed, intent.name, slot), k)
         persona = rng.choices(persona_names, weights=persona_w)[0] if persona_names else ""
         style = rng.choice(scenario.styles) if scenario.styles else ""
         command = Command(intent=intent.name, slots=slots)

@@ -56,7 +56,6 @@ def plan_tasks(scenario: Scenario, n: int, seed: int, extra_fingerprint: str = "
         return base
     r = scenario.interaction_rhythm
     mode = r.mode
-    base_dir = str(scenario.base_dir())
     intents = {i.name: i for i in scenario.intents}
     turn_fp = turn_template()[1]  # the dialogue prompt shapes the text: part of every turn's id
     out: list[TextTask] = []
@@ -76,7 +75,7 @@ def plan_tasks(scenario: Scenario, n: int, seed: int, extra_fingerprint: str = "
         if prev is not None:
             kind = "follow_up"
             if rng.random() < CORRECTION_SHARE:
-                fixed = _correct(prev, intents[prev.intent].slots, base_dir, rng)
+                fixed = _correct(prev, intents[prev.intent].slots, scenario, rng)
                 if fixed is not None:
                     command, changed, kind = fixed[0], [fixed[1]], "correction"
         barge = False
@@ -95,12 +94,12 @@ def plan_tasks(scenario: Scenario, n: int, seed: int, extra_fingerprint: str = "
     return out
 
 
-def _correct(prev: Command, sources: dict, base_dir: str, rng) -> tuple[Command, str] | None:  # noqa: ANN001
+def _correct(prev: Command, sources: dict, scenario: Scenario, rng) -> tuple[Command, str] | None:  # noqa: ANN001
     """The previous command with one of its slots set to another value (None: nothing to change)."""
     options = []
     for slot, value in prev.slots.items():
         src = sources.get(slot)
-        values = slot_values(src, base_dir) if src is not None else []
+        values = slot_values(src, scenario) if src is not None else []
         if any(v != value for v in values):
             options.append((slot, values))
     if not options:

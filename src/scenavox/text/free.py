@@ -33,20 +33,19 @@ def answer_schema(scenario: Scenario) -> dict[str, Any]:
     }
 
 
-def slot_hint(src: SlotSource, base_dir: str) -> str:
+def slot_hint(src: SlotSource, scenario: Scenario) -> str:
     """What kind of value a slot takes, in a few words, for the system prompt."""
     if src.number is not None:
         unit = f" {src.number.unit}" if src.number.unit else ""
         return f"a number from {src.number.min} to {src.number.max}{unit}"
-    values = slot_values(src, base_dir)
+    values = slot_values(src, scenario)
     kind = "a date" if src.date is not None else "a time" if src.time is not None else "a value"
     shown = ", ".join(values[:4]) + (", ..." if len(values) > 4 else "")
     return f"{kind} like {shown}"
 
 
 def slot_hints(scenario: Scenario) -> dict[str, dict[str, str]]:
-    base = str(scenario.base_dir())
-    return {i.name: {s: slot_hint(src, base) + (" (optional)" if src.optional else "") for s, src in i.slots.items()}
+    return {i.name: {s: slot_hint(src, scenario) + (" (optional)" if src.optional else "") for s, src in i.slots.items()}
             for i in scenario.intents}
 
 

@@ -37,12 +37,8 @@ ANSWER_SCHEMA: dict[str, Any] = {
 
 
 def template_path(scenario: Scenario) -> Path:
-    if scenario.text.template:
-        p = Path(scenario.text.template)
-        p = p if p.is_absolute() else scenario.base_dir() / p
-        if not p.is_file():
-            raise UserError(f"{scenario.source_path}: text.template: file '{scenario.text.template}' not found")
-        return p
+    if scenario.text.template:  # inside the scenario's folder or an allowed one, and text (Scenario.text_file)
+        return scenario.text_file(scenario.text.template, "text.template")
     return prompts_dir() / "templates" / "triple.j2"
 
 
@@ -160,7 +156,6 @@ def _repetitive(text: str) -> bool:
 
 class TextStage(Stage):
     name = "text"
-    output_kind = "text"
 
     def __init__(self, scenario: Scenario, backend: str | None = None, threads: int = 2):
         self.scenario = scenario
