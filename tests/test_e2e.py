@@ -107,12 +107,16 @@ def test_kill_9_then_rerun_equals_uninterrupted_run(tmp_path):
     os.killpg(proc.pid, signal.SIGKILL)  # the whole run, workers included
     proc.wait()
     done_before = len(list((crashed / "text").glob("*.json")))
+    voiced_before = len(list((crashed / "clips").glob("*.json")))  # a record is written after its audio
     assert 3 <= done_before < n, "the run must be killed in the middle"
     assert not (crashed / "dataset").exists()
 
     r = run_cli(*args, "--out", str(crashed))
     assert r.returncode == 0, r.stderr
-    assert f"{done_before - 0} reused" in r.stdout or "reused" in r.stdout
+    # the rerun took every finished item from the store and made only the rest
+    stages = json.loads((crashed / "run.json").read_text())["stages"]
+    assert stages["text"]["reused"] == done_before and stages["voice"]["reused"] == voiced_before, stages
+    assert f"{done_before} reused" in r.stdout  # and the printed summary says so
     a, b = load_rows(ref / "dataset"), load_rows(crashed / "dataset")
     assert a.keys() == b.keys()
     for k in a:

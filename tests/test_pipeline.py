@@ -35,7 +35,14 @@ def test_build_exports_a_dataset_that_loads(mini_yaml, tmp_path):
         assert col in r
     x, sr = sf.read(__import__("io").BytesIO(r["audio"]["bytes"]))
     assert sr == 16000 and abs(len(x) / sr - r["duration_s"]) < 0.01
-    assert json.loads(r["slots"])
+    # command first: every row carries exactly the command planned for its item
+    from scenavox.text.dialogue import plan_tasks
+    from scenavox.text.stage import PromptBuilder
+
+    plan = {t.id: t.command for t in plan_tasks(sc, 50, sc.seed, extra_fingerprint=PromptBuilder(sc).fingerprint)}
+    for row in got.values():
+        planned = plan[row["triple_id"]]
+        assert row["intent"] == planned.intent and json.loads(row["slots"]) == planned.slots != {}
     # default noise answer: quiet_indoor at 20-30 dB SNR, every parameter recorded
     assert r["noise_type"] == "quiet_indoor" and 20 <= r["snr_db"] <= 30
     assert abs(r["measured_snr_db"] - r["snr_db"]) <= 0.5

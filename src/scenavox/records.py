@@ -21,9 +21,6 @@ def content_id(*parts: Any, length: int = 16) -> str:
 class Record(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    def to_json(self) -> str:
-        return json.dumps(self.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
-
 
 class Command(Record):
     intent: str

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import time
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel
@@ -42,7 +42,6 @@ class Outcome:
 
 class Stage(ABC):
     name: str = "stage"
-    output_kind: str = "records"  # folder in the store that holds this stage's records
     resources: Resources = Resources()
 
     def setup(self) -> None:
@@ -50,10 +49,6 @@ class Stage(ABC):
 
     @abstractmethod
     def process(self, item: Any) -> Outcome: ...
-
-    def with_threads(self, threads: int) -> "Stage":
-        self.resources = replace(self.resources, threads=max(1, threads))
-        return self
 
     def run_one(self, item: Any) -> Outcome:
         """process() with a guard: an unexpected exception quarantines the item, not the run."""

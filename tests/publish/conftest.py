@@ -73,7 +73,7 @@ def make_corpus(root: Path, n: int = 6, voices: list[dict] | None = None):
             Command(intent="call_contact", slots={"contact": "Mom"})
         t = Triple(id=content_id("t", i), index=i, command=cmd, utterance=f"utterance number {i}",
                    reply=f"reply {i}", persona="commuter", style="terse",
-                   provenance={"text_backend": "fake", "text_model": "fake-1", "text_model_licence": "Apache-2.0"})
+                   provenance={"text_backend": "fake", "text_model": "fake-1"})
         duration = 0.5 + 0.25 * i
         cid = content_id("c", i)
         rel = f"audio/{cid}.flac"

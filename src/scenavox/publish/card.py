@@ -94,8 +94,7 @@ def licence_sources(rows: Iterable[dict[str, Any]]) -> list[dict[str, str]]:
             seen[("voice", str(reply.get("id", "")), str(reply["voice_licence"]))] = None
         if reply.get("engine_licence"):
             seen[("tts engine", str(reply.get("tts_backend", "")), str(reply["engine_licence"]))] = None
-        tl = text.get("text_model_licence") or text.get("model_licence") or _known_model_licence(
-            str(r.get("text_model") or text.get("text_model") or ""))
+        tl = _known_model_licence(str(r.get("text_model") or text.get("text_model") or ""))
         if tl:
             seen[("text model", str(r.get("text_model") or text.get("text_model") or ""), str(tl))] = None
         real = prov.get("real") if isinstance(prov.get("real"), dict) else {}
@@ -146,15 +145,14 @@ def _numeric_summary(values: list[float]) -> dict[str, float]:
             "n": len(vals)}
 
 
-_QA_COLUMNS = ("wer", "cer", "entity_recall", "dnsmos_ovrl", "mos")
 _ACOUSTIC_COLUMNS = ("snr_db", "noise_type", "noise_file", "rir", "codec", "acoustics_preset")
 
 
 def qa_from_rows(rows: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
-    """Summaries of QA columns if the rows carry any (qa_* columns, wer, cer, ...)."""
+    """Summaries of the qa_* columns if the rows carry any."""
     if not rows:
         return {}
-    cols = [c for c in rows[0] if c.startswith("qa_") or c in _QA_COLUMNS]
+    cols = [c for c in rows[0] if c.startswith("qa_")]
     out = {}
     for c in cols:
         vals = [r.get(c) for r in rows if isinstance(r.get(c), (int, float)) and not isinstance(r.get(c), bool)]
@@ -172,7 +170,7 @@ def _acoustics_from_rows(rows: list[dict[str, Any]]) -> dict[str, Any]:
             vals = []
             for r in rows:
                 prov = _provenance(r)
-                ac = prov.get("acoustics") or prov.get("clip", {}).get("acoustics")
+                ac = prov.get("acoustics")
                 if isinstance(ac, dict) and ac.get(c) not in (None, ""):
                     vals.append(ac[c])
         if not vals:

@@ -211,17 +211,15 @@ def _dataset_info(features, sample_rate: int, split_stats: dict[str, dict[str, i
 
 
 def _qa_summary(store: Store) -> dict[str, Any] | None:
-    """The QA stage's summary if it left one (qa/summary.json or qa_summary.json)."""
-    for rel in ("qa/summary.json", "qa_summary.json"):
-        p = store.root / rel
-        if p.is_file():
-            try:
-                data = json.loads(p.read_text(encoding="utf-8"))
-            except ValueError:
-                continue
-            if isinstance(data, dict):
-                return data
-    return None
+    """The QA stage's summary if it left one (qa/summary.json)."""
+    p = store.root / "qa" / "summary.json"
+    if not p.is_file():
+        return None
+    try:
+        data = json.loads(p.read_text(encoding="utf-8"))
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
 
 
 def export_dataset(store: Store, scenario: Scenario, clips: list[Clip], triples: dict[str, Triple], seed: int,

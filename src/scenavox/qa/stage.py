@@ -172,7 +172,6 @@ class QAStage(Stage):
     """Loads the recognizer, Silero VAD and DNSMOS once per worker; measures and judges a clip."""
 
     name = "qa"
-    output_kind = "qa/clips"
 
     def __init__(self, thresholds: Thresholds, *, recognizer: str = "faster-whisper",
                  recognizer_model: str | None = None, threads: int = 1, mos: bool = True,

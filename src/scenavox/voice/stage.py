@@ -141,7 +141,6 @@ class VoicePlanner:
 
 class VoiceStage(Stage):
     name = "voice"
-    output_kind = "clips"
 
     def __init__(self, threads: int = 1):
         self.resources = Resources(cpus=threads, threads=threads)
