@@ -17,6 +17,7 @@ from ..errors import UserError
 from ..records import Command, TextTask
 from ..scenario import Intent, Scenario, SlotSource
 from .answers import MAX_CHARS, parse_answer
+from .checks import check_texts
 from .commands import slot_values
 
 
@@ -70,8 +71,6 @@ def check_command(data: dict[str, Any], intents: dict[str, Intent]) -> tuple[Com
 def check_free_answer(raw: str, intents: dict[str, Intent], min_words: int, max_words: int,
                       languages: list[str] | None = None) -> tuple[dict[str, Any] | None, str]:
     """(fields with a "command", "") or (None, reason)."""
-    from .stage import check_texts
-
     data, reason = parse_answer(raw)
     if data is None:
         return None, reason

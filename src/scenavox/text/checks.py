@@ -1,0 +1,51 @@
+"""The checks every answer's utterance and reply must pass, whoever chose the command (the planner,
+or the model in free mode): here, so that the text stage and free mode share them without importing
+each other."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .answers import MAX_CHARS
+from .language import language_problem
+from .normalize import missing_slots, normalize
+
+
+def check_texts(
+    data: dict[str, Any], slots: dict[str, str], min_words: int, max_words: int, languages: list[str] | None = None
+) -> tuple[dict[str, str] | None, str]:
+    """The checks every answer's utterance and reply must pass, whoever chose the command."""
+    utt = str(data.get("utterance", "")).strip()
+    reply = str(data.get("reply", "")).strip()
+    if not utt or not reply:
+        return None, "utterance or reply is empty"
+    if not any(ch.isalpha() for ch in reply):
+        return None, "reply has no words"
+    words = len(utt.split())
+    if words < min_words or words > max_words:
+        return None, f"utterance has {words} words; allowed {min_words}-{max_words}"
+    for name, text in (("utterance", utt), ("reply", reply)):
+        if len(text) >= MAX_CHARS:  # the schema's cap: constrained decoding cut the sentence off there
+            return None, f"{name} was cut off at {MAX_CHARS} characters"
+    missing = missing_slots(utt, slots)
+    if missing:
+        vals = ", ".join(f"{m}={slots[m]!r}" for m in missing)
+        return None, f"utterance lacks slot value(s) {vals}"
+    if normalize(utt) == normalize(reply):
+        return None, "utterance and reply are the same"
+    for name, text in (("utterance", utt), ("reply", reply)):
+        if _repetitive(text):
+            return None, f"{name} repeats itself"
+    if languages:
+        for name, text in (("utterance", utt), ("reply", reply)):
+            problem = language_problem(text, languages, slots.values(), what=name)
+            if problem:
+                return None, problem
+    return {"utterance": utt, "reply": reply}, ""
+
+
+def _repetitive(text: str) -> bool:
+    """A small model sometimes loops ("He's a doctor here. He's a doctor here."): catch it."""
+    words = normalize(text).split()
+    grams = [tuple(words[k : k + 3]) for k in range(len(words) - 2)]
+    return len(grams) >= 4 and len(set(grams)) / len(grams) < 0.75
