@@ -41,7 +41,8 @@ corpus: install ## Build the corpus for SCENARIO (default car) into outputs/<sce
 qa: install ## Check the SCENARIO corpus (round trip, entities, audio, text) and write report/index.html
 	$(BIN)/scenavox qa --scenario "$(SCENARIO)"
 
-test: install ## Run the test suite (real models included, heavy tests excluded)
+test: install ## Check the import rules (lint-imports), then run the test suite (real models included, heavy tests excluded)
+	$(BIN)/lint-imports
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -m "not heavy" --durations=15
 
 bench: install ## Run every benchmark in bench/ and print a table of ratios against same-run baselines
