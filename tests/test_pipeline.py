@@ -145,16 +145,16 @@ def test_quarantined_item_does_not_stop_the_run(mini_yaml, tmp_path, monkeypatch
 def _failing_voice(monkeypatch, voice_id, keep_every):
     """The fake voice `voice_id` fails every item except one in `keep_every` (by text), as an
     unintelligible voice fails QA; the other voices always succeed."""
-    from scenavox.voice.stage import FakeSynth
+    from scenavox.voice.backends.fake import FakeBackend as FakeTTS
 
-    real = FakeSynth.synthesize
+    real = FakeTTS.synthesize
 
     def synth(self, text, voice, prosody, seed=0):
         if voice["id"] == voice_id and int(__import__("hashlib").md5(text.encode()).hexdigest(), 16) % keep_every:
             raise RuntimeError("this voice failed")
         return real(self, text, voice, prosody, seed)
 
-    monkeypatch.setattr(FakeSynth, "synthesize", synth)
+    monkeypatch.setattr(FakeTTS, "synthesize", synth)
 
 
 def test_top_up_keeps_accent_weights_when_one_accent_fails_more(mini_yaml, tmp_path, monkeypatch):

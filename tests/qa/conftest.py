@@ -38,7 +38,7 @@ def scenario(cost: str = "medium", extra: str = ""):
 
 @pytest.fixture(scope="session")
 def piper():
-    from scenavox.voice.piper_backend import PiperBackend
+    from scenavox.voice.backends.piper import PiperBackend
 
     return PiperBackend(threads=1)
 

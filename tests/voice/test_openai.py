@@ -14,7 +14,7 @@ pytest.importorskip("openai")
 from scenavox.errors import UserError
 from scenavox.records import Command, Triple
 from scenavox.scenario import load_scenario
-from scenavox.voice.openai_backend import OpenAIBackend
+from scenavox.voice.backends.openai import OpenAIBackend
 from scenavox.voice.stage import VoicePlanner
 
 
@@ -31,7 +31,7 @@ def speech_server():
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             seen.append({"path": self.path, "auth": self.headers.get("Authorization"), **body})
             try:
-                from scenavox.voice.espeak_backend import EspeakBackend
+                from scenavox.voice.backends.espeak import EspeakBackend
 
                 x, sr = EspeakBackend().synthesize(body["input"], {"options": {"espeak_voice": "en-us"}},
                                                    {"rate": body.get("speed", 1.0)}, 0)

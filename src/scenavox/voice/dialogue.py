@@ -18,7 +18,8 @@ from ..errors import UserError
 from ..records import Clip, Triple, VoiceTask, content_id
 from ..scenario import OutputForm, Scenario
 from .audio import encode, resample, set_level, trim_silence
-from .registry import CLOUD_BACKENDS, Voice, load_registry
+from .backends import is_cloud
+from .registry import Voice, load_registry
 
 # The device speaks evenly: one fixed prosody for every reply.
 ASSISTANT_PROSODY = {"rate": 1.0, "noise_scale": 0.667, "noise_w_scale": 0.8, "level_dbfs": -20.0,
@@ -73,13 +74,13 @@ def assistant_voice(scenario: Scenario, user_voices: list[Voice]) -> Voice:
             raise UserError(f"{scenario.source_path}: voices.assistant: unknown voice id '{want}'; "
                             "see `scenavox voices list`")
         v = found[0]
-        if v.backend in CLOUD_BACKENDS and not scenario.privacy.cloud_upload:
+        if is_cloud(v.backend) and not scenario.privacy.cloud_upload:
             raise UserError(f"{scenario.source_path}: voices.assistant: '{want}' uses a cloud TTS backend, but "
                             "privacy.cloud_upload is false; pick a local voice or allow cloud upload")
         return v
     lang = scenario.primary_language.split("-")[0]
     ok = [v for v in voices if v.language.split("-")[0] == lang
-          and (v.backend not in CLOUD_BACKENDS or scenario.privacy.cloud_upload)]
+          and (not is_cloud(v.backend) or scenario.privacy.cloud_upload)]
     used = {v.id for v in user_voices}
     pick = [v for v in ok if v.id not in used] or ok
     if not pick:
@@ -91,7 +92,7 @@ def assistant_voice(scenario: Scenario, user_voices: list[Voice]) -> Voice:
 def reply_spec(voice: Voice, t: Triple, sample_rate: int, fmt: str) -> dict[str, Any]:
     vd = voice.model_dump(mode="json")
     vd.update(target_accent=voice.accent, accent_fallback=False)
-    if voice.backend in CLOUD_BACKENDS:
+    if is_cloud(voice.backend):
         vd["cloud_upload_allowed"] = True  # assistant_voice() refused it otherwise
     rid = content_id("reply", t.id, t.reply, vd, ASSISTANT_PROSODY, sample_rate, fmt)
     return {"id": rid, "text": t.reply, "voice": vd, "prosody": dict(ASSISTANT_PROSODY)}

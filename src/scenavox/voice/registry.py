@@ -10,13 +10,15 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from ..errors import UserError
 from ..scenario import BCP47_RE, NAME_RE, Scenario, format_validation_error
+from .backends import backend_class, is_cloud
+from .backends import names as backend_names
 
 
 class Voice(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     id: str
-    backend: Literal["piper", "espeak", "kokoro", "openai", "coqui", "fake"]
+    backend: str  # a name in the TTS backend registry (voice/backends/base.py)
     model: str
     speaker: str | int | None = None
     language: str
@@ -37,6 +39,13 @@ class Voice(BaseModel):
     age: int | None = None
     region: str | None = None
 
+    @field_validator("backend")
+    @classmethod
+    def _registered(cls, v: str) -> str:
+        if v not in backend_names():
+            raise ValueError(f"unknown TTS backend '{v}'; available: {', '.join(backend_names())}")
+        return v
+
     @field_validator("reference", mode="before")
     @classmethod
     def _one_or_more(cls, v: Any) -> Any:
@@ -54,39 +63,26 @@ class Voice(BaseModel):
 
     @model_validator(mode="after")
     def _backend_options(self) -> Voice:
-        """Options each backend understands, so a typo fails at load time and not mid-run."""
-        allowed = BACKEND_OPTIONS.get(self.backend)
+        """The options the backend declares, and its own checks, so a typo fails at load time and not mid-run."""
+        try:
+            backend = backend_class(self.backend)
+        except UserError as exc:
+            raise ValueError(f"voice '{self.id}': {exc}") from None
+        allowed = backend.options
         if allowed is not None:
-            unknown = sorted(set(self.options) - allowed)
+            unknown = sorted(set(self.options) - set(allowed))
             if unknown:
                 raise ValueError(f"voice '{self.id}': unknown {self.backend} option(s) {', '.join(unknown)}; "
-                                 f"allowed: {', '.join(sorted(allowed))}")
-        if self.backend == "espeak" and not self.options.get("espeak_voice"):
-            raise ValueError(f"voice '{self.id}': espeak voices need options.espeak_voice (e.g. en-us, en-gb-x-rp, cmn)")
-        if self.backend == "kokoro":
-            from .kokoro_backend import check_options
-
-            try:
-                check_options(self.options)
-            except UserError as exc:
-                raise ValueError(f"voice '{self.id}': {exc}") from None
-            if "blend" in self.options and self.origin != "blended":
-                raise ValueError(f"voice '{self.id}': a kokoro blend must say origin: blended")
+                                 f"allowed: {', '.join(sorted(allowed)) or '(none)'}")
+        try:
+            backend.check_voice(self)
+        except (ValueError, UserError) as exc:
+            raise ValueError(f"voice '{self.id}': {exc}") from None
         if self.origin == "cloned" and not self.reference:
             raise ValueError(f"voice '{self.id}': a cloned voice must list the clips it is cloned from in `reference`")
         if self.reference and self.origin != "cloned":
             raise ValueError(f"voice '{self.id}': a voice with `reference` clips is cloned: say origin: cloned")
         return self
-
-
-BACKEND_OPTIONS: dict[str, set[str]] = {
-    "piper": {"espeak_voice"},
-    "espeak": {"espeak_voice", "variant", "pitch", "range", "rate", "word_gap_ms"},
-    "kokoro": {"style", "blend", "lang", "speed"},
-    "openai": {"voice", "instructions", "base_url", "api_key_env"},
-    "coqui": {"language", "speed"},
-}
-CLOUD_BACKENDS = {"openai"}  # the text is sent to a server: only with privacy.cloud_upload
 
 
 class Registry(BaseModel):
@@ -148,13 +144,13 @@ def scenario_voices(scenario: Scenario) -> list[Voice]:
         voices = [v for v in voices if v.id in scenario.voices.include]
     voices = [v for v in voices if v.id not in scenario.voices.exclude]
     if not scenario.privacy.cloud_upload:
-        named = [v.id for v in voices if v.backend in CLOUD_BACKENDS and v.id in scenario.voices.include]
+        named = [v.id for v in voices if is_cloud(v.backend) and v.id in scenario.voices.include]
         if named:
             raise UserError(
                 f"{scenario.source_path}: voices.include: {', '.join(named)} use a cloud TTS backend, but "
                 f"privacy.cloud_upload is false; remove them or allow cloud upload"
             )
-        voices = [v for v in voices if v.backend not in CLOUD_BACKENDS]
+        voices = [v for v in voices if not is_cloud(v.backend)]
     langs = {lang.language.split("-")[0] for lang in scenario.languages}
     voices = [v for v in voices if v.language.split("-")[0] in langs]
     voices = _cloning_gate(scenario, voices)

@@ -14,12 +14,11 @@ from ..stages import Outcome, Resources, Stage
 from .audio import encode, resample, set_level, trim_silence
 from .dialogue import (assistant_voice, prosody_key, reply_provenance, reply_spec, synthesize_reply,
                        voices_replies)
-from .registry import CLOUD_BACKENDS, Voice, scenario_voices
+from .backends import backend_class, is_cloud, pitch_native
+from .registry import Voice, scenario_voices
 
 # A clip shorter or longer than this per word is a synthesis failure, not speech.
 MIN_S_PER_WORD, MAX_S_PER_WORD = 0.08, 2.0
-# Backends that shift pitch natively; the others speak at their own pitch and record 0 semitones.
-PITCH_NATIVE = {"espeak"}
 
 
 class VoicePlanner:
@@ -103,12 +102,13 @@ class VoicePlanner:
         }
         # drawn after the older values so those stay what they were for the same seed
         pitch = round(rng.uniform(p.min_pitch_semitones, p.max_pitch_semitones), 2)
-        prosody["pitch_semitones"] = pitch if voice.backend in PITCH_NATIVE else 0.0
+        # backends without a pitch control speak at their own pitch and record 0 semitones
+        prosody["pitch_semitones"] = pitch if pitch_native(voice.backend) else 0.0
         prosody["pause_ms"] = rng.randint(p.min_pause_ms, p.max_pause_ms)
         vd = voice.model_dump(mode="json")
         vd["target_accent"] = accent
         vd["accent_fallback"] = self.fallback[accent]
-        if voice.backend in CLOUD_BACKENDS:  # checked again by the backend before anything is sent
+        if is_cloud(voice.backend):  # checked again by the backend before anything is sent
             vd["cloud_upload_allowed"] = self.scenario.privacy.cloud_upload
         if voice.origin == "cloned":  # checked again by the backend, with the consent records, before synthesis
             vd["cloning_allowed"] = self.scenario.privacy.voice_cloning
@@ -152,31 +152,9 @@ class VoiceStage(Stage):
         return state
 
     def _backend(self, name: str) -> Any:
+        """One instance per backend and worker, from the registry (voice/backends/base.py)."""
         if name not in self._backends:
-            if name == "piper":
-                from .piper_backend import PiperBackend
-
-                self._backends[name] = PiperBackend(threads=self.resources.threads)
-            elif name == "espeak":
-                from .espeak_backend import EspeakBackend
-
-                self._backends[name] = EspeakBackend(threads=self.resources.threads)
-            elif name == "kokoro":
-                from .kokoro_backend import KokoroBackend
-
-                self._backends[name] = KokoroBackend(threads=self.resources.threads)
-            elif name == "openai":
-                from .openai_backend import OpenAIBackend
-
-                self._backends[name] = OpenAIBackend(threads=self.resources.threads)
-            elif name == "coqui":
-                from .coqui_backend import CoquiBackend
-
-                self._backends[name] = CoquiBackend(threads=self.resources.threads)
-            elif name == "fake":
-                self._backends[name] = FakeSynth()
-            else:
-                raise ValueError(f"unknown TTS backend {name}")
+            self._backends[name] = backend_class(name)(threads=self.resources.threads)
         return self._backends[name]
 
     def process(self, task: VoiceTask) -> Outcome:
@@ -258,18 +236,3 @@ def _place(x: np.ndarray, task: VoiceTask, seed: int) -> tuple[np.ndarray, dict[
                               user_noise_weight=ac.get("user_noise_weight", 0.5))
     noise = Noise.model_validate(ac["noise"])
     return apply_acoustics(x, task.sample_rate, noise, ac.get("preset"), seed, sources=sources)
-
-
-class FakeSynth:
-    """Sine-wave 'speech' for orchestration tests only: one tone burst per word."""
-
-    def synthesize(self, text: str, voice: dict[str, Any], prosody: dict[str, float], seed: int = 0
-                   ) -> tuple[np.ndarray, int]:
-        sr = 16000
-        words = text.split()
-        seg = int(sr * 0.3 / prosody.get("rate", 1.0))
-        t = np.arange(seg) / sr
-        parts = [np.sin(2 * np.pi * (150 + 10 * (len(w) % 7)) * t) * 0.3 for w in words]
-        gap = np.zeros(int(sr * 0.05), np.float32)
-        out = [np.concatenate([p, gap]) for p in parts]
-        return np.concatenate(out).astype(np.float32), sr

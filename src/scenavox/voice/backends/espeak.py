@@ -28,9 +28,8 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import UserError
-
-INSTALL_HINT = "pip install espeakng-loader"
+from ...errors import UserError
+from .base import TTSBackend, needs
 
 # espeak_PARAMETER values (speak_lib.h)
 RATE, VOLUME, PITCH, RANGE, PUNCTUATION, CAPITALS, WORDGAP = 1, 2, 3, 4, 5, 6, 7
@@ -66,7 +65,7 @@ class _Library:
         try:
             import espeakng_loader
         except ImportError:
-            raise UserError(f"the espeak backend needs espeakng-loader; {INSTALL_HINT}") from None
+            raise needs("espeak", "espeakng-loader") from None
         self._tmp = tempfile.mkdtemp(prefix="scenavox-espeak-")
         self.path = os.path.join(self._tmp, "libespeak-ng-private.so")
         shutil.copy(espeakng_loader.get_library_path(), self.path)
@@ -156,8 +155,19 @@ def espeak_parameters(options: dict[str, Any], prosody: dict[str, float]) -> dic
     }
 
 
-class EspeakBackend:
+class EspeakBackend(TTSBackend):
     name = "espeak"
+    licence = "GPL-3.0-or-later"
+    native_controls = frozenset({"rate", "pitch_semitones", "pause_ms"})
+    options = {"espeak_voice": "eSpeak voice name (required), e.g. en-us, en-gb-x-rp, cmn",
+               "variant": "voice variant, e.g. m3, f2, klatt4", "pitch": "base pitch 0-100 (default 50)",
+               "range": "pitch range 0-100 (default 50)", "rate": "words per minute at rate 1.0 (default 175)",
+               "word_gap_ms": "extra pause between words (default 0)"}
+
+    @classmethod
+    def check_voice(cls, voice: Any) -> None:
+        if not voice.options.get("espeak_voice"):
+            raise ValueError("espeak voices need options.espeak_voice (e.g. en-us, en-gb-x-rp, cmn)")
 
     def __init__(self, threads: int = 1):
         self.threads = threads  # eSpeak NG is single-threaded

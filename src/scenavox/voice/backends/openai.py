@@ -23,13 +23,17 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import UserError
+from ...errors import UserError
+from .base import TTSBackend, needs
 
-INSTALL_HINT = "pip install openai"
 
-
-class OpenAIBackend:
+class OpenAIBackend(TTSBackend):
     name = "openai"
+    licence = "LicenseRef-server-terms"  # the server's terms of use decide what the audio may be used for
+    cloud = True
+    native_controls = frozenset({"rate"})
+    options = {"voice": "the server's voice name (required), e.g. alloy", "instructions": "accent and tone",
+               "base_url": "an OpenAI-compatible server", "api_key_env": "variable with the key (OPENAI_API_KEY)"}
 
     def __init__(self, threads: int = 1):
         self.threads = threads
@@ -39,7 +43,7 @@ class OpenAIBackend:
         try:
             from openai import OpenAI
         except ImportError:
-            raise UserError(f"the openai TTS backend needs the openai client; {INSTALL_HINT}") from None
+            raise needs("openai", "the openai client") from None
         key_env = options.get("api_key_env", "OPENAI_API_KEY")
         key = (options.get("base_url"), key_env)
         if key not in self._clients:

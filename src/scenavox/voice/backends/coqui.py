@@ -34,10 +34,10 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import UserError
-from .consent import check_consent
+from ...errors import UserError
+from ..consent import check_consent
+from .base import TTSBackend, needs
 
-INSTALL_HINT = "pip install 'scenavox[coqui]'"
 CHECKPOINT_NAMES = ("model.pth", "best_model.pth", "model_file.pth", "checkpoint.pth")
 
 
@@ -95,8 +95,12 @@ class _Loaded:
         return names if len(names) > 1 else []
 
 
-class CoquiBackend:
+class CoquiBackend(TTSBackend):
     name = "coqui"
+    licence = "MPL-2.0"  # coqui-tts; the weights' licence is the voice's (XTTS v2: CPML)
+    native_controls = frozenset({"rate", "noise_scale", "noise_w_scale", "pause_ms"})
+    options = {"language": "text language of a multilingual model (default: the voice's)",
+               "speed": "speed at rate 1.0 (default 1.0)"}
 
     def __init__(self, threads: int = 1):
         self.threads = threads
@@ -110,7 +114,7 @@ class CoquiBackend:
             import torch
             from TTS.api import TTS
         except ImportError:
-            raise UserError(f"the coqui backend needs coqui-tts and torch; {INSTALL_HINT}") from None
+            raise needs("coqui", "coqui-tts and torch") from None
         torch.set_num_threads(self.threads)  # workers x threads = cores, as for the ONNX backends
         name, checkpoint, config = model_files(model)
         if name:
