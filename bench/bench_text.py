@@ -32,7 +32,7 @@ os.chdir(ROOT)
 
 from scenavox.executors import LocalExecutor  # noqa: E402
 from scenavox.scenario import load_scenario  # noqa: E402
-from scenavox.text.backends.local import bundled_gguf  # noqa: E402
+from scenavox.text.bundled import bundled_gguf  # noqa: E402
 from scenavox.text.commands import plan_commands  # noqa: E402
 from scenavox.text.stage import ANSWER_SCHEMA, TextStage  # noqa: E402
 

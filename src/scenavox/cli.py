@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from .errors import UserError
+from .text.backends import names as text_backend_names
 
 
 class _Group(click.Group):
@@ -47,7 +48,7 @@ def main() -> None:
               help="Corpus folder [outputs/<scenario name>].")
 @click.option("--workers", type=click.IntRange(min=0), default=None,
               help="Cores to use; 0 runs everything in this process [all cores].")
-@click.option("--text-backend", type=click.Choice(["local", "fake", "openai", "transformers"]), default=None,
+@click.option("--text-backend", type=click.Choice(text_backend_names()), default=None,
               help="Override the scenario's text.backend (fake: no model, for trying the pipeline; "
                    "openai: any OpenAI-compatible server).")
 @click.option("--model", default=None, help="Override text.model (a GGUF path for local, a model name for openai).")
@@ -236,6 +237,7 @@ def schema_cmd(out: Path | None) -> None:
 def qa(scenario: str, out: Path | None, failure_cost: str | None, workers: int, threads: int, no_report: bool,
        extra: bool | None, quiet: bool, allow_paths: tuple[Path, ...]) -> None:
     """Check an existing corpus: round-trip recognition, entities, audio, text, balance; write a report."""
+    from .executors import LocalExecutor
     from .qa import format_qa_summary, load_corpus, run_qa
     from .scenario import load_scenario
     from .store import Store
@@ -254,9 +256,9 @@ def qa(scenario: str, out: Path | None, failure_cost: str | None, workers: int, 
     if not clips:
         raise UserError(f"{root}: no clips found (clips.jsonl or clips/); build the corpus first")
     with store.lock():
-        _results, summary = run_qa(store, sc, clips, triples, workers=workers, threads=threads,
-                                   report=not no_report, progress=not quiet, extras=extra)
-    click.echo(format_qa_summary(summary))
+        results, summary = run_qa(store, sc, clips, triples, executor=LocalExecutor(), workers=workers,
+                                  threads=threads, report=not no_report, progress=not quiet, extras=extra)
+    click.echo(format_qa_summary(summary, results))
     click.echo(f"results: {root / 'qa' / 'results.jsonl'}")
     if not no_report:
         click.echo(f"report: {root / 'report' / 'index.html'}")

@@ -177,8 +177,9 @@ class _Run:
         from .qa import run_qa
 
         t = time.perf_counter()
-        results, _ = run_qa(self.store, self.scenario, list(self.clips.values()), self.triples, report=False,
-                            workers=0, progress=self.progress, extras=False)
+        # QA runs in the driver whatever the executor of text and voice (test_ray compares runs with QA off)
+        results, _ = run_qa(self.store, self.scenario, list(self.clips.values()), self.triples,
+                            executor=LocalExecutor(), report=False, workers=0, progress=self.progress, extras=False)
         self.qa = {r.id: r for r in results}
         st = self.stats["qa"]
         st.busy_s += time.perf_counter() - t
@@ -227,8 +228,8 @@ class _Run:
                 from .qa import run_qa
 
                 # extras (distinct speakers, off-topic replies) when installed; the per-pass checks skip them
-                qa_results, qa_summary = run_qa(store, self.scenario, clip_list, triples, report=False, workers=0,
-                                                extras=None)
+                qa_results, qa_summary = run_qa(store, self.scenario, clip_list, triples, executor=LocalExecutor(),
+                                                report=False, workers=0, extras=None)
             store.write_jsonl("triples.jsonl", triple_list)
             store.write_jsonl("clips.jsonl", clip_list)
             # the folder may hold items of earlier runs (other n or seed): report this run's only

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from scenavox.qa import PRESETS, judge, metrics, thresholds_for
+from scenavox.qa import judge, metrics, presets, thresholds_for
 from scenavox.qa.corpus import balance_block, distinct_n, near_duplicate_rate
 
 from .conftest import scenario
@@ -61,12 +61,12 @@ def test_thresholds_follow_failure_cost_and_overrides():
     assert low.max_wer > med.max_wer > high.max_wer
     assert low.min_entity_recall < high.min_entity_recall == 1.0
     assert high.min_dnsmos_sig > low.min_dnsmos_sig
-    assert med.model_dump(exclude={"gate_mos", "recognition_on"}) == PRESETS["medium"]
+    assert med.model_dump(exclude={"gate_mos", "recognition_on"}) == presets()["medium"]
     assert med.recognition_on == "clean"
     assert thresholds_for(scenario("medium", "qa: {recognition_on: both}\n")).recognition_on == "both"
     sc = scenario("high", "qa: {max_wer: 0.3, min_dnsmos_sig: 2.2}\n")
     t = thresholds_for(sc)
-    assert t.max_wer == 0.3 and t.min_dnsmos_sig == 2.2 and t.max_leading_silence_s == PRESETS["high"][
+    assert t.max_wer == 0.3 and t.min_dnsmos_sig == 2.2 and t.max_leading_silence_s == presets()["high"][
         "max_leading_silence_s"]
     assert thresholds_for(sc, max_wer=0.05).max_wer == 0.05
 

@@ -5,6 +5,7 @@ import json
 import numpy as np
 import pytest
 
+from scenavox.executors import LocalExecutor
 from scenavox.qa import QAStage, qa_columns, run_qa, thresholds_for
 from scenavox.qa.asr import whisper_base_dir
 from scenavox.store import Store
@@ -45,7 +46,8 @@ def run(corpus, stage):
     store, items = corpus
     clips = [c for c, _ in items.values()]
     triples = {t.id: t for _, t in items.values()}
-    results, summary = run_qa(store, scenario(), clips, triples, stage=stage, extras=False)
+    results, summary = run_qa(store, scenario(), clips, triples, executor=LocalExecutor(), stage=stage,
+                              extras=False)
     return store, items, {r.id: r for r in results}, summary
 
 
@@ -105,13 +107,14 @@ def test_outputs_written_and_resumable(run, stage):
     # a rerun reuses every stored result, and re-judges them with new thresholds
     clips = [c for c, _ in items.values()]
     triples = {t.id: t for _, t in items.values()}
-    results, again = run_qa(store, scenario("low"), clips, triples, stage=stage, report=False, extras=False,
-                            thresholds=thresholds_for(scenario("low"), max_wer=1.0, min_entity_recall=0.0))
+    results, again = run_qa(store, scenario("low"), clips, triples, executor=LocalExecutor(), stage=stage,
+                            report=False, extras=False, thresholds=thresholds_for(scenario("low"), max_wer=1.0, min_entity_recall=0.0))
     assert again["reused"] == 4 and again["measured"] == 0
     assert {r.id: r.passed for r in results}[items["wrong"][0].id]
     from scenavox.qa import filter_clips
 
-    first = run_qa(store, scenario(), clips, triples, stage=stage, report=False, extras=False)[0]
+    first = run_qa(store, scenario(), clips, triples, executor=LocalExecutor(), stage=stage, report=False,
+                   extras=False)[0]
     kept, dropped = filter_clips(clips, first)
     assert {c.id for c in dropped} == {r.id for r in first if not r.passed} == {items["wrong"][0].id,
                                                                                items["noise"][0].id}

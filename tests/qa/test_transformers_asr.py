@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 
+from scenavox.executors import LocalExecutor
 from scenavox.qa import QAStage, run_qa, thresholds_for
 from scenavox.store import Store
 
@@ -63,8 +64,10 @@ def test_transformers_backend_runs_through_the_qa_stage(tmp_path, tiny_whisper):
     sc = scenario("low", f"qa: {{recognizer: transformers, recognizer_model: '{tiny_whisper}'}}\n")
     stage = QAStage(thresholds_for(sc), recognizer="transformers", recognizer_model=str(tiny_whisper), threads=1,
                     mos=False)
-    results, summary = run_qa(store, sc, [clip], [triple], stage=stage, report=False, extras=False)
+    results, summary = run_qa(store, sc, [clip], [triple], executor=LocalExecutor(), stage=stage, report=False,
+                              extras=False)
     assert summary["recognizer"] == f"transformers:{tiny_whisper}"
     assert results[0].recognizer == summary["recognizer"] and not results[0].passed  # random weights hear nonsense
-    again = run_qa(store, sc, [clip], [triple], report=False, extras=False)[1]  # the stage the scenario configures
+    # the stage the scenario configures
+    again = run_qa(store, sc, [clip], [triple], executor=LocalExecutor(), report=False, extras=False)[1]
     assert again["reused"] == 1 and json.loads((store.root / "qa" / "summary.json").read_text())["clips"] == 1

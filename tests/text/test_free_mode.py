@@ -9,7 +9,7 @@ from scenavox.errors import UserError
 from scenavox.executors import LocalExecutor
 from scenavox.records import Command
 from scenavox.scenario import load_scenario
-from scenavox.text.backends.local import bundled_gguf
+from scenavox.text.bundled import bundled_gguf
 from scenavox.text.commands import plan_commands
 from scenavox.text.free import check_free_answer
 from scenavox.text.stage import TextStage

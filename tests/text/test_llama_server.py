@@ -10,7 +10,7 @@ from scenavox.errors import UserError
 from scenavox.executors import LocalExecutor
 from scenavox.api import build
 from scenavox.scenario import load_scenario
-from scenavox.text.backends.local import bundled_gguf
+from scenavox.text.bundled import bundled_gguf
 from scenavox.text.commands import plan_commands
 from scenavox.text.stage import TextStage
 

@@ -11,6 +11,12 @@ from typing import Any
 
 from ..scenario import Scenario
 from ..store import Store, write_atomic
+from .checks import checks
+
+
+def check_rows(results: list[Any], summary: dict[str, Any]) -> list[tuple[str, Any]]:
+    """The registered checks' rows for the summary table, in their order."""
+    return [row for c in checks() for row in c.report(results, summary)]
 
 
 def _png(fig: Any) -> str:
@@ -155,8 +161,7 @@ def render_html(scenario: Scenario, results: list[Any], summary: dict[str, Any],
     head = [
         ["clips checked", summary["clips"]], ["passed", summary["passed"]], ["failed", summary["failed"]],
         ["failure cost", summary["failure_cost"]], ["recognizer", summary["recognizer"]],
-        ["WER mean (all / clean)", f"{summary['wer'].get('mean', '-')} / {summary['clean_wer'].get('mean', '-')}"],
-        ["entity recall", ent["overall"]], ["DNSMOS OVRL mean", summary["mos_proxy"]["dnsmos_ovrl"].get("mean")],
+        *[[label, value] for label, value in check_rows(results, summary)],
         ["distinct voice ids", summary["balance"]["distinct_voice_ids"]],
         ["audibly distinct speakers (embeddings)", summary.get("speakers", {}).get("distinct_speakers", "not run")],
         ["off-topic reply rate", summary.get("replies", {}).get("off_topic_rate", "not run")],

@@ -1,4 +1,7 @@
-"""run_qa: measure every clip of a corpus (resumable), judge it, write results, summary and report."""
+"""run_qa: measure every clip of a corpus (resumable), judge it, write results, summary and report.
+
+The caller hands it the executor the stage runs on (the pipeline's, or the command line's).
+"""
 
 from __future__ import annotations
 
@@ -8,35 +11,28 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from ..errors import UserError
-from ..executors import LocalExecutor
 from ..records import Clip, Triple
 from ..scenario import Scenario
 from ..store import Store
 from .corpus import compact_summary, split_leakage, summarize, text_checks
-from .stage import (QAResult, QAStage, QATask, _mixed_snr, _noise, _source, _target_snr, judge, rescore_text,
-                    result_key)
+from .checks import checks
+from .stage import (QAResult, QAStage, QATask, _mixed_snr, _noise, _source, _target_snr, has_measures, judge,
+                    rescore_text, result_key)
 from .thresholds import Thresholds, thresholds_for
 
 RESULTS_KIND = "qa/clips"  # one file per clip: <corpus>/qa/clips/<clip id>.json
 
 
 def qa_columns(result: QAResult | None) -> dict[str, Any]:
-    """The qa_* columns for one dataset row (None values where the clip was not checked)."""
+    """The qa_* columns for one dataset row: the verdict, then each registered check's columns in
+    order (None values where the clip was not checked)."""
     r = result
-    return {
-        "qa_passed": None if r is None else r.passed,
-        "qa_reasons": None if r is None else "; ".join(r.reasons),
-        "qa_transcript": None if r is None else r.transcript,
-        "qa_wer": None if r is None else r.wer,
-        "qa_cer": None if r is None else r.cer,
-        "qa_clean_wer": None if r is None else r.clean_wer,
-        "qa_entity_recall": None if r is None else r.entity_recall,
-        "qa_clean_entity_recall": None if r is None else r.clean_entity_recall,
-        "qa_dnsmos_ovrl": None if r is None else r.dnsmos_ovrl,
-        "qa_dnsmos_sig": None if r is None else r.dnsmos_sig,
-        "qa_words_per_s": None if r is None else r.words_per_s,
-        "qa_snr_db": None if r is None else r.snr_db,
-    }
+    cols: dict[str, Any] = {"qa_passed": None if r is None else r.passed,
+                            "qa_reasons": None if r is None else "; ".join(r.reasons)}
+    for c in checks():
+        for column, field in c.columns.items():
+            cols[column] = None if r is None else getattr(r, field, None)
+    return cols
 
 
 def filter_clips(clips: list[Clip], results: list[QAResult], *, keep_unchecked: bool = False
@@ -58,7 +54,7 @@ def _tasks(store: Store, clips: list[Clip], triples: dict[str, Triple], stage: Q
             missing.append({"id": c.id, "error": f"triple {c.triple_id} not found"})
             continue
         have = store.get(RESULTS_KIND, c.id, QAResult)
-        if have is not None and have.key == result_key(c, t, rec):
+        if have is not None and have.key == result_key(c, t, rec) and has_measures(have):
             have.source, have.noise, have.target_snr_db = _source(c), _noise(c), _target_snr(c)
             have.mixed_snr_db = _mixed_snr(c)
             reused[c.id] = have
@@ -74,8 +70,8 @@ def _tasks(store: Store, clips: list[Clip], triples: dict[str, Triple], stage: Q
 
 
 def run_qa(store: Store, scenario: Scenario, clips: list[Clip], triples: dict[str, Triple] | Iterable[Triple], *,
-           thresholds: Thresholds | None = None, stage: QAStage | None = None, workers: int = 0, threads: int = 2,
-           report: bool = True, progress: bool = False, executor: Any = None, extras: bool | None = False,
+           executor: Any, thresholds: Thresholds | None = None, stage: QAStage | None = None, workers: int = 0,
+           threads: int = 2, report: bool = True, progress: bool = False, extras: bool | None = False,
            ) -> tuple[list[QAResult], dict[str, Any]]:
     """Check every clip; returns (results sorted by clip id, the full summary).
 
@@ -85,14 +81,14 @@ def run_qa(store: Store, scenario: Scenario, clips: list[Clip], triples: dict[st
     report=True, report/index.html and report/report.json (the full summary + every result).
     extras: also count audibly distinct speakers and score reply relevance (needs the
     `qa-extra` install); None runs them when installed, False skips, True requires them.
-    workers=0 runs in this process; >=1 uses a process pool.
+    executor: what runs the stage (scenavox.executors.LocalExecutor(), a RayExecutor...);
+    workers=0 runs in this process, >=1 asks the executor for that many workers.
     """
     tri = triples if isinstance(triples, dict) else {t.id: t for t in triples}
     th = thresholds or thresholds_for(scenario)
     stage = stage or QAStage(th, recognizer=scenario.qa.recognizer, recognizer_model=scenario.qa.recognizer_model,
                              threads=threads)
     stage.thresholds = th
-    executor = executor or LocalExecutor()
     reused: dict[str, QAResult] = {}
     errors: list[dict[str, str]] = []
     fresh: dict[str, QAResult] = {}
@@ -218,15 +214,14 @@ def load_corpus(store: Store) -> tuple[list[Clip], dict[str, Triple]]:
     return sorted(clips, key=lambda c: c.id), {t.id: t for t in triples}
 
 
-def format_qa_summary(summary: dict[str, Any]) -> str:
-    ent = summary["entity_recall"]
-    mos = summary["mos_proxy"]["dnsmos_ovrl"]
+def format_qa_summary(summary: dict[str, Any], results: list[QAResult] | None = None) -> str:
+    """What `scenavox qa` prints: the pass count, the checks' report rows, extras, fail reasons."""
+    from .report import check_rows
+
     lines = [
         f"qa {summary['scenario']} (failure cost {summary['failure_cost']}, {summary['recognizer']}): "
         f"{summary['passed']} of {summary['clips']} clips pass",
-        f"wer mean {summary['wer'].get('mean', '-')} (clean {summary['clean_wer'].get('mean', '-')}), "
-        f"entity recall {ent['overall'] if ent['overall'] is not None else '-'} over {ent['entities']} entities, "
-        f"DNSMOS OVRL {mos.get('mean', '-')}",
+        ", ".join(f"{label} {'-' if value is None else value}" for label, value in check_rows(results or [], summary)),
     ]
     if summary.get("speakers"):
         sp = summary["speakers"]

@@ -1,22 +1,25 @@
 """The QA stage: one clip (+ its triple) in, one QAResult out.
 
-Measurements (transcript, WER, entities, VAD, levels, DNSMOS) are what cost time; the
-pass/fail verdict is a cheap function of measurements and thresholds (`judge`), so a
-rerun with other thresholds re-judges stored results without loading any model.
+The stage loads the shared models (recognizer, VAD, DNSMOS), transcribes the clip (and its
+clean copy) and hands these signals to the registered checks (qa/checks/), which measure.
+Measuring is what costs time; the pass/fail verdict is a cheap function of measurements and
+thresholds (`judge`, the checks' gates in order), so a rerun with other thresholds re-judges
+stored results without loading any model.
 """
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
+from pydantic import ConfigDict
 
 from ..records import Clip, Record, Triple, content_id
 from ..stages import Outcome, Resources, Stage
 from ..voice.audio import resample
 from . import metrics
-from .thresholds import NOISY_SNR_DB, Thresholds
+from .checks import ClipSignals, QACheck, check_classes, checks
+from .thresholds import Thresholds
 
 # Bump when a measurement changes meaning: stored results are then redone.
 # 4: greedy recognition without temperature fallback (deterministic transcripts).
@@ -32,6 +35,11 @@ class QATask(Record):
 
 
 class QAResult(Record):
+    """One clip's measurements and verdict. The fields below are the stage's and the built-in
+    checks'; a check registered later stores its fields as extra fields (same JSON object)."""
+
+    model_config = ConfigDict(extra="allow")
+
     id: str  # the clip id
     triple_id: str
     key: str  # hash of (clip, triple text, recognizer, QA_VERSION): a stored result is reused only if equal
@@ -105,67 +113,27 @@ def _noise(clip: Clip) -> str:
     return str(ac.get("noise_type") or ac.get("acoustics_preset") or "clean")
 
 
-def _num(v: float | None) -> float | None:
-    return None if v is None or (isinstance(v, float) and math.isnan(v)) else v
-
-
 def rescore_text(r: QAResult) -> QAResult:
-    """Recompute the text measures (WER, CER, entities) from the stored transcript: cheap, and
-    keeps stored results in step with the current normalization without re-running the recognizer."""
-    r.wer = round(metrics.wer(r.reference, r.transcript), 4)
-    r.cer = round(metrics.cer(r.reference, r.transcript), 4)
-    r.entities = metrics.entity_stability(r.reference, r.transcript, r.slots)
-    r.entity_recall = metrics.recall(r.entities)
-    if r.clean_transcript is not None:
-        r.clean_wer = round(metrics.wer(r.reference, r.clean_transcript), 4)
-        r.clean_entity_recall = metrics.recall(metrics.entity_stability(r.reference, r.clean_transcript, r.slots))
+    """Recompute the measures that come from the stored transcripts (WER, CER, entities): cheap,
+    and keeps stored results in step with the current normalization without the recognizer."""
+    for c in checks():
+        c.rescore(r)
     return r
 
 
-def _recognition_reasons(r: QAResult, t: Thresholds) -> list[str]:
-    """WER and entity gates on the transcript(s) `t.recognition_on` names."""
-    views = []
-    if t.recognition_on in ("clean", "both") and r.clean_transcript is not None:
-        views.append(("clean ", r.clean_wer, metrics.entity_stability(r.reference, r.clean_transcript, r.slots)))
-    if t.recognition_on in ("noisy", "both") or r.clean_transcript is None:
-        views.append(("", r.wer, r.entities))
-    reasons = []
-    for label, wer, ents in views:
-        rec = metrics.recall(ents)
-        if wer is not None and wer > t.max_wer:
-            reasons.append(f"{label}wer {wer:.2f} > {t.max_wer:g}")
-        if rec is not None and rec < t.min_entity_recall:
-            lost = ", ".join(k for k, ok in ents.items() if not ok)
-            reasons.append(f"{label}entity recall {rec:.2f} < {t.min_entity_recall:g} (lost: {lost})")
-    return reasons
-
-
-def judge(r: QAResult, t: Thresholds) -> QAResult:
-    """Set passed/reasons on r from its measurements; one short reason per failed check."""
-    reasons = _recognition_reasons(r, t)
-    gate_mos = t.gate_mos if t.gate_mos is not None else not (r.target_snr_db is not None
-                                                              and r.target_snr_db < NOISY_SNR_DB)
-    if gate_mos and r.dnsmos_sig is not None and r.dnsmos_sig < t.min_dnsmos_sig:
-        reasons.append(f"dnsmos sig {r.dnsmos_sig:.2f} < {t.min_dnsmos_sig:g}")
-    if r.speech_ratio < t.min_speech_ratio:
-        reasons.append(f"speech ratio {r.speech_ratio:.2f} < {t.min_speech_ratio:g}")
-    elif not (t.min_words_per_s <= r.words_per_s <= t.max_words_per_s):
-        reasons.append(f"speaking rate {r.words_per_s:.2f} words/s outside [{t.min_words_per_s:g}, "
-                       f"{t.max_words_per_s:g}]")
-    if r.speech_ratio > 0:
-        if r.leading_silence_s > t.max_leading_silence_s:
-            reasons.append(f"leading silence {r.leading_silence_s:.2f}s > {t.max_leading_silence_s:g}s")
-        if r.trailing_silence_s > t.max_trailing_silence_s:
-            reasons.append(f"trailing silence {r.trailing_silence_s:.2f}s > {t.max_trailing_silence_s:g}s")
-        if r.longest_pause_s > t.max_pause_s:
-            reasons.append(f"pause {r.longest_pause_s:.2f}s > {t.max_pause_s:g}s")
-    if r.clipped_fraction > t.max_clipped_fraction:
-        reasons.append(f"clipping {r.clipped_fraction:.4f} > {t.max_clipped_fraction:g}")
-    if not (t.min_rms_dbfs <= r.rms_dbfs <= t.max_rms_dbfs):
-        reasons.append(f"level {r.rms_dbfs:.1f} dBFS outside [{t.min_rms_dbfs:g}, {t.max_rms_dbfs:g}]")
+def judge(r: QAResult, t: Thresholds, using: list[QACheck] | None = None) -> QAResult:
+    """Set passed/reasons on r from its measurements: the checks' gates in order (`using`, else the
+    registered checks)."""
+    reasons = [reason for c in (checks() if using is None else using) for reason in c.gate(r, t)]
     r.passed = not reasons
     r.reasons = reasons
     return r
+
+
+def has_measures(r: QAResult) -> bool:
+    """Whether a stored result holds every registered check's fields (else it is measured again)."""
+    extra = r.model_extra or {}
+    return all(f in type(r).model_fields or f in extra for c in check_classes() for f in c.fields)
 
 
 class QAStage(Stage):
@@ -184,10 +152,12 @@ class QAStage(Stage):
         self._asr = transcriber
         self._vad: Any = None
         self._dnsmos: Any = None
+        self.checks: list[QACheck] = [cls() for cls in check_classes()]  # the registry when the stage was made
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
         state["_asr"] = state["_vad"] = state["_dnsmos"] = None
+        state["checks"] = [type(c)() for c in self.checks]  # classes travel, models loaded in setup do not
         return state
 
     @property
@@ -214,6 +184,8 @@ class QAStage(Stage):
             from .mos import DNSMOS
 
             self._dnsmos = DNSMOS(threads=self.resources.threads)
+        for c in self.checks:
+            c.setup(self.resources.threads)
 
     def _vad_probs(self, x16: np.ndarray) -> np.ndarray:
         if not self._vad:
@@ -227,42 +199,30 @@ class QAStage(Stage):
     def process(self, task: QATask) -> Outcome:
         import soundfile as sf
 
+        from .asr import whisper_language
+
         if self._asr is None:
             self.setup()
         clip, triple = task.clip, task.triple
         x, sr = sf.read(task.audio_file, dtype="float32", always_2d=False)
         if x.ndim > 1:
             x = x.mean(axis=1)
-        x16 = resample(x, sr, 16000)
-        from .asr import whisper_language
-
-        transcript = self._asr.transcribe(x16, whisper_language(clip.language))
-        clean_transcript = None
+        signals = ClipSignals(clip, triple, x, sr, "", None, self._vad_probs,
+                              self._dnsmos.score if self._dnsmos else None)
+        signals.transcript = self._asr.transcribe(signals.audio_16k, whisper_language(clip.language))
         if task.clean_audio_file:
             xc, src = sf.read(task.clean_audio_file, dtype="float32", always_2d=False)
             xc = xc.mean(axis=1) if xc.ndim > 1 else xc
-            clean_transcript = self._asr.transcribe(resample(xc, src, 16000), whisper_language(clip.language))
-        probs = self._vad_probs(x16)
-        sil = metrics.silence_stats(probs)
-        speech_s = max(0.0, len(x16) / 16000 - sil["leading_silence_s"] - sil["trailing_silence_s"])
-        words = len(clip.text.split())
-        ents = metrics.entity_stability(clip.text, transcript, triple.command.slots)
-        mos = self._dnsmos.score(x16) if self._dnsmos else {}
-        r = QAResult(
+            signals.clean_transcript = self._asr.transcribe(resample(xc, src, 16000), whisper_language(clip.language))
+        _ = signals.vad  # the VAD before the checks' own models (DNSMOS), as it always ran
+        fields: dict[str, Any] = dict(
             id=clip.id, triple_id=clip.triple_id, key=result_key(clip, triple, self.recognizer_name),
             recognizer=self.recognizer_name, voice_id=clip.voice_id, accent=clip.accent, language=clip.language,
-            intent=triple.command.intent, source=_source(clip),
-            noise=_noise(clip), reference=clip.text, transcript=transcript, slots=triple.command.slots,
-            wer=round(metrics.wer(clip.text, transcript), 4), cer=round(metrics.cer(clip.text, transcript), 4),
-            entities=ents, entity_recall=metrics.recall(ents), duration_s=round(len(x) / sr, 3), words=words,
-            words_per_s=metrics.speaking_rate(words, speech_s), **sil, **metrics.level_stats(x),
-            snr_db=metrics.snr_estimate(x16, probs), target_snr_db=_target_snr(clip), mixed_snr_db=_mixed_snr(clip),
-            clean_transcript=clean_transcript,
-            clean_wer=None if clean_transcript is None else round(metrics.wer(clip.text, clean_transcript), 4),
-            clean_entity_recall=None if clean_transcript is None else metrics.recall(
-                metrics.entity_stability(clip.text, clean_transcript, triple.command.slots)),
-            **metrics.pitch_stats(x16, probs),
-            dnsmos_ovrl=_num(mos.get("ovrl")), dnsmos_sig=_num(mos.get("sig")), dnsmos_bak=_num(mos.get("bak")),
-            dnsmos_p808=_num(mos.get("p808")),
+            intent=triple.command.intent, source=_source(clip), noise=_noise(clip), reference=clip.text,
+            transcript=signals.transcript, slots=triple.command.slots, clean_transcript=signals.clean_transcript,
+            duration_s=round(len(x) / sr, 3), words=len(clip.text.split()),
+            target_snr_db=_target_snr(clip), mixed_snr_db=_mixed_snr(clip),
         )
-        return Outcome(id=clip.id, record=judge(r, self.thresholds))
+        for c in self.checks:
+            fields.update(c.measure(signals))
+        return Outcome(id=clip.id, record=judge(QAResult(**fields), self.thresholds, self.checks))

@@ -14,7 +14,7 @@ from ..records import Quarantined, TextTask, Triple
 from ..scenario import Scenario, prompts_dir
 from ..stages import Outcome, Resources, Stage
 from .answers import MAX_CHARS, parse_answer
-from .backends import BackendRequestError, TextBackend, is_remote, make_backend
+from .backends import BackendRequestError, TextBackend, config_fields, is_remote, make_backend
 from .checks import check_texts
 from .dialogue import dialogue_request, spoken_slots
 from .free import FreePrompts, check_free_answer
@@ -141,15 +141,11 @@ class TextStage(Stage):
     @property
     def backend(self) -> TextBackend:
         if self._backend is None:
-            options: dict[str, Any] = {"model": self.cfg.model, "threads": self.resources.threads}
-            if self.backend_name == "transformers":
-                options.update(gguf_file=self.cfg.gguf_file, device=self.cfg.device, dtype=self.cfg.dtype)
+            # what the backend declares it reads from the scenario's text section (text/backends/__init__.py)
+            options: dict[str, Any] = {"model": self.cfg.model, "threads": self.resources.threads,
+                                       **{f: getattr(self.cfg, f) for f in config_fields(self.backend_name)}}
             if self.remote:
-                options.update(
-                    base_url=self.cfg.base_url, api_key_env=self.cfg.api_key_env,
-                    structured_output=self.cfg.structured_output, request_timeout_s=self.cfg.request_timeout_s,
-                    max_retries=self.cfg.max_retries, cloud_upload=self.scenario.privacy.cloud_upload,
-                )
+                options["cloud_upload"] = self.scenario.privacy.cloud_upload
             self._backend = make_backend(self.backend_name, **options)
         return self._backend
 

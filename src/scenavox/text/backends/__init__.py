@@ -1,22 +1,44 @@
-"""Text backends behind one protocol, chosen by name (`text.backend` in the scenario)."""
+"""Text backends behind one protocol, registered once by name (`text.backend` in the scenario,
+`--text-backend` on the command line).
+
+A text backend answers chat messages with JSON text. Adding one is one module plus one
+`register(...)` line at the end of this file. What it must provide:
+- `name` (the registry name, recorded as text_backend) and `model` (recorded as text_model).
+- A constructor taking keyword options: always `model` (text.model, None = its default) and
+  `threads` (the cores it may use); also the TextConfig fields it lists in `config_fields`, and
+  `cloud_upload` (privacy.cloud_upload) when `remote`. It must accept and ignore other keywords
+  (`**_`) and stay cheap: no model loading, no heavy import.
+- `load()`: import and load the model (once per worker; called by the stage's setup and safe to
+  call again).
+- `complete(messages, *, schema, seed, temperature, max_tokens) -> str`: the raw answer, expected to
+  be JSON matching `schema` (the stage parses and validates it, and retries with other seeds).
+  Same messages and seed give the same text where the engine allows it.
+- Errors: UserError (one line) for configuration problems, which stop the run;
+  BackendRequestError when a request failed for good, which sets the item aside.
+- Usage: subclass UsageMeter and `count(requests=1, prompt_tokens=..., completion_tokens=...)`
+  per request; the stage attaches each item's usage to its outcome (the run summary's cost line).
+- `remote = True` for a backend that waits on a server instead of computing: it gets no cores of
+  its own and runs `text.concurrency` requests at once on threads.
+- A backend never imports another backend; shared helpers live outside this package
+  (e.g. text/bundled.py, the bundled model's location).
+"""
 
 from __future__ import annotations
 
+import importlib
 import threading
 from collections import Counter
-from typing import Any, Protocol
+from dataclasses import dataclass
+from typing import Any, ClassVar, Protocol
 
 from ...errors import UserError
-
-BACKENDS = ("local", "fake", "openai", "transformers")
-# Backends that wait on a server instead of computing: they need no cores of their own and
-# run many requests at once on threads (TextConfig.concurrency).
-REMOTE_BACKENDS = frozenset({"openai"})
 
 
 class TextBackend(Protocol):
     name: str
     model: str
+    remote: ClassVar[bool]  # optional: False when absent
+    config_fields: ClassVar[tuple[str, ...]]  # optional: the TextConfig fields it reads, () when absent
 
     def load(self) -> None: ...
 
@@ -57,25 +79,58 @@ class UsageMeter:
         return {k: v for k, v in self.__dict__.items() if k != "_usage_local"}
 
 
+@dataclass(frozen=True)
+class _Entry:
+    target: str | type  # "module:Class", imported on first use, or the class itself
+    install: str
+
+
+_REGISTRY: dict[str, _Entry] = {}
+
+
+def register(name: str, target: str | type, install: str = "") -> None:
+    """Make `text.backend: name` usable. `target` is "package.module:Class" (imported only when
+    used, so optional packages stay optional) or the class itself."""
+    _REGISTRY[name] = _Entry(target, install)
+
+
+def unregister(name: str) -> None:
+    _REGISTRY.pop(name, None)
+
+
+def names() -> list[str]:
+    """Registered names in registration order (the command line and the scenario schema list them)."""
+    return list(_REGISTRY)
+
+
+def backend_class(name: str) -> type[TextBackend]:
+    entry = _REGISTRY.get(name)
+    if entry is None:
+        raise UserError(f"unknown text backend '{name}'; available: {', '.join(names())}")
+    if not isinstance(entry.target, str):
+        return entry.target
+    module, _, attr = entry.target.partition(":")
+    try:
+        return getattr(importlib.import_module(module), attr)
+    except ImportError as exc:
+        hint = entry.install or "install the package that provides it"
+        raise UserError(f"the {name} text backend cannot be imported ({exc}); {hint}") from None
+
+
 def is_remote(name: str) -> bool:
-    return name in REMOTE_BACKENDS
+    return name in _REGISTRY and bool(getattr(backend_class(name), "remote", False))
+
+
+def config_fields(name: str) -> tuple[str, ...]:
+    return tuple(getattr(backend_class(name), "config_fields", ()))
 
 
 def make_backend(name: str, **options: Any) -> TextBackend:
-    if name == "local":
-        from .local import LocalLlamaBackend
+    return backend_class(name)(**options)
 
-        return LocalLlamaBackend(**options)
-    if name == "fake":
-        from .fake import FakeBackend
 
-        return FakeBackend(**options)
-    if name == "openai":
-        from .openai_backend import OpenAIBackend
-
-        return OpenAIBackend(**options)
-    if name == "transformers":
-        from .transformers_backend import TransformersBackend
-
-        return TransformersBackend(**options)
-    raise UserError(f"unknown text backend '{name}'; available: {', '.join(BACKENDS)}")
+# The built-in backends: one line each (this order is the order `--text-backend` lists them in).
+register("local", "scenavox.text.backends.local:LocalLlamaBackend")
+register("fake", "scenavox.text.backends.fake:FakeBackend")
+register("openai", "scenavox.text.backends.openai_backend:OpenAIBackend")
+register("transformers", "scenavox.text.backends.transformers_backend:TransformersBackend")

@@ -67,6 +67,8 @@ def resolve_base_url(base_url: str | None) -> str:
 
 class OpenAIBackend(UsageMeter):
     name = "openai"
+    remote = True
+    config_fields = ("base_url", "api_key_env", "structured_output", "request_timeout_s", "max_retries")
 
     def __init__(
         self,

@@ -35,6 +35,7 @@ def json_prefix(schema: dict[str, Any]) -> str:
 
 class TransformersBackend(UsageMeter):
     name = "transformers"
+    config_fields = ("gguf_file", "device", "dtype")
 
     def __init__(self, model: str | None = None, gguf_file: str | None = None, device: str = "auto",
                  dtype: str = "auto", threads: int = 1, **_: Any):
@@ -62,7 +63,7 @@ class TransformersBackend(UsageMeter):
 
     def _source(self) -> tuple[str, str | None]:
         if self.model_ref is None:
-            from .local import bundled_gguf
+            from ..bundled import bundled_gguf
 
             path = bundled_gguf()
             return str(path.parent), path.name

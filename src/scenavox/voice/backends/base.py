@@ -101,7 +101,8 @@ def unregister(name: str) -> None:
 
 
 def names() -> list[str]:
-    return sorted(_REGISTRY)
+    """Registered names, in registration order."""
+    return list(_REGISTRY)
 
 
 def install_hint(name: str) -> str:
