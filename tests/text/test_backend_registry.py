@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from scenavox.errors import UserError
-from scenavox.pipeline import build
+from scenavox.api import build
 from scenavox.scenario import Scenario, load_scenario
 from scenavox.text import backends
 from scenavox.text.backends.fake import FakeBackend

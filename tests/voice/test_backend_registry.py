@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from scenavox.errors import UserError
-from scenavox.pipeline import build
+from scenavox.api import build
 from scenavox.scenario import load_scenario
 from scenavox.voice import backends
 from scenavox.voice.backends import TTSBackend
