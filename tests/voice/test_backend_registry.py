@@ -101,6 +101,23 @@ def test_the_planner_records_no_pitch_for_a_backend_without_pitch_control(chirp,
     assert planner.task_for(t, planner.schedule(1)[0]).prosody["pitch_semitones"] == 0.0
 
 
+def test_a_backend_registered_at_run_time_reaches_worker_processes(chirp, tmp_path):
+    """Workers start from the built-in registry lines; the stage carries the registry with it."""
+    from scenavox.executors import LocalExecutor
+    from scenavox.records import Command, Triple
+    from scenavox.voice.stage import VoicePlanner, VoiceStage
+
+    sc_file = tmp_path / "mini.yaml"
+    sc_file.write_text(MINIMAL + f"voices: {{registry: {_registry(tmp_path)}}}\nacoustics: {{enabled: false}}\n")
+    planner = VoicePlanner(load_scenario(sc_file), 7)
+    triples = [Triple(id=f"t{i}", index=i, command=Command(intent="call_contact", slots={"contact": "Mom"}),
+                      utterance=f"Call Mom {'now ' * i}please", reply="Calling Mom.") for i in range(2)]
+    tasks = [planner.task_for(t, slot) for t, slot in zip(triples, planner.schedule(len(triples)))]
+    outcomes = list(LocalExecutor().map(VoiceStage(threads=1), tasks, workers=1))
+    assert all(o.record is not None and o.record.provenance["tts_backend"] == "chirp" for o in outcomes), \
+        [o.quarantined for o in outcomes]
+
+
 def test_voice_registry_takes_names_and_options_from_the_backend(chirp, tmp_path):
     assert [v.backend for v in load_registry(str(_registry(tmp_path)))] == ["chirp", "chirp"]
     with pytest.raises(UserError) as err:

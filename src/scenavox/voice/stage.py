@@ -14,7 +14,7 @@ from ..stages import Outcome, Resources, Stage
 from .audio import encode, resample, set_level, trim_silence
 from .dialogue import (assistant_voice, prosody_key, reply_provenance, reply_spec, synthesize_reply,
                        voices_replies)
-from .backends import backend_class, is_cloud, pitch_native
+from .backends import backend_class, is_cloud, pitch_native, snapshot
 from .registry import Voice, scenario_voices
 
 # A clip shorter or longer than this per word is a synthesis failure, not speech.
@@ -144,6 +144,7 @@ class VoiceStage(Stage):
 
     def __init__(self, threads: int = 1):
         self.resources = Resources(cpus=threads, threads=threads)
+        self._registry = snapshot()  # travels to the workers with the stage, backends registered at run time too
         self._backends: dict[str, Any] = {}
 
     def __getstate__(self) -> dict[str, Any]:
@@ -154,7 +155,7 @@ class VoiceStage(Stage):
     def _backend(self, name: str) -> Any:
         """One instance per backend and worker, from the registry (voice/backends/base.py)."""
         if name not in self._backends:
-            self._backends[name] = backend_class(name)(threads=self.resources.threads)
+            self._backends[name] = backend_class(name, self._registry)(threads=self.resources.threads)
         return self._backends[name]
 
     def process(self, task: VoiceTask) -> Outcome:

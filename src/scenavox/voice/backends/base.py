@@ -115,18 +115,27 @@ def needs(name: str, what: str) -> UserError:
     return UserError(f"the {name} TTS backend needs {what}; {install_hint(name)}")
 
 
-def backend_class(name: str) -> type[TTSBackend]:
-    """The class registered under `name`, imported now if it was registered by module path."""
-    entry = _REGISTRY.get(name)
+def snapshot() -> dict[str, _Entry]:
+    """The registry as it is now, to travel with a stage to worker processes (which start from the
+    built-in lines only: a backend registered at run time reaches them this way)."""
+    return dict(_REGISTRY)
+
+
+def backend_class(name: str, registry: dict[str, _Entry] | None = None) -> type[TTSBackend]:
+    """The class registered under `name` (in `registry`, a snapshot, else the live registry),
+    imported now if it was registered by module path."""
+    registry = _REGISTRY if registry is None else registry
+    entry = registry.get(name)
     if entry is None:
-        raise UserError(f"unknown TTS backend '{name}'; available: {', '.join(names())}")
+        raise UserError(f"unknown TTS backend '{name}'; available: {', '.join(registry)}")
     if not isinstance(entry.target, str):
         return entry.target
     module, _, attr = entry.target.partition(":")
     try:
         cls = getattr(importlib.import_module(module), attr)
     except ImportError as exc:
-        raise UserError(f"the {name} TTS backend cannot be imported ({exc}); {install_hint(name)}") from None
+        hint = entry.install or "install the package that provides it"
+        raise UserError(f"the {name} TTS backend cannot be imported ({exc}); {hint}") from None
     return cls
 
 
