@@ -104,9 +104,11 @@ def scenarios() -> None:
 def validate(scenario: str, allow_paths: tuple[Path, ...]) -> None:
     """Check a scenario file and print what it will produce."""
     from .scenario import load_scenario
+    from .text.stage import check_backend
     from .voice.stage import VoicePlanner
 
     sc = load_scenario(scenario, allow_paths=allow_paths)
+    check_backend(sc)
     VoicePlanner(sc, sc.seed)
     accents = ", ".join(f"{a} {w:.0%}" for a, w in sc.accent_weights.items())
     click.echo(f"{sc.source_path}: ok: {len(sc.intents)} intents, accents {accents}, n={sc.size.n}")
@@ -202,6 +204,16 @@ def init(name: str, path: Path | None, force: bool) -> None:
     click.echo(f"wrote {target}; edit it, then: scenavox validate {target if path else name}")
 
 
+def scenario_schema() -> dict:
+    """The scenario's JSON Schema, with the registered text backends as text.backend's choices."""
+    from .scenario import Scenario
+
+    schema = Scenario.model_json_schema()
+    prop = schema["$defs"]["TextConfig"]["properties"]["backend"]
+    prop.update({"enum": text_backend_names(), **{k: prop.pop(k) for k in list(prop) if k != "default"}})
+    return schema
+
+
 @main.command("schema")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write the JSON Schema to a file instead of stdout.")
@@ -209,10 +221,9 @@ def schema_cmd(out: Path | None) -> None:
     """Print the JSON Schema of scenario files (for editor completion)."""
     import json
 
-    from .scenario import Scenario
     from .store import write_atomic
 
-    text = json.dumps(Scenario.model_json_schema(), indent=2) + "\n"
+    text = json.dumps(scenario_schema(), indent=2) + "\n"
     if out:
         write_atomic(out, text)
         click.echo(f"wrote {out}")

@@ -21,7 +21,6 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from .errors import UserError
-from .text.backends import names as text_backend_names
 
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 IDENT_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
@@ -283,8 +282,9 @@ class Price(_Strict):
 
 
 class TextConfig(_Strict):
-    # a name in the text backend registry (text/backends/__init__.py); the schema lists the built-in ones
-    backend: str = Field("local", json_schema_extra={"enum": text_backend_names()})
+    # a name in the text backend registry (text/backends/__init__.py), checked by the text stage and
+    # `scenavox validate`; `scenavox schema` lists the registered names (the scenario knows no stage)
+    backend: str = "local"
     # local: GGUF path (None = the bundled SmolLM2); openai: the model name the server serves;
     # transformers: a local model folder or a hub name (None = the bundled SmolLM2 GGUF)
     model: str | None = None
@@ -328,13 +328,6 @@ class TextConfig(_Strict):
     # Settings added after corpora existed: left out of item ids while at their default, so those
     # corpora keep their ids (and a rerun reuses their items).
     ID_IF_SET: ClassVar[frozenset[str]] = frozenset({"mode", "check_language", "gguf_file", "dtype"})
-
-    @field_validator("backend")
-    @classmethod
-    def _registered(cls, v: str) -> str:
-        if v not in text_backend_names():
-            raise ValueError(f"unknown text backend '{v}'; available: {', '.join(text_backend_names())}")
-        return v
 
     @field_validator("base_url")
     @classmethod

@@ -8,7 +8,7 @@ import pytest
 
 from scenavox.errors import UserError
 from scenavox.api import build
-from scenavox.scenario import Scenario, load_scenario
+from scenavox.scenario import load_scenario
 from scenavox.text import backends
 from scenavox.text.backends.fake import FakeBackend
 
@@ -33,13 +33,14 @@ def echo():
     backends.unregister("echo")
 
 
-def test_the_command_line_and_the_schema_list_the_registered_backends():
-    from scenavox.cli import corpus
+def test_the_command_line_and_the_schema_list_the_registered_backends(echo):
+    from scenavox.cli import corpus, scenario_schema
 
     option = next(p for p in corpus.params if p.name == "text_backend")
-    assert list(option.type.choices) == backends.names() == ["local", "fake", "openai", "transformers"]
-    schema = Scenario.model_json_schema()["$defs"]["TextConfig"]["properties"]["backend"]
-    assert schema["enum"] == backends.names() and schema["default"] == "local"
+    assert list(option.type.choices) == ["local", "fake", "openai", "transformers"]  # the built-in lines
+    schema = scenario_schema()["$defs"]["TextConfig"]["properties"]["backend"]
+    assert schema["enum"] == backends.names() == ["local", "fake", "openai", "transformers", "echo"]
+    assert schema["default"] == "local"
     assert [n for n in backends.names() if backends.is_remote(n)] == ["openai"]
 
 
@@ -57,16 +58,19 @@ def test_a_backend_registered_from_a_test_module_writes_the_text(echo, tmp_path,
     assert TextStage(sc, threads=1).backend.temperature_seen == 0.3
 
 
-def test_an_unknown_backend_is_one_line_naming_file_and_field(tmp_path):
+def test_an_unknown_backend_is_one_line_naming_file_and_field(tmp_path, fake_registry):
+    from click.testing import CliRunner
+
+    from scenavox.cli import main
+
     sc_file = tmp_path / "mini.yaml"
-    sc_file.write_text(MINIMAL + "text: {backend: gpt9}\n")
+    sc_file.write_text(MINIMAL + f"text: {{backend: gpt9}}\nvoices: {{registry: {fake_registry}}}\n")
+    want = f"{sc_file}: text.backend: unknown text backend 'gpt9'; available: local, fake, openai, transformers"
+    res = CliRunner().invoke(main, ["validate", str(sc_file)])
+    assert res.exit_code == 2 and res.output.strip() == f"error: {want}"
     with pytest.raises(UserError) as err:
-        load_scenario(sc_file)
-    msg = str(err.value)
-    assert str(sc_file) in msg and "text.backend" in msg and "unknown text backend 'gpt9'" in msg and "\n" not in msg
-    sc_file.write_text(MINIMAL)
-    with pytest.raises(UserError, match="^text.backend: unknown text backend 'gpt9'; available: local, fake"):
-        load_scenario(sc_file).with_text(backend="gpt9")
+        build(load_scenario(sc_file), n=2, out=tmp_path / "out", workers=0, progress=False)
+    assert str(err.value) == want and not (tmp_path / "out").exists()
 
 
 @pytest.mark.parametrize("package", ["text/backends", "voice/backends"])

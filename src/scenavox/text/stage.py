@@ -14,7 +14,7 @@ from ..records import Quarantined, TextTask, Triple
 from ..scenario import Scenario, prompts_dir
 from ..stages import Outcome, Resources, Stage
 from .answers import MAX_CHARS, parse_answer
-from .backends import BackendRequestError, TextBackend, config_fields, is_remote, make_backend
+from .backends import BackendRequestError, TextBackend, backend_class, config_fields, is_remote, make_backend
 from .checks import check_texts
 from .dialogue import dialogue_request, spoken_slots
 from .free import FreePrompts, check_free_answer
@@ -113,6 +113,14 @@ def check_answer(
     return check_texts(data, spoken_slots(task), min_words, max_words, languages)
 
 
+def check_backend(scenario: Scenario, name: str | None = None) -> None:
+    """One line naming the file and the field when the text backend is not registered (or cannot be imported)."""
+    try:
+        backend_class(name or scenario.text.backend)
+    except UserError as exc:
+        raise UserError(f"{scenario.source_path}: text.backend: {exc}") from None
+
+
 class TextStage(Stage):
     name = "text"
 
@@ -120,6 +128,7 @@ class TextStage(Stage):
         self.scenario = scenario
         self.cfg = scenario.text
         self.backend_name = backend or self.cfg.backend
+        check_backend(scenario, self.backend_name)
         self.prompts = PromptBuilder(scenario)
         self.free = FreePrompts(self.prompts) if self.cfg.mode == "free" else None
         self.schema = free_schema(scenario) if self.free else ANSWER_SCHEMA
