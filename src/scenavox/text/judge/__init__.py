@@ -14,7 +14,8 @@ utterance and reply to each intent's prototypes (description, examples, optional
 accepted) plus rule features of form (request vs statement/confirmation) and of invented slot values,
 combined by two small logistic models whose weights were fitted on part of the hand-labelled audit
 set (tests/data/audit/README.md: how, and what they measure on the held-out part). Another scorer,
-e.g. an LLM behind an OpenAI-compatible server (`llm.LLMScorer`), plugs in through `scorer=`.
+e.g. an LLM behind an OpenAI-compatible server (the `openai` text backend), plugs in through
+`scorer=` (the Scorer protocol below).
 """
 
 from __future__ import annotations

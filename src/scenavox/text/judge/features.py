@@ -45,9 +45,7 @@ class JudgeItem:
             from ..dialogue import spoken_slots
 
             d = item.dialogue
-            spoken = ({k: item.command.slots[k] for k in d.changed}
-                      if d is not None and d.kind == "correction" else dict(item.command.slots))
-            _ = spoken_slots  # the same rule as the text stage's
+            spoken = dict(spoken_slots(item))  # reads .command and .dialogue, which a Triple has too
             return cls(item.command.intent, dict(item.command.slots), item.utterance, item.reply, spoken,
                        None if d is None else d.kind)
         m = dict(item)
@@ -70,6 +68,7 @@ class Embedder:
     """all-MiniLM-L6-v2 on CPU, with a cache: prototypes and repeated texts are encoded once."""
 
     name = "all-MiniLM-L6-v2"
+    max_cache = 20_000
 
     def __init__(self, threads: int = 1):
         self.threads = threads
@@ -91,6 +90,9 @@ class Embedder:
     def encode(self, texts: list[str]) -> np.ndarray:
         self.load()
         todo = sorted({t for t in texts if t not in self._cache})
+        if len(self._cache) + len(todo) > self.max_cache:  # a long run: prototypes keep their own matrices
+            self._cache.clear()
+            todo = sorted(set(texts))
         if todo:
             vecs = self.model.encode(todo, normalize_embeddings=True, batch_size=64, show_progress_bar=False)
             self._cache.update(zip(todo, np.asarray(vecs, dtype=np.float32)))
@@ -176,10 +178,11 @@ def score_items(items: list[JudgeItem], protos: Prototypes) -> list[dict[str, An
         vals = list(it.slots.values()) + list(it.spoken.values())
         masked_u.append(mask(it.utterance, vals))
         masked_r.append(mask(it.reply, vals))
-    vu = emb.encode(masked_u)
-    vr = emb.encode(masked_r)
     split = [sentences(it.reply) for it in items]
     flat = [mask(s, list(it.slots.values())) for it, ss in zip(items, split) for s in ss]
+    emb.encode(masked_u + masked_r + flat)  # one forward pass for the batch; the lines below hit the cache
+    vu = emb.encode(masked_u)
+    vr = emb.encode(masked_r)
     vecs = emb.encode(flat)
     sentence_vectors, pos = [], 0
     for ss in split:
@@ -221,7 +224,8 @@ def score_items(items: list[JudgeItem], protos: Prototypes) -> list[dict[str, An
             "r_form": form_r, "r_like_utt": r_like_utt,
             "r_utt_cos": float(vu[k] @ vr[k]),  # the reply echoing the utterance
             "r_invented": float(len(invented)), "r_min_sent": r_min_sent, "r_sentences": float(len(sents)),
-            "u_invented": float(len(rules.other_values(it.utterance, it.slots, protos.choices))), "r_names_value": float(bool(named)),
+            "u_invented": float(len(rules.other_values(it.utterance, it.slots, protos.choices))),
+            "r_names_value": float(bool(named)),
             "is_correction": float(it.turn_kind == "correction"),
             "why_u_form": cue_u, "why_r_form": cue_r, "why_r_invented": ", ".join(invented),
             "why_u_nearest": max((n for n in su if n != it.intent), key=su.get, default=""),
