@@ -35,6 +35,7 @@ class JudgeItem:
     reply: str
     spoken: dict[str, str] = field(default_factory=dict)  # the values the utterance must say (corrections: changed)
     turn_kind: str | None = None  # None (one turn), "first", "follow_up", "correction"
+    previous: dict[str, str] = field(default_factory=dict)  # a correction's previous slot values
 
     @classmethod
     def of(cls, item: Any) -> "JudgeItem":
@@ -46,18 +47,21 @@ class JudgeItem:
 
             d = item.dialogue
             spoken = dict(spoken_slots(item))  # reads .command and .dialogue, which a Triple has too
+            prev = dict(d.previous.slots) if d is not None and d.previous is not None else {}
             return cls(item.command.intent, dict(item.command.slots), item.utterance, item.reply, spoken,
-                       None if d is None else d.kind)
+                       None if d is None else d.kind, prev)
         m = dict(item)
         turn = m.get("turn") or {}
         slots = dict(m.get("slots") or {})
+        prev = m.get("previous") or turn.get("previous_slots") or {}
         return cls(str(m["intent"]), slots, str(m["utterance"]), str(m["reply"]),
-                   dict(m.get("spoken_slots") or slots), m.get("turn_kind") or turn.get("kind"))
+                   dict(m.get("spoken_slots") or slots), m.get("turn_kind") or turn.get("kind"), dict(prev))
 
 
 def mask(text: str, values: list[str]) -> str:
-    """The text normalized, with every given value's words replaced by MASK (longest values first)."""
-    norm = f" {normalize(text)} "
+    """The text without its opening fillers ("Hola, um, ..." is style, not intent), normalized, with
+    every given value's words replaced by MASK (longest values first)."""
+    norm = f" {normalize(rules.strip_lead(text) or text)} "
     for v in sorted({normalize(v) for v in values if v.strip()}, key=len, reverse=True):
         if v:
             norm = norm.replace(f" {v} ", f" {MASK} ")
@@ -135,6 +139,10 @@ class Prototypes:
         self.verbs = frozenset(w for w in firsts if w.isalpha() and w not in rules.NOT_VERBS
                                and not rules._STATEMENT.match(w))
         self._mats: dict[tuple[str, str], np.ndarray] = {}
+        # the scenario's own words: a reply's words outside them (and outside its utterance) are news
+        texts = [scenario.description] + [i.description + " " + i.name.replace("_", " ") for i in scenario.intents]
+        texts += [ex.utterance + " " + ex.reply for ex in scenario.examples] + self.all_values()
+        self.vocab = frozenset(w for t in texts for w in normalize(t).split())
 
     def add(self, kind: str, intent: str, text: str) -> None:
         """An accepted item's masked utterance ("utt") or reply ("rep") joins its intent's prototypes."""
@@ -199,22 +207,28 @@ def score_items(items: list[JudgeItem], protos: Prototypes) -> list[dict[str, An
         form_u, cue_u = rules.request_form(it.utterance, protos.verbs)
         form_r, cue_r = rules.reply_form(it.reply, protos.verbs)
         u_margin = margin(su, it.intent)
-        if it.turn_kind == "correction":
-            # "No, make it 3" names no command: the form of a correction is what counts
-            if rules.correction_form(it.utterance):
-                form_u, cue_u = 1.0, "a correction"
-            u_margin = max(u_margin, 0.0)
+        if it.turn_kind == "correction" and rules.correction_form(it.utterance):
+            # "No, make it 3" names no command: the form of a correction is what counts (a correction
+            # written as a fresh request is judged like one)
+            form_u, cue_u, u_margin = 1.0, "a correction", max(u_margin, 0.0)
         # does the utterance sit nearer the scenario's replies than its utterances? ("Here is the route...")
         u_like_reply = (float(np.max(all_r @ vu[k])) if len(all_r) else 0.0) - (
             float(np.max(all_u @ vu[k])) if len(all_u) else 0.0)
         r_like_utt = (float(np.max(all_u @ vr[k])) if len(all_u) else 0.0) - (
             float(np.max(all_r @ vr[k])) if len(all_r) else 0.0)
-        invented = rules.other_values(it.reply, it.slots, protos.choices)
+        allowed = tuple(it.previous.values()) if it.turn_kind == "correction" else ()
+        invented = rules.other_values(it.reply, it.slots, protos.choices, allowed)
+        u_invented = rules.other_values(it.utterance, it.slots, protos.choices, allowed)
         # every sentence of a reply must be about the command: "Set to 21 degrees. I'm enjoying a hot one."
         sents = sentence_vectors[k]
-        per_sent = [protos.similarity("rep", v)[it.intent] for v in sents]
+        sims = [protos.similarity("rep", v) for v in sents]
+        per_sent = [x[it.intent] for x in sims]
+        r_min_sent_any = float(min(max(x.values()) for x in sims)) if sims else 0.0
         r_min_sent = float(min(per_sent)) if per_sent else 0.0
-        worst = sentences(it.reply)[int(np.argmin(per_sent))] if per_sent else ""
+        worst = sentences(it.reply)[int(np.argmin([max(x.values()) for x in sims]))] if sims else ""
+        u_words = set(normalize(it.utterance).split())
+        novel = [w for w in normalize(it.reply).split()
+                 if len(w) > 2 and w not in protos.vocab and w not in u_words and w not in rules.COMMON_WORDS]
         named = [v for v in it.slots.values() if f" {normalize(v)} " in f" {normalize(it.reply)} "]
         out.append({
             "u_own": su[it.intent], "u_margin": u_margin,
@@ -223,9 +237,9 @@ def score_items(items: list[JudgeItem], protos: Prototypes) -> list[dict[str, An
             "r_own": sr[it.intent], "r_margin": margin(sr, it.intent),
             "r_form": form_r, "r_like_utt": r_like_utt,
             "r_utt_cos": float(vu[k] @ vr[k]),  # the reply echoing the utterance
-            "r_invented": float(len(invented)), "r_min_sent": r_min_sent, "r_sentences": float(len(sents)),
-            "u_invented": float(len(rules.other_values(it.utterance, it.slots, protos.choices))),
-            "r_names_value": float(bool(named)),
+            "r_invented": float(len(invented)), "r_min_sent": r_min_sent, "r_min_sent_any": r_min_sent_any, "r_sentences": float(len(sents)),
+            "u_invented": float(len(u_invented)), "why_u_invented": ", ".join(u_invented),
+            "r_names_value": float(bool(named)), "r_novel": float(len(novel)), "why_r_novel": " ".join(novel),
             "is_correction": float(it.turn_kind == "correction"),
             "why_u_form": cue_u, "why_r_form": cue_r, "why_r_invented": ", ".join(invented),
             "why_u_nearest": max((n for n in su if n != it.intent), key=su.get, default=""),

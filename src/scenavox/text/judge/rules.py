@@ -14,7 +14,7 @@ from ..normalize import contains, normalize
 
 # Words a speaker puts before the request itself ("Um, hey, okay so can you ...").
 _LEAD = re.compile(
-    r"^(?:(?:um+|uh+|er+m?|hmm+|hey|hi|hello|hola|oye|okay|ok|so|well|oh|yeah|yes|yep|please|sorry|no|nope|"
+    r"^(?:(?:um+|uh+|er+m?|hmm+|hey|hi|hello|hola|oye|yo|okay|ok|so|well|oh|yeah|yes|yep|please|sorry|no|nope|"
     r"actually|wait|alright|all right|right|listen|excuse me|gracias|amigo|señor|senor|por favor|"
     r"good (?:morning|afternoon|evening)|hey there|assistant|car|"
     r"quick(?:ly)?|just|oops|whoa|ah|erm|like)\b[\s,.!…:-]*)+",
@@ -25,6 +25,7 @@ _WANT = re.compile(
     r"^(?:i'?d|i would|i want|i need|i wanna|i gotta|we'?d|we want|we need|let me|let's|lemme|i (?:wish|hope) to|"
     # "I'll have two tacos", "I'll pay by card": the conventional forms of ordering and paying
     r"(?:i'?ll|i will|we'?ll) (?:have|take|get|go with|pay|need you|want)|i'?m (?:paying|having|taking)|"
+    r"(?:i'?m|i am) (?:gonna|going to) (?:pay|have|take)|"
     r"i (?:can|could) (?:pay|get|have)|(?:i'?ll|i will) (?:just )?need)\b", re.I,
 )
 # "I will cancel your appointment", "I'm going to book...": the speaker announces their own action
@@ -47,6 +48,18 @@ _STATEMENT = re.compile(
 # first words of examples that are not command verbs
 NOT_VERBS = frozenset("i we you he she they it can could would will may please um uh hey hi hello hola okay ok so "
                       "well oh yes no sorry just now the a an my our".split())
+# function words and the everyday words of confirming something: not news in a reply
+COMMON_WORDS = frozenset("""
+a about above after again all also am an and any are as at be been before being below between both but by can
+could did do does doing done down during each few for from further had has have having he her here hers him his
+how i if in into is it its itself just let me more most my no nor not now of off on once only or other our ours
+out over own same she should so some such than that the their them then there these they this those through to
+too under until up very was we were what when where which while who whom why will with would you your yours
+okay sure right away coming got thanks thank great good fine perfect certainly course problem absolutely
+alright done will shall set setting now ready please sorry yes yeah hello hola gracias one two three four five
+six seven eight nine ten twenty thirty forty fifty sixty seventy eighty ninety hundred minutes moment soon
+going get getting make making start starting call calling play playing book booking order ordering ask asking
+""".split())
 _GERUND = re.compile(r"^([a-z]+ing)\b", re.I)
 _NOT_GERUND = frozenset({"bring", "sing", "ring", "string", "king", "thing", "nothing", "something", "anything",
                          "everything", "morning", "evening", "spring", "swing", "wing", "ping"})
@@ -97,19 +110,25 @@ def correction_form(text: str) -> float:
     return 1.0 if _CORRECTION.search(text) else 0.0
 
 
-def other_values(text: str, planned: dict[str, str], choices: dict[str, list[str]]) -> list[str]:
+def other_values(text: str, planned: dict[str, str], choices: dict[str, list[str]],
+                 allowed: tuple[str, ...] = ()) -> list[str]:
     """Slot values, from the slots' declared values, that the text names but the command does not:
-    a reply that says "Calling Mike" for a call to Emma invents another command."""
+    a reply that says "Calling Mike" for a call to Emma invents another command. `allowed`: values
+    the text may name anyway (a correction's previous value). A bare number counts only when the
+    planned one is missing ("3 tacos, that's 6 dollars" names 6 as a price, not as a quantity)."""
     found = []
     norm = f" {normalize(text)} "
     for slot, values in choices.items():
         mine = planned.get(slot)
         if mine is None:
             continue
+        mine_said = f" {normalize(mine)} " in norm
         for v in values:
-            if v == mine or not v.strip():
+            if v == mine or not v.strip() or v in allowed:
                 continue
             nv = normalize(v)
+            if v.strip().isdigit() and mine_said:
+                continue
             if nv and f" {nv} " in norm and not contains(mine, v):  # "Main Street" inside "Main Street Mall"
                 found.append(v)
     return found

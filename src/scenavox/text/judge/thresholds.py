@@ -21,10 +21,12 @@ class JudgeThresholds(BaseModel):
     check_reply: bool | None = None
 
 
-# The reply model's probabilities sit lower (two thirds of the audit replies are bad), hence its lower
-# numbers. medium: about 10% of good items rejected on the audit set's fitting part.
+# Measured on the audit set (in sample; tests/data/audit/README.md). Utterances: low rejects 5% of good
+# ones and finds 84% of bad ones, medium 9% / 89%, high 12% / 90%. Replies (scenarios that voice them):
+# low 14% / 61%, medium 18% / 77%, high 25% / 87%. The reply model's probabilities sit lower (two
+# thirds of the audit replies are bad), hence its lower numbers.
 PRESETS: dict[str, dict[str, float]] = {
-    "low": dict(min_utterance=0.35, min_reply=0.2),
+    "low": dict(min_utterance=0.4, min_reply=0.2),
     "medium": dict(min_utterance=0.5, min_reply=0.3),
     "high": dict(min_utterance=0.6, min_reply=0.4),
 }
