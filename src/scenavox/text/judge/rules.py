@@ -1,0 +1,166 @@
+"""Surface features of an utterance or a reply: its form (a request to the assistant, or a statement
+or confirmation), and whether a reply names a slot value other than the planned one.
+
+These catch what sentence embeddings do not see: "Set the temperature to 17 degrees" and "You set
+the temperature to 17 degrees" are near neighbours for all-MiniLM-L6-v2 (cosine 0.7+), yet only the
+first is a request. English only; other languages get neutral scores (0.5) from `request_form`.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ..normalize import contains, normalize
+
+# Words a speaker puts before the request itself ("Um, hey, okay so can you ...").
+_LEAD = re.compile(
+    r"^(?:(?:um+|uh+|er+m?|hmm+|hey|hi|hello|hola|oye|yo|okay|ok|so|well|oh|yeah|yes|yep|please|sorry|no|nope|"
+    r"actually|wait|alright|all right|right|listen|excuse me|gracias|amigo|señor|senor|por favor|"
+    r"good (?:morning|afternoon|evening)|hey there|assistant|car|"
+    r"quick(?:ly)?|just|oops|whoa|ah|erm|like)\b[\s,.!…:-]*)+",
+    re.IGNORECASE,
+)
+_MODAL = re.compile(r"^(?:can|could|would|will|may|might|mind)\s+(?:you|i|we|u)\b|^would you\b|^do you mind\b", re.I)
+_WANT = re.compile(
+    r"^(?:i'?d|i would|i want|i need|i wanna|i gotta|we'?d|we want|we need|let me|let's|lemme|i (?:wish|hope) to|"
+    # "I'll have two tacos", "I'll pay by card": the conventional forms of ordering and paying
+    r"(?:i'?ll|i will|we'?ll) (?:have|take|get|go with|pay|need you|want)|i'?m (?:paying|having|taking)|"
+    r"(?:i'?m|i am) (?:gonna|going to) (?:pay|have|take)|"
+    r"i (?:can|could) (?:pay|get|have)|(?:i'?ll|i will) (?:just )?need)\b", re.I,
+)
+# "I will cancel your appointment", "I'm going to book...": the speaker announces their own action
+_OWN_ACTION = re.compile(r"^(?:i'?ll|i will|i'?m (?:gonna|going to)|i am (?:gonna|going to)|i shall)\b", re.I)
+_QUESTION = re.compile(r"^(?:how|what|what's|whats|which|when|where|is|are|do|does|did|any|got)\b", re.I)
+# Verbs a user starts a command with; the scenario adds the first words of its examples and descriptions.
+IMPERATIVES = frozenset("""
+add adjust ask book bring buy call cancel change check connect cool delete dial direct drive find
+get give go guide head heat help hook increase lower make move navigate open order pay phone
+play pop pull put queue raise reduce refill remind remove renew reschedule ring route schedule
+send set show skip start stop swap switch take tell throw turn update warm
+""".split())
+# Openings of a confirmation, a description or a statement: what the assistant says, not the user.
+_STATEMENT = re.compile(
+    r"^(?:you|you're|youre|you've|you'll|your|here|here's|heres|there|there's|theres|it's|its|it|this|that|"
+    r"that's|thats|these|those|the|i'm|im|i am|i've|i have|we're|we are|we've|my|our|done|sure|certainly|"
+    r"absolutely|of course|no problem|got it|great|perfect|sounds|now|today|thank|thanks|welcome|enjoy|"
+    r"coming up|right away|will do|understood|noted)\b", re.I,
+)
+# first words of examples that are not command verbs
+NOT_VERBS = frozenset("i we you he she they it can could would will may please um uh hey hi hello hola okay ok so "
+                      "well oh yes no sorry just now the a an my our".split())
+# function words and the everyday words of confirming something: not news in a reply
+COMMON_WORDS = frozenset("""
+a about above after again all also am an and any are as at be been before being below between both but by can
+could did do does doing done down during each few for from further had has have having he her here hers him his
+how i if in into is it its itself just let me more most my no nor not now of off on once only or other our ours
+out over own same she should so some such than that the their them then there these they this those through to
+too under until up very was we were what when where which while who whom why will with would you your yours
+okay sure right away coming got thanks thank great good fine perfect certainly course problem absolutely
+alright done will shall set setting now ready please sorry yes yeah hello hola gracias one two three four five
+six seven eight nine ten twenty thirty forty fifty sixty seventy eighty ninety hundred minutes moment soon
+going get getting make making start starting call calling play playing book booking order ordering ask asking
+""".split())
+_GERUND = re.compile(r"^([a-z]+ing)\b", re.I)
+_NOT_GERUND = frozenset({"bring", "sing", "ring", "string", "king", "thing", "nothing", "something", "anything",
+                         "everything", "morning", "evening", "spring", "swing", "wing", "ping"})
+
+
+def strip_lead(text: str) -> str:
+    t = text.strip().lstrip("\"'“”‘’¡¿ ")
+    return _LEAD.sub("", t).strip()
+
+
+def request_form(text: str, verbs: frozenset[str] = frozenset()) -> tuple[float, str]:
+    """(score, cue): 1.0 when the words read as a request or question to the assistant, 0.0 when
+    they read as a statement or a confirmation, 0.5 when the form says nothing either way."""
+    body = strip_lead(text)
+    low = body.lower()
+    words = re.findall(r"[a-z']+", low)
+    if not words:
+        return 0.5, "no words"
+    first = words[0]
+    if _MODAL.match(low):
+        return 1.0, "modal question"
+    if _WANT.match(low):
+        return 1.0, "want/need"
+    if _OWN_ACTION.match(low):
+        return 0.0, "announces the speaker's own action"
+    if first in IMPERATIVES or first in verbs:
+        return 1.0, f"imperative '{first}'"
+    if _QUESTION.match(low) and text.rstrip().endswith("?"):
+        return 1.0, "question"
+    gerund = _GERUND.match(low)
+    if gerund and gerund.group(1) not in _NOT_GERUND:
+        return 0.0, f"starts with '{gerund.group(1)}'"
+    if _STATEMENT.match(low):
+        return 0.0, f"statement '{first}'"
+    if re.search(r"\bplease\b", low) or text.rstrip().endswith("?"):
+        return 1.0, "please/question mark"
+    return 0.5, "form unclear"
+
+
+_CORRECTION = re.compile(
+    r"\b(?:no|nope|sorry|actually|instead|i meant|i mean|make (?:it|that)|change|switch|rather|correction|"
+    r"wait|not|update|scratch that|oops)\b", re.I,
+)
+
+
+def correction_form(text: str) -> float:
+    """1.0 when the words read as a change of the previous request ("No, make it 3")."""
+    return 1.0 if _CORRECTION.search(text) else 0.0
+
+
+def other_values(text: str, planned: dict[str, str], choices: dict[str, list[str]],
+                 allowed: tuple[str, ...] = ()) -> list[str]:
+    """Slot values, from the slots' declared values, that the text names but the command does not:
+    a reply that says "Calling Mike" for a call to Emma invents another command. `allowed`: values
+    the text may name anyway (a correction's previous value). A bare number counts only when the
+    planned one is missing ("3 tacos, that's 6 dollars" names 6 as a price, not as a quantity)."""
+    found = []
+    norm = f" {normalize(text)} "
+    for slot, values in choices.items():
+        mine = planned.get(slot)
+        if mine is None:
+            continue
+        mine_said = f" {normalize(mine)} " in norm
+        for v in values:
+            if v == mine or not v.strip() or v in allowed:
+                continue
+            nv = normalize(v)
+            if v.strip().isdigit() and mine_said:
+                continue
+            if nv and f" {nv} " in norm and not contains(mine, v):  # "Main Street" inside "Main Street Mall"
+                found.append(v)
+    return found
+
+
+_ACK = re.compile(
+    r"^(?:okay|ok|sure|alright|all right|got it|done|certainly|of course|no problem|absolutely|right away|"
+    r"will do|coming (?:right )?up|you got it|understood|noted|perfect|great|good|fine|ready|consider it done|on it|"
+    r"now \w+ing|now (?:set|playing|calling)|that's right|"
+    r"here (?:is|are|'s|you go)|here's|heres|"
+    r"i(?:'ll| will|'ve| have|'m| am)(?: now| just)? (?:\w+ing|\w+ed|set|put|book|call|play|start|send|add|"
+    r"change|cancel|renew|refill|ask|get|make|take|update|let|note|order|find|check|turn|dial|route|guide)\b|"
+    r"(?:your|the|that|this|it|they|those|these)\b.{0,60}\b(?:is|are|was|were|will be|has been|have been|"
+    r"costs?|comes? to|'s|'re)\b)",
+    re.I,
+)
+
+
+def reply_form(text: str, verbs: frozenset[str] = frozenset()) -> tuple[float, str]:
+    """(score, cue) for a reply: 1.0 when it reads as the assistant confirming or answering, 0.0 when it
+    reads as a request to the assistant (the user's words again), 0.5 otherwise."""
+    body = strip_lead(text)
+    low = body.lower()
+    words = re.findall(r"[a-z']+", low)
+    if not words:
+        return 0.5, "no words"
+    gerund = _GERUND.match(low)
+    if _ACK.match(low) or _ACK.match(text.strip().lower()):
+        return 1.0, "confirmation"
+    if gerund and gerund.group(1) not in _NOT_GERUND:
+        return 1.0, f"'{gerund.group(1)}' (doing it)"
+    form, cue = request_form(text, verbs)
+    if form == 1.0:
+        return 0.0, f"a request ({cue})"
+    return 0.5, "form unclear"
