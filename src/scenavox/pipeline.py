@@ -27,6 +27,7 @@ from .errors import UserError
 from .executors import LocalExecutor
 from .publish.export import export_dataset
 from .records import Clip, TextTask, Triple, VoiceTask
+from .sampling import largest_remainder
 from .scenario import Scenario
 from .store import Store
 from .text.backends import is_remote
@@ -171,7 +172,7 @@ class _Run:
     def _text_todo(self, tasks: list[TextTask]) -> Iterator[TextTask]:
         for task in tasks:
             self.attempted.add(task.id)
-            have = self.store.get("text", task.id, Triple)
+            have = self.store.get(Store.TEXT, task.id, Triple)
             if have is not None:
                 self.stats["text"].reused += 1
                 self.bars["text"].update()
@@ -201,8 +202,8 @@ class _Run:
         while self.ready:
             vt = self.ready.pop(0)
             self.attempted.add(vt.id)
-            have = self.store.get("clips", vt.id, Clip)
-            if (have is not None and (self.store.root / have.audio_path).is_file()
+            have = self.store.get(Store.CLIPS, vt.id, Clip)
+            if (have is not None and self.store.file(have.audio_path).is_file()
                     and clip_matches(self.store.root, have, vt)):
                 self.clips[have.triple_id] = have
                 self.stats["voice"].reused += 1
@@ -260,7 +261,7 @@ class _Run:
                 targets[a] = have[a]
             spare = self.n - sum(targets.values())
             weights = [self.planner.weights[self.planner.accents.index(a)] for a in open_]
-            for a, k in zip(open_, _largest_remainder(spare, weights)):
+            for a, k in zip(open_, largest_remainder(spare, weights)):
                 targets[a] += k
 
     def _top_up(self, need: dict[str, int], have: Counter[str]) -> list[TextTask]:
@@ -333,7 +334,7 @@ class _Run:
             triples = {t.id: t for t in triple_list}
             qa_failed = sorted((r for r in self.qa.values() if not r.passed), key=lambda r: r.id)
             if self.qa_on:
-                store.write_jsonl("qa/failed.jsonl", qa_failed)
+                store.write_jsonl(Store.qa_rel("failed.jsonl"), qa_failed)
             qa_summary, qa_results = None, []
             if self.qa_on and clip_list:  # headline numbers of what is exported, for the card and the summary
                 from .qa import run_qa
@@ -358,7 +359,7 @@ class _Run:
                 cols = {c.id: qa_columns(self.qa.get(c.id)) for c in clip_list} if self.qa_on else None
                 counts = export_dataset(store, self.scenario, clip_list, triples, self.seed, scenario_yaml,
                                         self.run_config, extra_columns=cols, dialogues=dialogues)
-                dataset = store.root / "dataset"
+                dataset = store.dataset_dir
                 if qa_summary is not None:  # the report also reads the exported splits (voice/triple leakage)
                     from .qa.run import finish_report
 
@@ -387,7 +388,7 @@ def _persist(store: Store, outcome: Any, st: StageStats, stage: str) -> None:
         return
     for rel, data in outcome.files.items():  # payload first, record last: the record marks "done"
         store.put_bytes(rel, data)
-    store.put("text" if stage == "text" else "clips", outcome.record)
+    store.put(Store.TEXT if stage == "text" else Store.CLIPS, outcome.record)
     st.done += 1
 
 
@@ -537,15 +538,3 @@ def format_summary(summary: dict[str, Any]) -> str:
 
 def load_summary(out: Path) -> dict[str, Any]:
     return json.loads((out / "run.json").read_text())
-
-
-def _largest_remainder(total: int, weights: list[float]) -> list[int]:
-    """total split into integers proportional to weights (largest remainder first)."""
-    if total <= 0 or not weights:
-        return [0] * len(weights)
-    s = sum(weights)
-    exact = [total * w / s for w in weights]
-    out = [int(x) for x in exact]
-    for i in sorted(range(len(exact)), key=lambda i: out[i] - exact[i])[: total - sum(out)]:
-        out[i] += 1
-    return out

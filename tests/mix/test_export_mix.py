@@ -11,7 +11,7 @@ import soundfile as sf
 from scenavox.publish.export import export_dataset
 from scenavox.publish.manifests import nemo_path
 
-from .conftest import real_records, scenario, synthetic_corpus, write_manifest
+from .conftest import dialogue_corpus, real_records, scenario, synthetic_corpus, write_manifest
 
 SHARES = {"train": 0.5, "validation": 0.5, "test": 0.0}
 
@@ -53,3 +53,35 @@ def test_exported_dataset_has_source_column_and_shares(tmp_path):
     card = (store.root / "dataset" / "README.md").read_text()
     assert "license: cc-by-4.0" in card and "**Real recordings**" in card and "| tiny-real | CC-BY-4.0 |" in card
     assert not list(store.root.glob("*.tmp-*"))
+
+
+def test_a_dialogue_has_the_same_split_in_both_configurations(tmp_path):
+    """Regression: the `dialogues` configuration kept the splits from before the mixer moved rows.
+
+    With real recordings, test is real only by default, so the mixer moves the synthetic rows
+    planned for test to the other splits; a dialogue's turns must move together, and its row in
+    the `dialogues` configuration must land in the split its turns have in the default one."""
+    import datasets
+
+    man = write_manifest(tmp_path / "real", real_records(speakers=8, per_speaker=10))
+    sc = scenario({"real": str(man)}, size={"n": 60, "splits": {"train": 0.8, "validation": 0.1, "test": 0.1}})
+    assert sc.mix.shares()["test"] == 0.0
+    store, clips, triples, dialogues = dialogue_corpus(tmp_path / "corpus", sc, n_dialogues=20, turns=3)
+    assert len(dialogues) == 20
+    export_dataset(store, sc, clips, triples, 3, sc.to_yaml(), {"seed": 3}, dialogues=dialogues)
+
+    cache = tempfile.mkdtemp()
+    default = datasets.load_dataset(str(store.root / "dataset"), cache_dir=cache)
+    split_of = {i: split for split, d in default.items() for i in d["id"]}
+    config = datasets.load_dataset(str(store.root / "dataset"), "dialogues", cache_dir=cache)
+    placed = 0
+    for split, d in config.items():
+        for did, turns in zip(d["id"], d["turns"]):
+            assert {split_of.get(t["clip_id"]) for t in turns} == {split}, (did, split)
+            placed += 1
+    assert placed >= 15  # dialogues are left out only where the mixer dropped some of their turns
+    splits_of_dialogue = {}
+    for split, d in default.items():
+        for dia in d["dialogue_id"]:
+            splits_of_dialogue.setdefault(dia, set()).add(split)
+    assert all(len(s) == 1 for s in splits_of_dialogue.values())  # the mixer moves a dialogue whole

@@ -113,16 +113,15 @@ def test_reexport_changes_shards_and_stays_atomic(corpus):
 
 def test_qa_summary_and_licence_in_card(tmp_path):
     from scenavox.publish.card import build_card
-    from scenavox.publish.export import assign_splits, build_rows
+    from scenavox.publish.export import build_rows
 
     voices = [{"id": "xtts-clone", "accent": "en-US", "backend": "coqui", "licence": "CPML",
                "engine_licence": "MPL-2.0"}]
     store, sc, clips, triples = make_corpus(tmp_path / "c", n=2, voices=voices)
-    splits = assign_splits(clips, {"train": 1.0}, 0, set())
-    rows = build_rows(store, sc, clips, triples, 0, splits, with_audio=False)
-    rows["train"][0]["qa_wer"] = 0.1
-    rows["train"][1]["qa_wer"] = 0.3
-    card = build_card(sc, rows, qa={"round_trip_wer": 0.2})
+    rows = build_rows(store, sc, clips, triples, 0, with_audio=False)
+    rows[0]["qa_wer"] = 0.1
+    rows[1]["qa_wer"] = 0.3
+    card = build_card(sc, {"train": rows}, qa={"round_trip_wer": 0.2})
     meta = _front_matter(str(card))
     assert meta["license"] == "other" and meta["license_name"] == "coqui-public-model-license"
     assert "round_trip_wer" in str(card) and "| qa_wer | 0.2 | 0.1 | 0.3 | 2 |" in str(card)

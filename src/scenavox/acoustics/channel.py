@@ -8,7 +8,7 @@ import numpy as np
 from scipy.signal import sosfilt, sosfiltfilt
 
 from .core import Transform, butter_sos, check_range, db, power, uniform
-from .io import resample
+from ..audio import resample
 
 
 def mulaw_encode(x: np.ndarray, mu: int = 255) -> np.ndarray:

@@ -215,11 +215,11 @@ def split_leakage(root: Any, held_out: list[str]) -> dict[str, Any] | None:
     None when nothing has been exported yet. Held-out voices must appear in test only; a
     voice or an identical (normalized) text in both train and test inflates test scores.
     """
-    from pathlib import Path
-
     import pyarrow.parquet as pq
 
-    data = Path(root) / "dataset" / "data"
+    from ..store import Store
+
+    data = Store(root).dataset_dir / "data"
     files = sorted(data.glob("*.parquet")) if data.is_dir() else []
     if not files:
         return None

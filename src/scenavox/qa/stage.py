@@ -12,9 +12,9 @@ from typing import Any
 
 import numpy as np
 
+from ..audio import read_mono
 from ..records import Clip, Record, Triple, content_id
 from ..stages import Outcome, Resources, Stage
-from ..voice.audio import resample
 from . import metrics
 from .thresholds import NOISY_SNR_DB, Thresholds
 
@@ -226,23 +226,17 @@ class QAStage(Stage):
         return np.asarray(self._vad(audio, num_samples=metrics.VAD_CHUNK), dtype=np.float32).reshape(-1)[:n]
 
     def process(self, task: QATask) -> Outcome:
-        import soundfile as sf
-
         if self._asr is None:
             self.setup()
         clip, triple = task.clip, task.triple
-        x, sr = sf.read(task.audio_file, dtype="float32", always_2d=False)
-        if x.ndim > 1:
-            x = x.mean(axis=1)
-        x16 = resample(x, sr, 16000)
+        x16, _ = read_mono(task.audio_file, 16000)
         from .asr import whisper_language
 
         transcript = self._asr.transcribe(x16, whisper_language(clip.language))
         clean_transcript = None
         if task.clean_audio_file:
-            xc, src = sf.read(task.clean_audio_file, dtype="float32", always_2d=False)
-            xc = xc.mean(axis=1) if xc.ndim > 1 else xc
-            clean_transcript = self._asr.transcribe(resample(xc, src, 16000), whisper_language(clip.language))
+            clean_transcript = self._asr.transcribe(read_mono(task.clean_audio_file, 16000)[0],
+                                                    whisper_language(clip.language))
         probs = self._vad_probs(x16)
         sil = metrics.silence_stats(probs)
         speech_s = max(0.0, len(x16) / 16000 - sil["leading_silence_s"] - sil["trailing_silence_s"])
