@@ -343,17 +343,42 @@ def real_row(item: RealItem, src: RealSource, scenario: Scenario, seed: int, sam
 
 
 # --- blending -------------------------------------------------------------------------
+@dataclass
+class _Together:
+    """Synthetic rows kept or dropped as one: the turns of a dialogue (labelled by its first turn)."""
+
+    key: str
+    rows: list[dict[str, Any]]
+
+
+def _units(rows: list[dict[str, Any]]) -> list[Any]:
+    """Rows as subsampling units: a one-turn row stays itself, a dialogue's turns become one _Together."""
+    by_dialogue: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for r in rows:
+        if r.get("dialogue_id"):
+            by_dialogue[r["dialogue_id"]].append(r)
+    return [r for r in rows if not r.get("dialogue_id")] + [_Together(k, v) for k, v in by_dialogue.items()]
+
+
+def _rows(units: list[Any]) -> list[dict[str, Any]]:
+    return [r for u in units for r in (u.rows if isinstance(u, _Together) else [u])]
+
+
 def _rid(x: Any) -> str:
-    return x.key if isinstance(x, RealItem) else str(x["id"])
+    return x.key if isinstance(x, (RealItem, _Together)) else str(x["id"])
 
 
 def _amount(x: Any, unit: str) -> float:
+    if isinstance(x, _Together):
+        return sum(_amount(r, unit) for r in x.rows)
     if unit == "rows":
         return 1.0
     return float(x.duration_s if isinstance(x, RealItem) else (x.get("duration_s") or 0.0))
 
 
 def _label(x: Any, name: str) -> str:
+    if isinstance(x, _Together):
+        return _label(x.rows[0], name)
     return (getattr(x, name) if isinstance(x, RealItem) else x.get(name)) or ""
 
 
@@ -374,8 +399,9 @@ def _interleave(items: list[Any], by: list[str], seed: int, tag: str) -> list[An
 
 
 def _take(items: list[Any], target: float, unit: str) -> list[Any]:
-    """A prefix of `items` worth `target` (rows: round(target) items; hours: nearest total)."""
-    if unit == "rows":
+    """A prefix of `items` worth `target` (rows: round(target) items; hours, or rows kept together:
+    the nearest total)."""
+    if unit == "rows" and not any(isinstance(it, _Together) for it in items):
         return items[: max(0, round(target))]
     out, total = [], 0.0
     for it in items:
@@ -586,8 +612,8 @@ def blend_rows(synthetic_rows: list[dict[str, Any]], scenario: Scenario, seed: i
         elif 0 < p < 1 and syn[s]:  # better a synthetic-only split than an empty one
             notes.append(f"{s}: no real speaker left for this split: it keeps its synthetic rows only")
         if target < syn_amt[s] - 1e-9:
-            order = _interleave(syn[s], stratify, seed, f"syn-{s}")
-            keep = _take(order, target, unit)
+            order = _interleave(_units(syn[s]), stratify, seed, f"syn-{s}")
+            keep = _rows(_take(order, target, unit))
             dropped += len(syn[s]) - len(keep)
             syn[s] = keep
 

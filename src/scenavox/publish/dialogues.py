@@ -2,8 +2,8 @@
 
 `<dataset>/dialogues/{split}-00000-of-00001.parquet`, read with
 `load_dataset(path, "dialogues")`. A dialogue goes to the split its turns have in the default
-configuration (the splitter keeps a dialogue's turns together); a dialogue whose turns are not
-all rows there (the mixer subsampled some away) is left out. Columns (publish/schema.py): the
+configuration (the splitter and the mixer keep a dialogue's turns together); a dialogue whose
+turns are not rows there (the mixer dropped them to keep the synthetic share) is left out. Columns (publish/schema.py): the
 mixed audio, the per-segment timeline (`turns`: role, speaker, start_s, end_s, text, clip_id,
 intent, slots, kind, barge_in, overlap_s) and what made it.
 """
@@ -94,6 +94,6 @@ def card_section(summary: dict[str, Any]) -> str:
         "row of the default configuration with that user turn) and the turn's own command. "
         f"Load it with `load_dataset(REPO, \"{CONFIG}\")`. Every user turn is also a row of the default "
         "configuration; dialogues missing a turn (set aside by the checks) are not rendered."
-        + (f" {summary['left_out']} rendered dialogue(s) are left out: the blend with real recordings kept only "
-           "some of their turns." if summary.get("left_out") else ""), "",
+        + (f" {summary['left_out']} rendered dialogue(s) are left out: the blend with real recordings dropped "
+           "their turns to keep the synthetic share." if summary.get("left_out") else ""), "",
     ])
