@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
+from scenavox.audio import read_mono
 from scenavox.records import Command, TextTask, Triple
 from scenavox.scenario import load_scenario
 from scenavox.text.stage import TextStage
-from scenavox.audio import read_mono
 from scenavox.voice.stage import VoicePlanner, VoiceStage
 
 pytestmark = pytest.mark.slow

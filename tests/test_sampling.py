@@ -22,7 +22,7 @@ def test_largest_remainder(total, weights, want):
 
 def test_largest_remainder_sums_to_total_and_stays_within_one_of_exact():
     weights = [0.37, 0.21, 0.29, 0.13]
-    for total in range(0, 200):
+    for total in range(200):
         got = largest_remainder(total, weights)
         assert sum(got) == total
         assert all(abs(g - total * w / sum(weights)) < 1 for g, w in zip(got, weights))

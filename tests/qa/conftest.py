@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from scenavox.audio import encode, resample
 from scenavox.records import Clip, Command, Triple, content_id
 from scenavox.scenario import parse_scenario
 from scenavox.store import Store
-from scenavox.audio import encode, resample
 from scenavox.voice.audio import set_level, trim_silence
 
 SCENARIO = """

@@ -6,9 +6,9 @@ import pytest
 
 pytest.importorskip("espeakng_loader")
 
+from scenavox.audio import read_mono
 from scenavox.pipeline import build
 from scenavox.scenario import load_scenario
-from scenavox.audio import read_mono
 
 
 def test_taxi_zh_builds_with_mandarin_and_cantonese_voices(repo_cwd, tmp_path, speechlike):

@@ -10,10 +10,10 @@ import pytest
 
 pytest.importorskip("TTS")  # coqui-tts: pip install -e '.[coqui]'
 
+from scenavox.audio import read_mono
 from scenavox.errors import UserError
 from scenavox.records import Command, Triple
 from scenavox.scenario import load_scenario
-from scenavox.audio import read_mono
 from scenavox.voice.coqui_backend import CoquiBackend
 from scenavox.voice.registry import load_registry, scenario_voices
 from scenavox.voice.stage import VoicePlanner, VoiceStage

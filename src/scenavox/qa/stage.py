@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from ..audio import read_mono
+from ..audio import read_mono, resample
 from ..records import Clip, Record, Triple, content_id
 from ..stages import Outcome, Resources, Stage
 from . import metrics
@@ -229,7 +229,8 @@ class QAStage(Stage):
         if self._asr is None:
             self.setup()
         clip, triple = task.clip, task.triple
-        x16, _ = read_mono(task.audio_file, 16000)
+        x, sr = read_mono(task.audio_file)
+        x16 = resample(x, sr, 16000)
         from .asr import whisper_language
 
         transcript = self._asr.transcribe(x16, whisper_language(clip.language))
