@@ -13,12 +13,13 @@ to mono, resampled to the corpus rate and encoded as FLAC. The transcript is kep
 (`text`) and normalized (`text_normalized`, also added to synthetic rows).
 
 Splitting and blending (`blend_rows`) is the dataset's one split assignment: synthetic rows are
-split by the rule of `scenavox.splits` (a dialogue's turns together), then every split gets `synthetic_share[split]` of its rows (or audio hours)
-from synthetic data and the rest from real speakers. Real speakers are assigned to splits whole
-(no speaker in two splits), greedily by size within accent strata; rows are then subsampled with
-an accent x intent interleave so labels stay balanced. When real data is short the synthetic side
-of that split is subsampled instead, so the share holds; when a share cannot be met the summary's
-`notes` say why. Everything is ordered by seeded hashes: same inputs and seed, same output.
+split by the rule of `scenavox.splits`, then every split gets `synthetic_share[split]` of its
+rows (or audio hours) from synthetic data and the rest from real speakers. Real speakers are
+assigned to splits whole (no speaker in two splits), greedily by size within accent strata; rows
+are then subsampled with an accent x intent interleave so labels stay balanced. When real data is
+short the synthetic side of that split is subsampled instead, so the share holds; when a share
+cannot be met the summary's `notes` say why. A dialogue's turns are split, moved and dropped
+together. Everything is ordered by seeded hashes: same inputs and seed, same output.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from .errors import UserError
 from .real_source import locate_real, metadata_files
 from .records import content_id
 from .scenario import MixConfig, Scenario
-from .splits import SPLITS, Member, assign_splits
+from .splits import HELD_OUT_SPLIT, SPLITS, Member, assign_splits
 
 AUDIO_EXTS = (".wav", ".flac", ".ogg", ".mp3", ".opus", ".aiff", ".aif", ".au")
 
@@ -526,7 +527,7 @@ def blend_rows(synthetic_rows: list[dict[str, Any]], scenario: Scenario, seed: i
         voice_amt: Counter[str] = Counter()
         for r in free:
             voice_amt[str(r.get("voice_id"))] += _amount(r, unit)
-        targets = {s: sizes[s] for s in takes_syn if not (held_out and s == "test")}
+        targets = {s: sizes[s] for s in takes_syn if not (held_out and s == HELD_OUT_SPLIT)}
         where = _greedy([(v, a, "") for v, a in voice_amt.items()],
                         {s: planned[s] for s in targets}, seed, "voice-split", fill_all=True)
         syn = {s: fixed[s] + [r for r in free if where.get(str(r.get("voice_id"))) == s] for s in SPLITS}
