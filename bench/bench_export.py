@@ -62,15 +62,16 @@ def raw_once(store, scenario, clips, triples, out: Path) -> float:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from scenavox.publish.export import assign_splits, build_rows
+    from scenavox.publish.export import build_rows
+    from scenavox.splits import Member, assign_splits
 
     t0 = time.perf_counter()
-    splits = assign_splits(clips, scenario.size.splits, 0, set())
-    rows = build_rows(store, scenario, clips, triples, 0, splits, with_audio=True)
+    rows = build_rows(store, scenario, clips, triples, 0, with_audio=True)
+    splits = assign_splits([Member.of_row(r) for r in rows], scenario.size.splits, 0)
     out.mkdir(parents=True, exist_ok=True)
-    for name, split_rows in rows.items():
-        if split_rows:
-            pq.write_table(pa.Table.from_pylist(split_rows), out / f"{name}.parquet")
+    for name in sorted(set(splits.values())):
+        split_rows = [r for r in rows if splits[r["id"]] == name]
+        pq.write_table(pa.Table.from_pylist(split_rows), out / f"{name}.parquet")
     return time.perf_counter() - t0
 
 

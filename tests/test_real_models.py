@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
+from scenavox.audio import read_mono
 from scenavox.records import Command, TextTask, Triple
 from scenavox.scenario import load_scenario
 from scenavox.text.stage import TextStage
-from scenavox.voice.audio import decode
 from scenavox.voice.stage import VoicePlanner, VoiceStage
 
 pytestmark = pytest.mark.slow
@@ -59,7 +59,7 @@ def test_piper_voices_speech_of_plausible_duration_with_accents(car):
         task = planner.task_for(triple, slot)
         out = stage.run_one(task)
         assert out.record is not None, out.quarantined
-        x, sr = decode(out.files[out.record.audio_path])  # car voices its replies too: pick the user clip
+        x, sr = read_mono(out.files[out.record.audio_path])  # car voices its replies too: pick the user clip
         assert sr == 16000
         dur = len(x) / sr
         assert 1.5 < dur < 8.0 and abs(dur - out.record.duration_s) < 0.01

@@ -270,9 +270,9 @@ def qa(scenario: str, out: Path | None, failure_cost: str | None, workers: int, 
         results, summary = run_qa(store, sc, clips, triples, executor=LocalExecutor(), workers=workers,
                                   threads=threads, report=not no_report, progress=not quiet, extras=extra)
     click.echo(format_qa_summary(summary, results))
-    click.echo(f"results: {root / 'qa' / 'results.jsonl'}")
+    click.echo(f"results: {store.file(Store.qa_rel('results.jsonl'))}")
     if not no_report:
-        click.echo(f"report: {root / 'report' / 'index.html'}")
+        click.echo(f"report: {store.report_dir / 'index.html'}")
 
 
 def _quiet_libraries() -> None:

@@ -23,12 +23,11 @@ from pydantic import Field
 
 from .records import Clip, Command, Record, Triple, content_id
 from .store import Store
-from .voice.audio import decode, encode
+from .audio import encode, read_mono
 
 MIN_GAP_S, MAX_GAP_S = 0.2, 1.0
 MIN_OVERLAP_S, MAX_OVERLAP_S = 0.3, 1.0
 EDGE_S = 0.25  # silence (or noise) before the first and after the last word
-DIR = "dialogues"
 
 
 class DialogueSegment(Record):
@@ -73,12 +72,7 @@ def complete_dialogues(clips: list[Clip], triples: dict[str, Triple]) -> list[li
 
 
 def _load(store: Store, rel: str, sr: int) -> np.ndarray:
-    x, got = decode((store.root / rel).read_bytes())
-    if got != sr:
-        from .voice.audio import resample
-
-        x = resample(x, got, sr)
-    return x.mean(axis=1).astype(np.float32) if x.ndim > 1 else x
+    return read_mono(store.file(rel), sr)[0]
 
 
 def render(store: Store, scenario: Any, seed: int, turns: list[tuple[Clip, Triple]]) -> tuple[Dialogue, bytes]:
@@ -135,7 +129,7 @@ def render(store: Store, scenario: Any, seed: int, turns: list[tuple[Clip, Tripl
     peak = float(np.max(np.abs(x))) if x.size else 0.0
     if peak > 0.99:  # overlapping speech can add up past full scale
         x = x * np.float32(0.99 / peak)
-    rel = f"{DIR}/{first.id}.{scenario.audio.format}"
+    rel = Store.dialogue_rel(first.id, scenario.audio.format)
     dia = Dialogue(
         id=first.id, audio_path=rel, sample_rate=sr, duration_s=round(len(x) / sr, 4), n_turns=first.n_turns,
         mode=scenario.interaction_rhythm.mode.value, voiced_replies=any(c.reply_audio_path for c, _ in turns),
@@ -153,11 +147,11 @@ def write_dialogues(store: Store, scenario: Any, seed: int, clips: list[Clip], t
         store.put_bytes(dia.audio_path, data)
         out.append(dia)
     keep = {d.audio_path.split("/")[-1] for d in out}
-    folder = store.root / DIR
+    folder = store.dialogues_dir
     if folder.is_dir():
         for p in folder.iterdir():
             if p.is_file() and p.name not in keep:
                 p.unlink(missing_ok=True)
-    if out or (store.root / "dialogues.jsonl").exists():  # one-turn corpora get no empty manifest
+    if out or store.file("dialogues.jsonl").exists():  # one-turn corpora get no empty manifest
         store.write_jsonl("dialogues.jsonl", out)
     return out

@@ -12,21 +12,20 @@ Audio is read with soundfile (never decoded through `datasets`, which needs torc
 to mono, resampled to the corpus rate and encoded as FLAC. The transcript is kept as written
 (`text`) and normalized (`text_normalized`, also added to synthetic rows).
 
-Blending (`blend_rows`): every split gets `synthetic_share[split]` of its rows (or audio hours)
-from synthetic data and the rest from real speakers. Real speakers are assigned to splits whole
-(no speaker in two splits), greedily by size within accent strata; rows are then subsampled with
-an accent x intent interleave so labels stay balanced. When real data is short the synthetic side
-of that split is subsampled instead, so the share holds; when a share cannot be met the summary's
-`notes` say why. Everything is ordered by seeded hashes: same inputs and seed, same output.
+Splitting and blending (`blend_rows`) is the dataset's one split assignment: synthetic rows are
+split by the rule of `scenavox.splits`, then every split gets `synthetic_share[split]` of its
+rows (or audio hours) from synthetic data and the rest from real speakers. Real speakers are
+assigned to splits whole (no speaker in two splits), greedily by size within accent strata; rows
+are then subsampled with an accent x intent interleave so labels stay balanced. When real data is
+short the synthetic side of that split is subsampled instead, so the share holds; when a share
+cannot be met the summary's `notes` say why. A dialogue's turns are split, moved and dropped
+together. Everything is ordered by seeded hashes: same inputs and seed, same output.
 """
 
 from __future__ import annotations
 
 import csv
-import io
 import json
-import os
-import re
 import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
@@ -36,11 +35,13 @@ from typing import Any
 
 import numpy as np
 
+from .audio import encode, probe, read_mono, resample
 from .errors import UserError
+from .real_source import locate_real, metadata_files
 from .records import content_id
-from .scenario import MIX_SPLITS, MixConfig, Scenario
+from .scenario import MixConfig, Scenario
+from .splits import HELD_OUT_SPLIT, SPLITS, Member, assign_splits
 
-HUB_ID_RE = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 AUDIO_EXTS = (".wav", ".flac", ".ogg", ".mp3", ".opus", ".aiff", ".aif", ".au")
 
 TEXT_DEFAULTS = ("text", "transcription", "sentence", "transcript", "normalized_text", "raw_text")
@@ -49,58 +50,6 @@ ACCENT_DEFAULTS = ("accent", "accents")
 INTENT_DEFAULTS = ("intent",)
 GENDER_DEFAULTS = ("gender",)
 ID_DEFAULTS = ("id", "utt_id", "utterance_id", "audio_id")
-
-
-# --- where the real data is ------------------------------------------------------------
-def _offline() -> bool:
-    truthy = {"1", "true", "yes", "on"}
-    return any(os.environ.get(v, "").strip().lower() in truthy for v in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE"))
-
-
-def locate_real(cfg: MixConfig, base_dir: Path, *, check_online: bool = True) -> tuple[str, Path | str]:
-    """(kind, location): kind is parquet, disk, audiofolder, manifest or hub."""
-    ref = str(cfg.real or "").strip()
-    p = Path(ref).expanduser()
-    if not p.is_absolute():
-        p = Path(base_dir) / p
-    if cfg.format != "hub" and p.exists():
-        kind = cfg.format if cfg.format != "auto" else _guess_kind(p)
-        if kind in ("disk", "audiofolder") and not p.is_dir():
-            raise UserError(f"'{ref}' is a file; format {kind} needs a folder")
-        return kind, p
-    looks_local = ref.startswith((".", "/", "~")) or ref.endswith((".json", ".jsonl", ".parquet", ".csv"))
-    if cfg.format == "hub" or (cfg.format == "auto" and HUB_ID_RE.match(ref) and not looks_local):
-        if check_online and _offline():
-            raise UserError(f"'{ref}' is not a local path, and a Hub dataset cannot be read offline (HF_HUB_OFFLINE is "
-                            "set); download it first and point mix.real at the folder")
-        return "hub", ref
-    raise UserError(f"real data '{ref}' not found (relative paths are relative to the scenario file: {base_dir})")
-
-
-def _guess_kind(p: Path) -> str:
-    if p.is_file():
-        if p.suffix in (".json", ".jsonl"):
-            return "manifest"
-        if p.suffix == ".parquet":
-            return "parquet"
-        raise UserError(f"'{p}': a real-data file must be a NeMo/JSONL manifest (.json/.jsonl) or a .parquet file")
-    if (p / "dataset_dict.json").is_file() or (p / "state.json").is_file():
-        return "disk"
-    if _metadata_files(p):
-        return "audiofolder"
-    if any(p.rglob("*.parquet")):
-        return "parquet"
-    raise UserError(f"'{p}' holds no parquet files, no save_to_disk dataset and no metadata.csv/metadata.jsonl; "
-                    "set mix.format or point mix.real at a manifest")
-
-
-def _metadata_files(p: Path) -> list[Path]:
-    found = []
-    for d in [p, *sorted(x for x in p.iterdir() if x.is_dir())]:
-        for name in ("metadata.csv", "metadata.jsonl"):
-            if (d / name).is_file():
-                found.append(d / name)
-    return found
 
 
 # --- loading ----------------------------------------------------------------------------
@@ -121,14 +70,11 @@ class RealItem:
     sample_rate: int = 0
 
     def read(self) -> tuple[np.ndarray, int]:
-        import soundfile as sf
-
+        """(mono samples, their rate)."""
         try:
-            src: Any = io.BytesIO(self.audio) if self.audio is not None else str(self.audio_path)
-            x, sr = sf.read(src, dtype="float32", always_2d=True)
+            return read_mono(self.audio if self.audio is not None else str(self.audio_path))
         except Exception as exc:  # noqa: BLE001 - soundfile raises several types
             raise UserError(f"{self.where}: unreadable audio ({_first_line(exc)}); give WAV/FLAC/OGG files") from None
-        return x.mean(axis=1), int(sr)
 
 
 @dataclass
@@ -212,14 +158,12 @@ def _attach_audio(item: RealItem, value: Any, base: Path, col: str) -> None:
 
 def _probe(item: RealItem) -> None:
     """Duration and rate from the header; unreadable audio is reported here, before any work."""
-    import soundfile as sf
-
     try:
-        info = sf.info(io.BytesIO(item.audio) if item.audio is not None else str(item.audio_path))
+        frames, sr, _ = probe(item.audio if item.audio is not None else str(item.audio_path))
     except Exception as exc:  # noqa: BLE001
         raise UserError(f"{item.where}: unreadable audio ({_first_line(exc)}); give WAV/FLAC/OGG files") from None
-    item.duration_s = float(info.frames) / float(info.samplerate)
-    item.sample_rate = int(info.samplerate)
+    item.duration_s = float(frames) / float(sr)
+    item.sample_rate = sr
 
 
 def _load_rows(rows: Iterable[dict[str, Any]], cfg: MixConfig, where: str, base: Path, key_prefix: str,
@@ -277,7 +221,7 @@ def _load_disk(p: Path, cfg: MixConfig) -> list[RealItem]:
 
 def _load_audiofolder(p: Path, cfg: MixConfig) -> list[RealItem]:
     items: list[RealItem] = []
-    for meta in _metadata_files(p):
+    for meta in metadata_files(p):
         if meta.suffix == ".csv":
             try:
                 with meta.open(encoding="utf-8", newline="") as fh:
@@ -364,68 +308,78 @@ def clean_text(text: str) -> str:
 def real_row(item: RealItem, src: RealSource, scenario: Scenario, seed: int, sample_rate: int,
              audio_dir: Path | None = None) -> dict[str, Any]:
     """A dataset row for a real recording, with the synthetic rows' columns (missing ones None)."""
+    from .row_schema import empty_row
     from .store import write_atomic
     from .text.normalize import normalize
-    from .voice.audio import encode, resample
-
     x, sr = item.read()
-    y = resample(x.astype(np.float32), sr, sample_rate)
+    y = resample(x, sr, sample_rate)
     data = encode(y, sample_rate, "flac")
     rid = "real-" + content_id("real", src.name, item.key, sample_rate)
     if audio_dir is not None:
         write_atomic(Path(audio_dir) / f"{rid}.flac", data)
     text = clean_text(item.text)
     spk = item.speaker or f"row:{item.key}"
-    return {
+    row = empty_row()  # the columns a real recording has no value for stay None
+    row.update({
         "id": rid,
         "audio": {"bytes": None if audio_dir is not None else data, "path": f"{rid}.flac"},
         "text": text,
         "text_normalized": normalize(text),
         "intent": item.intent or None,
-        "slots": None,
-        "reply": None,
-        "persona": None,
-        "style": None,
         "voice_id": f"real:{spk}",
         "accent": item.accent or None,
         "language": scenario.mix.language or scenario.primary_language,
         "gender": item.gender or None,
         "duration_s": round(len(y) / sample_rate, 4),
         "sample_rate": sample_rate,
-        "rate": None,
-        "level_dbfs": None,
-        "noise_type": None,
-        "snr_db": None,
-        "measured_snr_db": None,
-        "acoustics": None,
-        "tts_backend": None,
-        "tts_model": None,
-        "voice_licence": None,
-        "text_backend": None,
-        "text_model": None,
         "source": "real",
         "scenario": scenario.name,
         "seed": seed,
-        "triple_id": None,
         "provenance": json.dumps({"real": {
             "source": src.name, "location": src.location, "format": src.kind, "licence": src.licence or None,
             "original_id": item.key, "speaker": item.speaker, "original_text": item.text,
             "original_sample_rate": sr, "sample_rate": sample_rate}}, sort_keys=True, ensure_ascii=False),
-    }
+    })
+    return row
 
 
 # --- blending -------------------------------------------------------------------------
+@dataclass
+class _Together:
+    """Synthetic rows kept or dropped as one: the turns of a dialogue (labelled by its first turn)."""
+
+    key: str
+    rows: list[dict[str, Any]]
+
+
+def _units(rows: list[dict[str, Any]]) -> list[Any]:
+    """Rows as subsampling units: a one-turn row stays itself, a dialogue's turns become one _Together."""
+    by_dialogue: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for r in rows:
+        if r.get("dialogue_id"):
+            by_dialogue[r["dialogue_id"]].append(r)
+    return [r for r in rows if not r.get("dialogue_id")] + [_Together(k, v) for k, v in by_dialogue.items()]
+
+
+def _rows(units: list[Any]) -> list[dict[str, Any]]:
+    return [r for u in units for r in (u.rows if isinstance(u, _Together) else [u])]
+
+
 def _rid(x: Any) -> str:
-    return x.key if isinstance(x, RealItem) else str(x["id"])
+    return x.key if isinstance(x, (RealItem, _Together)) else str(x["id"])
 
 
 def _amount(x: Any, unit: str) -> float:
+    if isinstance(x, _Together):
+        return sum(_amount(r, unit) for r in x.rows)
     if unit == "rows":
         return 1.0
     return float(x.duration_s if isinstance(x, RealItem) else (x.get("duration_s") or 0.0))
 
 
 def _label(x: Any, name: str) -> str:
+    if isinstance(x, _Together):
+        return _label(x.rows[0], name)
     return (getattr(x, name) if isinstance(x, RealItem) else x.get(name)) or ""
 
 
@@ -446,8 +400,9 @@ def _interleave(items: list[Any], by: list[str], seed: int, tag: str) -> list[An
 
 
 def _take(items: list[Any], target: float, unit: str) -> list[Any]:
-    """A prefix of `items` worth `target` (rows: round(target) items; hours: nearest total)."""
-    if unit == "rows":
+    """A prefix of `items` worth `target` (rows: round(target) items; hours, or rows kept together:
+    the nearest total)."""
+    if unit == "rows" and not any(isinstance(it, _Together) for it in items):
         return items[: max(0, round(target))]
     out, total = [], 0.0
     for it in items:
@@ -476,7 +431,7 @@ def _greedy(units: list[tuple[str, float, str]], targets: dict[str, float], seed
     largest remaining deficit, stratum by stratum so strata spread over splits. A unit no split
     needs stays unassigned unless fill_all."""
     out: dict[str, str] = {}
-    names = [s for s in MIX_SPLITS if targets.get(s, 0) > 0]
+    names = [s for s in SPLITS if targets.get(s, 0) > 0]
     if not names:
         return out
     total = sum(a for _, a, _ in units) or 1.0
@@ -512,23 +467,12 @@ def _greedy(units: list[tuple[str, float, str]], targets: dict[str, float], seed
 
 def _assign_synthetic(rows: list[dict[str, Any]], split_shares: dict[str, float], seed: int,
                       held_out: set[str]) -> dict[str, list[dict[str, Any]]]:
-    """For a flat list of synthetic rows: the exporter's rule (held-out voices to test, the rest by
-    shares, seeded hash order, largest remainder)."""
-    out: dict[str, list[dict[str, Any]]] = {s: [] for s in MIX_SPLITS}
-    rest = []
+    """The synthetic rows per split by the one rule of `scenavox.splits` (held-out voices to test,
+    a dialogue's turns together, the rest cut by the shares); rows keep their order in a split."""
+    split_of = assign_splits([Member.of_row(r) for r in rows], split_shares, seed, held_out)
+    out: dict[str, list[dict[str, Any]]] = {s: [] for s in SPLITS}
     for r in rows:
-        (out["test"] if r.get("voice_id") in held_out else rest).append(r)
-    rest.sort(key=lambda r: content_id("split", seed, r.get("triple_id") or r["id"]))
-    names = [s for s in MIX_SPLITS if split_shares.get(s, 0) > 0]
-    total = sum(split_shares[s] for s in names)
-    exact = [len(rest) * split_shares[s] / total for s in names]
-    counts = [int(e) for e in exact]
-    for k in sorted(range(len(names)), key=lambda k: exact[k] - counts[k], reverse=True)[: len(rest) - sum(counts)]:
-        counts[k] += 1
-    pos = 0
-    for name, c in zip(names, counts):
-        out[name] += rest[pos : pos + c]
-        pos += c
+        out[split_of[r["id"]]].append(r)
     return out
 
 
@@ -536,13 +480,14 @@ def _share(syn: float, real: float) -> float:
     return round(syn / (syn + real), 4) if syn + real > 0 else 0.0
 
 
-def blend_rows(synthetic_rows: dict[str, list[dict[str, Any]]] | list[dict[str, Any]], scenario: Scenario, seed: int,
-               sample_rate: int, *, real: RealSource | None = None, audio_dir: Path | None = None
+def blend_rows(synthetic_rows: list[dict[str, Any]], scenario: Scenario, seed: int, sample_rate: int, *,
+               real: RealSource | None = None, audio_dir: Path | None = None
                ) -> tuple[dict[str, list[dict[str, Any]]], dict[str, Any]]:
-    """Blend the scenario's real source into the synthetic rows.
+    """Split the synthetic rows and blend the scenario's real source in: the dataset's one split
+    assignment (every configuration and manifest takes the splits from what this returns).
 
-    synthetic_rows: rows per split (as `publish.export.build_rows` gives them) or a flat list
-    (split here with the exporter's rule). `real` overrides loading `scenario.mix.real`.
+    synthetic_rows: as `publish.export.build_rows` gives them (rows of one dialogue carry its
+    `dialogue_id` and stay in one split). `real` overrides loading `scenario.mix.real`.
     With `audio_dir`, real FLAC files are written there and rows carry no bytes (audio path
     `<id>.flac`). Returns (rows per split, mix summary).
     """
@@ -550,17 +495,14 @@ def blend_rows(synthetic_rows: dict[str, list[dict[str, Any]]] | list[dict[str, 
 
     cfg = scenario.mix
     held_out = set(scenario.voices.held_out)
-    if isinstance(synthetic_rows, dict):
-        syn = {s: list(synthetic_rows.get(s) or []) for s in MIX_SPLITS}
-    else:
-        syn = _assign_synthetic(list(synthetic_rows), scenario.size.splits, seed, held_out)
+    syn = _assign_synthetic(list(synthetic_rows), scenario.size.splits, seed, held_out)
     for rows in syn.values():
         for r in rows:
             r.setdefault("text_normalized", normalize(str(r.get("text") or "")))
     if real is None and cfg.real is not None:
         real = load_real(cfg, scenario.base_dir())
     if real is None:
-        summary = _summary(syn, {s: [] for s in MIX_SPLITS}, None, cfg, {s: 1.0 for s in MIX_SPLITS}, "rows", 0, 0, [])
+        summary = _summary(syn, {s: [] for s in SPLITS}, None, cfg, {s: 1.0 for s in SPLITS}, "rows", 0, 0, [])
         summary["notes"].insert(0, "no real data (mix.real not set): the corpus is synthetic only")
         if cfg.synthetic_share or cfg.hours:
             summary["notes"].append("mix.synthetic_share / mix.hours are ignored without mix.real")
@@ -568,27 +510,27 @@ def blend_rows(synthetic_rows: dict[str, list[dict[str, Any]]] | list[dict[str, 
 
     unit = cfg.unit
     shares = cfg.shares()
-    sizes = {s: float(scenario.size.splits.get(s, 0.0)) for s in MIX_SPLITS}
+    sizes = {s: float(scenario.size.splits.get(s, 0.0)) for s in SPLITS}
     size_total = sum(sizes.values()) or 1.0
-    active = [s for s in MIX_SPLITS if sizes[s] > 0 or syn[s]]
+    active = [s for s in SPLITS if sizes[s] > 0 or syn[s]]
     notes: list[str] = []
-    all_syn = [r for s in MIX_SPLITS for r in syn[s]]
+    all_syn = [r for s in SPLITS for r in syn[s]]
     syn_total = sum(_amount(r, unit) for r in all_syn)
-    planned = {s: syn_total * sizes[s] / size_total for s in MIX_SPLITS}
+    planned = {s: syn_total * sizes[s] / size_total for s in SPLITS}
     dropped = 0
 
     # 1. synthetic splits: voice-disjoint if asked; rows of real-only splits move to splits that take synthetic
     takes_syn = [s for s in active if shares[s] > 0]
     if cfg.voice_disjoint:
-        fixed = {s: [r for r in syn[s] if r.get("voice_id") in held_out] for s in MIX_SPLITS}
+        fixed = {s: [r for r in syn[s] if r.get("voice_id") in held_out] for s in SPLITS}
         free = [r for r in all_syn if r.get("voice_id") not in held_out]
         voice_amt: Counter[str] = Counter()
         for r in free:
             voice_amt[str(r.get("voice_id"))] += _amount(r, unit)
-        targets = {s: sizes[s] for s in takes_syn if not (held_out and s == "test")}
+        targets = {s: sizes[s] for s in takes_syn if not (held_out and s == HELD_OUT_SPLIT)}
         where = _greedy([(v, a, "") for v, a in voice_amt.items()],
                         {s: planned[s] for s in targets}, seed, "voice-split", fill_all=True)
-        syn = {s: fixed[s] + [r for r in free if where.get(str(r.get("voice_id"))) == s] for s in MIX_SPLITS}
+        syn = {s: fixed[s] + [r for r in free if where.get(str(r.get("voice_id"))) == s] for s in SPLITS}
         lost = sum(1 for r in free if str(r.get("voice_id")) not in where)
         if lost:
             dropped += lost
@@ -605,8 +547,8 @@ def blend_rows(synthetic_rows: dict[str, list[dict[str, Any]]] | list[dict[str, 
             dest = [d for d in takes_syn if d != s]
             if movable and dest:
                 wsum = sum(sizes[d] for d in dest) or 1.0
-                for r in movable:  # seeded, proportional to the split sizes
-                    u = int(content_id("move", seed, r["id"]), 16) / 16 ** 16 * wsum
+                for r in movable:  # seeded, proportional to the split sizes; a dialogue moves whole
+                    u = int(content_id("move", seed, r.get("dialogue_id") or r["id"]), 16) / 16 ** 16 * wsum
                     acc = 0.0
                     for d in dest:
                         acc += sizes[d]
@@ -614,7 +556,7 @@ def blend_rows(synthetic_rows: dict[str, list[dict[str, Any]]] | list[dict[str, 
                             syn[d].append(r)
                             break
                 syn[s] = [r for r in syn[s] if r.get("voice_id") in held_out]
-    for s in MIX_SPLITS:
+    for s in SPLITS:
         if shares[s] == 0 and syn[s]:
             dropped += len(syn[s])
             notes.append(f"{s}: {len(syn[s])} synthetic row(s) dropped: the split is real only"
@@ -623,8 +565,8 @@ def blend_rows(synthetic_rows: dict[str, list[dict[str, Any]]] | list[dict[str, 
 
     # 2. how much real each split wants
     want: dict[str, float] = {}
-    syn_amt = {s: sum(_amount(r, unit) for r in syn[s]) for s in MIX_SPLITS}
-    for s in MIX_SPLITS:
+    syn_amt = {s: sum(_amount(r, unit) for r in syn[s]) for s in SPLITS}
+    for s in SPLITS:
         p = shares[s]
         if s not in active:
             want[s] = 0.0
@@ -654,7 +596,7 @@ def blend_rows(synthetic_rows: dict[str, list[dict[str, Any]]] | list[dict[str, 
         units.append((spk, sum(_amount(i, unit) for i in items), stratum))
     where_spk = _greedy(units, want, seed, "speaker-split")
     real_sel: dict[str, list[RealItem]] = {}
-    for s in MIX_SPLITS:
+    for s in SPLITS:
         pool = [i for spk, items in by_speaker.items() if where_spk.get(spk) == s for i in items]
         order = _interleave(pool, stratify, seed, f"real-{s}")
         real_sel[s] = _take(order, want[s], unit) if want[s] > 0 else []
@@ -671,15 +613,15 @@ def blend_rows(synthetic_rows: dict[str, list[dict[str, Any]]] | list[dict[str, 
         elif 0 < p < 1 and syn[s]:  # better a synthetic-only split than an empty one
             notes.append(f"{s}: no real speaker left for this split: it keeps its synthetic rows only")
         if target < syn_amt[s] - 1e-9:
-            order = _interleave(syn[s], stratify, seed, f"syn-{s}")
-            keep = _take(order, target, unit)
+            order = _interleave(_units(syn[s]), stratify, seed, f"syn-{s}")
+            keep = _rows(_take(order, target, unit))
             dropped += len(syn[s]) - len(keep)
             syn[s] = keep
 
     used = sum(len(v) for v in real_sel.values())
     # 5. rows, and the summary
     out: dict[str, list[dict[str, Any]]] = {}
-    for s in MIX_SPLITS:
+    for s in SPLITS:
         rows = syn[s] + [real_row(i, real, scenario, seed, sample_rate, audio_dir) for i in real_sel[s]]
         out[s] = sorted(rows, key=lambda r: r["id"])
     summary = _summary(syn, real_sel, real, cfg, shares, unit, dropped, len(real.items) - used, notes)
@@ -700,7 +642,7 @@ def _summary(syn: dict[str, list[dict[str, Any]]], real_sel: dict[str, list[Real
     splits = {}
     spk_sets: dict[str, set[str]] = {}
     voice_sets: dict[str, set[str]] = {}
-    for s in MIX_SPLITS:
+    for s in SPLITS:
         sh = sum(float(r.get("duration_s") or 0) for r in syn[s]) / 3600
         rh = sum(i.duration_s for i in real_sel[s]) / 3600
         spk_sets[s] = {i.speaker or f"row:{i.key}" for i in real_sel[s]}
@@ -715,7 +657,7 @@ def _summary(syn: dict[str, list[dict[str, Any]]], real_sel: dict[str, list[Real
             "real_speakers": len(spk_sets[s]), "synthetic_voices": len(voice_sets[s]),
         }
     def disjoint(sets: dict[str, set[str]]) -> bool:
-        return all(not (sets[a] & sets[b]) for i, a in enumerate(MIX_SPLITS) for b in MIX_SPLITS[i + 1:])
+        return all(not (sets[a] & sets[b]) for i, a in enumerate(SPLITS) for b in SPLITS[i + 1:])
     ns = sum(v["synthetic_rows"] for v in splits.values())
     nr = sum(v["real_rows"] for v in splits.values())
     return {
@@ -731,16 +673,17 @@ def _summary(syn: dict[str, list[dict[str, Any]]], real_sel: dict[str, list[Real
     }
 
 
-def real_clip_stubs(rows_by_split: dict[str, list[dict[str, Any]]], rel_dir: str) -> dict[str, Any]:
-    """Clip records for the real rows whose FLAC lies in `<corpus>/<rel_dir>/` (the manifests need them)."""
+def real_clip_stubs(rows_by_split: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    """Clip records for the real rows whose FLAC the exporter wrote to the store (the manifests need them)."""
     from .records import Clip
+    from .store import Store
 
     out = {}
     for rows in rows_by_split.values():
         for r in rows:
             if r.get("source") != "real":
                 continue
-            out[r["id"]] = Clip(id=r["id"], triple_id="", audio_path=f"{rel_dir}/{r['audio']['path']}", text=r["text"],
+            out[r["id"]] = Clip(id=r["id"], triple_id="", audio_path=Store.real_rel(r["id"]), text=r["text"],
                                 sample_rate=int(r["sample_rate"]), duration_s=float(r["duration_s"]),
                                 voice_id=r["voice_id"], accent=r.get("accent") or "", language=r.get("language") or "",
                                 prosody={}, provenance={"source": "real"})

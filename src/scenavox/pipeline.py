@@ -120,7 +120,7 @@ class _Run:
     def _text_todo(self, tasks: list[TextTask]) -> Iterator[TextTask]:
         for task in tasks:
             self.attempted.add(task.id)
-            have = self.store.get("text", task.id, Triple)
+            have = self.store.get(Store.TEXT, task.id, Triple)
             if have is not None:
                 self.stats["text"].reused += 1
                 self.bars["text"].update()
@@ -150,8 +150,8 @@ class _Run:
         while self.ready:
             vt = self.ready.pop(0)
             self.attempted.add(vt.id)
-            have = self.store.get("clips", vt.id, Clip)
-            if (have is not None and (self.store.root / have.audio_path).is_file()
+            have = self.store.get(Store.CLIPS, vt.id, Clip)
+            if (have is not None and self.store.file(have.audio_path).is_file()
                     and clip_matches(self.store.root, have, vt)):
                 self.clips[have.triple_id] = have
                 self.stats["voice"].reused += 1
@@ -222,7 +222,7 @@ class _Run:
             triples = {t.id: t for t in triple_list}
             qa_failed = sorted((r for r in self.qa.values() if not r.passed), key=lambda r: r.id)
             if self.qa_on:
-                store.write_jsonl("qa/failed.jsonl", qa_failed)
+                store.write_jsonl(Store.qa_rel("failed.jsonl"), qa_failed)
             qa_summary, qa_results = None, []
             if self.qa_on and clip_list:  # headline numbers of what is exported, for the card and the summary
                 from .qa import run_qa
@@ -244,13 +244,17 @@ class _Run:
                 from .qa import qa_columns
 
                 cols = {c.id: qa_columns(self.qa.get(c.id)) for c in clip_list} if self.qa_on else None
+                from .qa.corpus import compact_summary
+
                 counts = export_dataset(store, self.scenario, clip_list, triples, self.seed, scenario_yaml,
-                                        self.run_config, extra_columns=cols, dialogues=dialogues)
-                dataset = store.root / "dataset"
-                if qa_summary is not None:  # the report also reads the exported splits (voice/triple leakage)
+                                        self.run_config, extra_columns=cols, dialogues=dialogues,
+                                        qa=compact_summary(qa_summary) if qa_summary is not None else None)
+                dataset = store.dataset_dir
+                if qa_summary is not None:  # the report gives the leakage the export measured on its rows
                     from .qa.run import finish_report
 
-                    finish_report(store, self.scenario, qa_results, qa_summary, dropped=qa_failed)
+                    finish_report(store, self.scenario, qa_results, qa_summary, dropped=qa_failed,
+                                  leakage=counts.leakage)
             t_export = time.perf_counter() - t1
         return RunFacts(
             scenario=self.scenario, n=n, seed=self.seed, run_config=self.run_config, stats=self.stats,
@@ -270,7 +274,7 @@ def _persist(store: Store, outcome: Any, st: StageStats, stage: str) -> None:
         return
     for rel, data in outcome.files.items():  # payload first, record last: the record marks "done"
         store.put_bytes(rel, data)
-    store.put("text" if stage == "text" else "clips", outcome.record)
+    store.put(Store.TEXT if stage == "text" else Store.CLIPS, outcome.record)
     st.done += 1
 
 

@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from .records import TextTask
+from .sampling import largest_remainder
 
 # Plan at most this many items per requested utterance before giving up on the rest.
 MAX_PLANNED_FACTOR = 5
@@ -54,7 +55,7 @@ class AccentQuotas:
             for a in spent:
                 targets[a] = have[a]
             spare = self.n - sum(targets.values())
-            for a, k in zip(open_, _largest_remainder(spare, [self.weights[a] for a in open_])):
+            for a, k in zip(open_, largest_remainder(spare, [self.weights[a] for a in open_])):
                 targets[a] += k
 
     def top_up(self, have: Counter[str]) -> tuple[list[TextTask], dict[str, int]]:
@@ -101,14 +102,3 @@ class AccentQuotas:
         """Accents that got fewer clips than their quota, and by how many."""
         return {a: q - targets[a] for a, q in self.quotas.items() if targets[a] < q}
 
-
-def _largest_remainder(total: int, weights: list[float]) -> list[int]:
-    """total split into integers proportional to weights (largest remainder first)."""
-    if total <= 0 or not weights:
-        return [0] * len(weights)
-    s = sum(weights)
-    exact = [total * w / s for w in weights]
-    out = [int(x) for x in exact]
-    for i in sorted(range(len(exact)), key=lambda i: out[i] - exact[i])[: total - sum(out)]:
-        out[i] += 1
-    return out

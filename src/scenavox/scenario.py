@@ -21,6 +21,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from .errors import UserError
+from .splits import SPLITS
 
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 IDENT_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
@@ -431,7 +432,6 @@ class AcousticsConfig(_Strict):
         return v
 
 
-MIX_SPLITS = ("train", "validation", "test")
 DEFAULT_SYNTHETIC_SHARE = {"train": 0.5, "validation": 0.5, "test": 0.0}  # real-only evaluation
 
 
@@ -452,13 +452,13 @@ class MixConfig(_Strict):
     synthetic_share: dict[str, float] = Field(default_factory=dict, description=(
         "Share of synthetic data per split, 0..1 (0 = real only, 1 = synthetic only). Splits not given take "
         "the default {train: 0.5, validation: 0.5, test: 0.0}."), json_schema_extra={
-            "propertyNames": {"enum": list(MIX_SPLITS)},
+            "propertyNames": {"enum": list(SPLITS)},
             "additionalProperties": {"type": "number", "minimum": 0, "maximum": 1}})
     share_unit: Literal["rows", "hours"] = Field("rows", description="Whether shares count rows or audio hours.")
     hours: dict[str, float] = Field(default_factory=dict, description=(
         "Optional target size per split in hours (synthetic + real); both are subsampled to reach it. "
         "Implies share_unit: hours."), json_schema_extra={
-            "propertyNames": {"enum": list(MIX_SPLITS)},
+            "propertyNames": {"enum": list(SPLITS)},
             "additionalProperties": {"type": "number", "exclusiveMinimum": 0}})
     voice_disjoint: bool = Field(False, description=(
         "Re-split synthetic rows so that no synthetic voice is in two splits (held-out voices stay in test)."))
@@ -479,9 +479,9 @@ class MixConfig(_Strict):
     @field_validator("synthetic_share", "hours")
     @classmethod
     def _split_values(cls, v: dict[str, float], info: Any) -> dict[str, float]:
-        bad = set(v) - set(MIX_SPLITS)
+        bad = set(v) - set(SPLITS)
         if bad:
-            raise ValueError(f"unknown split {sorted(bad)}; allowed: train, validation, test")
+            raise ValueError(f"unknown split {sorted(bad)}; allowed: {', '.join(SPLITS)}")
         for k, x in v.items():
             if info.field_name == "synthetic_share" and not 0.0 <= x <= 1.0:
                 raise ValueError(f"synthetic_share of {k} is {x:g}; give a share between 0 and 1")
@@ -498,7 +498,7 @@ class MixConfig(_Strict):
 
     def shares(self) -> dict[str, float]:
         """The synthetic share of every split (defaults filled in)."""
-        return {s: float(self.synthetic_share.get(s, DEFAULT_SYNTHETIC_SHARE[s])) for s in MIX_SPLITS}
+        return {s: float(self.synthetic_share.get(s, DEFAULT_SYNTHETIC_SHARE[s])) for s in SPLITS}
 
     @property
     def unit(self) -> str:
@@ -544,10 +544,9 @@ class Size(_Strict):
     @field_validator("splits")
     @classmethod
     def _splits(cls, v: dict[str, float]) -> dict[str, float]:
-        allowed = {"train", "validation", "test"}
-        bad = set(v) - allowed
+        bad = set(v) - set(SPLITS)
         if bad:
-            raise ValueError(f"unknown split {sorted(bad)}; allowed: train, validation, test")
+            raise ValueError(f"unknown split {sorted(bad)}; allowed: {', '.join(SPLITS)}")
         if "train" not in v:
             raise ValueError("splits needs a train share")
         _check_weights(list(v.values()), "split")
@@ -776,7 +775,7 @@ def parse_scenario(text: str, path: Path | str = "<string>", *, allow_paths: Ite
 
 def _check_slot_files(sc: Scenario, path: Path | str) -> None:
     if sc.mix.real is not None:
-        from .mix import locate_real
+        from .real_source import locate_real
 
         try:
             locate_real(sc.mix, sc.base_dir(), check_online=False)

@@ -41,19 +41,94 @@ def write_atomic(path: Path, data: bytes | str) -> None:
 
 
 class Store:
-    """Layout (all under `root`):
+    """Layout (all under `root`). The folder names are written here and nowhere else: stages ask
+    the store for paths (`Store.audio_rel(id, ext)`, `store.dataset_dir`, `store.file(rel)` ...).
 
     scenario.yaml         the scenario as run (normalized)
     text/<id>.json        triples written by the text stage
-    clips/<id>.json       clip records; audio/<id>.<ext> holds the sound
+    clips/<id>.json       clip records; audio/<id>.<ext> holds the sound, clean/<id>.<ext> the same
+                          speech before acoustics, replies/<id>.<ext> the voiced assistant reply
+    qa/clips/<id>.json    QA verdicts; qa/ also holds the QA stage's summaries
     quarantine/<stage>/<id>.json   items set aside, with reasons
+    dialogues/<id>.<ext>  rendered multi-turn dialogues (dialogues.jsonl lists them)
+    real/<id>.flac        real recordings blended in by scenario.mix
     triples.jsonl clips.jsonl quarantine.jsonl   manifests, rebuilt at the end of a run
     dataset/              the Hugging Face dataset (parquet)
+    report/               the QA report (index.html, report.json)
     run.json              the summary of the last run
     """
 
+    # record kinds: one JSON file per item, <kind>/<id>.json
+    TEXT = "text"
+    CLIPS = "clips"
+    QA_RESULTS = "qa/clips"
+    # folders of sound files, one per item; records hold their paths relative to the root
+    AUDIO = "audio"
+    CLEAN = "clean"
+    REPLIES = "replies"
+    DIALOGUES = "dialogues"
+    REAL = "real"
+    # other folders
+    QUARANTINE = "quarantine"
+    QA = "qa"
+    DATASET = "dataset"
+    REPORT = "report"
+
     def __init__(self, root: Path | str):
         self.root = Path(root)
+
+    # -- paths ----------------------------------------------------------------------
+    def file(self, rel: str | Path) -> Path:
+        """The file at a path relative to the corpus folder (as records hold them)."""
+        return self.root / rel
+
+    @classmethod
+    def audio_rel(cls, item_id: str, ext: str) -> str:
+        """A clip's sound as the listener hears it (after acoustics)."""
+        return f"{cls.AUDIO}/{item_id}.{ext}"
+
+    @classmethod
+    def clean_rel(cls, item_id: str, ext: str) -> str:
+        """The same speech before acoustics."""
+        return f"{cls.CLEAN}/{item_id}.{ext}"
+
+    @classmethod
+    def reply_rel(cls, item_id: str, ext: str) -> str:
+        return f"{cls.REPLIES}/{item_id}.{ext}"
+
+    @classmethod
+    def dialogue_rel(cls, item_id: str, ext: str) -> str:
+        return f"{cls.DIALOGUES}/{item_id}.{ext}"
+
+    @classmethod
+    def real_rel(cls, item_id: str) -> str:
+        return f"{cls.REAL}/{item_id}.flac"
+
+    @classmethod
+    def qa_rel(cls, name: str) -> str:
+        """A file of the QA stage (summary.json, results.jsonl, failed.jsonl ...)."""
+        return f"{cls.QA}/{name}"
+
+    @property
+    def dataset_dir(self) -> Path:
+        return self.root / self.DATASET
+
+    @property
+    def report_dir(self) -> Path:
+        return self.root / self.REPORT
+
+    @property
+    def dialogues_dir(self) -> Path:
+        return self.root / self.DIALOGUES
+
+    @property
+    def real_dir(self) -> Path:
+        return self.root / self.REAL
+
+    @property
+    def speaker_cache_dir(self) -> Path:
+        """Speaker embeddings of clips, cached by the QA stage."""
+        return self.root / self.QA / "speaker"
 
     # -- lifecycle --------------------------------------------------------------
     @contextlib.contextmanager
@@ -116,16 +191,16 @@ class Store:
 
     # -- quarantine ---------------------------------------------------------------
     def quarantine(self, q: Quarantined) -> None:
-        write_atomic(self.root / "quarantine" / q.stage / f"{q.id}.json", q.model_dump_json())
+        write_atomic(self.path(f"{self.QUARANTINE}/{q.stage}", q.id), q.model_dump_json())
 
     def quarantined(self, stage: str, item_id: str) -> Quarantined | None:
-        return self.get(f"quarantine/{stage}", item_id, Quarantined)
+        return self.get(f"{self.QUARANTINE}/{stage}", item_id, Quarantined)
 
     def iter_quarantine(self) -> Iterator[Quarantined]:
-        d = self.root / "quarantine"
+        d = self.root / self.QUARANTINE
         if d.is_dir():
             for sub in sorted(p for p in d.iterdir() if p.is_dir()):
-                yield from self.iter_records(f"quarantine/{sub.name}", Quarantined)
+                yield from self.iter_records(f"{self.QUARANTINE}/{sub.name}", Quarantined)
 
     # -- manifests ----------------------------------------------------------------
     def write_jsonl(self, name: str, records: list[BaseModel]) -> Path:

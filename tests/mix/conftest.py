@@ -167,13 +167,40 @@ def synthetic_corpus(root: Path, sc, n: int = 200, voices=SYN_VOICES, with_files
     return store, clips, triples
 
 
+def dialogue_corpus(root: Path, sc, n_dialogues: int = 20, turns: int = 3, seed: int = 3):
+    """n_dialogues dialogues of `turns` user turns, one voice per dialogue (as the voice planner
+    gives them), with audio files, rendered by `scenavox.dialogues` -> (store, clips, triples, dialogues)."""
+    from scenavox.dialogues import write_dialogues
+    from scenavox.records import DialogueTurn
+
+    store = Store(root)
+    clips, triples = [], {}
+    for d in range(n_dialogues):
+        vid, accent = SYN_VOICES[d % len(SYN_VOICES)]
+        for k in range(turns):
+            i = d * turns + k
+            turn = DialogueTurn(id=content_id("dialogue", d), number=d, turn=k, n_turns=turns,
+                                kind="first" if k == 0 else "follow_up")
+            t = Triple(id=content_id("t", i), index=i, utterance=f"Turn {k} of dialogue {d}.", reply=f"reply {i}",
+                       command=Command(intent="set_temperature", slots={"temperature": str(16 + i % 12)}),
+                       provenance={"text_backend": "fake", "text_model": "fake-1"}, dialogue=turn)
+            cid = content_id("c", i)
+            rel = f"audio/{cid}.flac"
+            store.put_bytes(rel, audio_bytes(tone(0.1, 16000, 300 + i), 16000, "FLAC"))
+            clips.append(Clip(id=cid, triple_id=t.id, audio_path=rel, text=t.utterance, sample_rate=16000,
+                              duration_s=0.1, voice_id=vid, accent=accent, language="en",
+                              prosody={"rate": 1.0, "level_dbfs": -20.0},
+                              provenance={"tts_backend": "fake", "voice_licence": "CC0-1.0"}))
+            triples[t.id] = t
+    return store, clips, triples, write_dialogues(store, sc, seed, clips, triples)
+
+
 def synthetic_rows(root: Path, sc, n: int = 200, voices=SYN_VOICES, seed: int = 3):
-    """Rows per split exactly as the exporter builds them (assign_splits + build_rows, no audio bytes)."""
-    from scenavox.publish.export import assign_splits, build_rows
+    """Rows exactly as the exporter builds them before the mixer splits them (no audio bytes)."""
+    from scenavox.publish.export import build_rows
 
     store, clips, triples = synthetic_corpus(root, sc, n, voices)
-    splits = assign_splits(clips, sc.size.splits, seed, set(sc.voices.held_out))
-    return build_rows(store, sc, clips, triples, seed, splits, with_audio=False)
+    return build_rows(store, sc, clips, triples, seed, with_audio=False)
 
 
 @pytest.fixture(scope="session")

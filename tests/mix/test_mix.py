@@ -12,6 +12,7 @@ import soundfile as sf
 from scenavox.errors import UserError
 from scenavox.mix import blend_rows, load_real
 from scenavox.scenario import MixConfig
+from scenavox.splits import SPLITS
 
 from .conftest import (
     real_records,
@@ -22,8 +23,6 @@ from .conftest import (
     write_manifest,
     write_parquet,
 )
-
-SPLITS = ("train", "validation", "test")
 
 
 def _speakers(rows):
@@ -202,11 +201,9 @@ def test_share_that_cannot_be_met_is_reported(tmp_path):
     assert summary["splits"]["train"]["real_speakers"] == 1
 
 
-def test_flat_list_of_synthetic_rows(real_folder, tmp_path):
+def test_blend_splits_a_flat_list_of_synthetic_rows(real_folder, tmp_path):
     sc = scenario({"real": str(real_folder)})
-    by_split = synthetic_rows(tmp_path / "c", sc)
-    flat = [r for s in SPLITS for r in by_split[s]]
-    _, summary = blend_rows(flat, sc, 3, 16000)
+    _, summary = blend_rows(synthetic_rows(tmp_path / "c", sc), sc, 3, 16000)
     assert summary["synthetic_rows"] == 200 and summary["speaker_disjoint"]
 
 
@@ -216,8 +213,10 @@ def test_without_real_data_the_corpus_is_synthetic_only(tmp_path):
     out, summary = blend_rows(syn, sc, 3, 16000)
     assert summary["mode"] == "synthetic_only" and summary["real_rows"] == 0
     assert "synthetic only" in summary["notes"][0]
-    assert {s: len(v) for s, v in out.items()} == {s: len(v) for s, v in syn.items()}
+    # the splitter's rule, nothing more: 200 rows cut 0.8/0.1/0.1, each split in row order
+    assert {s: len(v) for s, v in out.items()} == {"train": 160, "validation": 20, "test": 20}
     assert all(r["source"] == "synthetic" for s in SPLITS for r in out[s])
+    assert all([r["id"] for r in out[s]] == sorted(r["id"] for r in out[s]) for s in SPLITS)
 
 
 # --- bad input --------------------------------------------------------------------------

@@ -113,16 +113,15 @@ def test_reexport_changes_shards_and_stays_atomic(corpus):
 
 def test_qa_summary_and_licence_in_card(tmp_path):
     from scenavox.publish.card import build_card
-    from scenavox.publish.export import assign_splits, build_rows
+    from scenavox.publish.export import build_rows
 
     voices = [{"id": "xtts-clone", "accent": "en-US", "backend": "coqui", "licence": "CPML",
                "engine_licence": "MPL-2.0"}]
     store, sc, clips, triples = make_corpus(tmp_path / "c", n=2, voices=voices)
-    splits = assign_splits(clips, {"train": 1.0}, 0, set())
-    rows = build_rows(store, sc, clips, triples, 0, splits, with_audio=False)
-    rows["train"][0]["qa_wer"] = 0.1
-    rows["train"][1]["qa_wer"] = 0.3
-    card = build_card(sc, rows, qa={"round_trip_wer": 0.2})
+    rows = build_rows(store, sc, clips, triples, 0, with_audio=False)
+    rows[0]["qa_wer"] = 0.1
+    rows[1]["qa_wer"] = 0.3
+    card = build_card(sc, {"train": rows}, qa={"round_trip_wer": 0.2})
     meta = _front_matter(str(card))
     assert meta["license"] == "other" and meta["license_name"] == "coqui-public-model-license"
     assert "round_trip_wer" in str(card) and "| qa_wer | 0.2 | 0.1 | 0.3 | 2 |" in str(card)
@@ -150,3 +149,27 @@ def test_merge_card_metadata_keeps_hub_only_fields():
     hub = {"license": "mit", "custom": {"a": 1}, "tags": ["x"], "license_name": "old"}
     ours = {"license": "gpl-3.0", "tags": ["synthetic"]}
     assert merge_card_metadata(hub, ours) == {"license": "gpl-3.0", "custom": {"a": 1}, "tags": ["synthetic"]}
+
+
+def _card_qa_block(card_text: str) -> dict:
+    qa = card_text.split("## Quality checks", 1)[1]
+    return json.loads(qa.split("```json\n", 1)[1].split("\n```", 1)[0])
+
+
+def test_card_leakage_is_measured_on_the_rows_it_describes(tmp_path):
+    """A QA summary left by an earlier run (here: a fresh build's, with no export yet) must not put its
+    leakage figure on the card of this export."""
+    from scenavox.qa.corpus import split_leakage
+
+    store, sc, clips, triples = make_corpus(tmp_path / "c", n=8)
+    store.write_json("qa/summary.json", {"clips": 8, "split_leakage": None, "not_measured": ["split leakage"]})
+    counts = export_dataset(store, sc, clips, triples, 3, SCENARIO_YAML, {"seed": 3, "n": 8})
+    block = _card_qa_block((store.root / "dataset" / "README.md").read_text())
+    measured = split_leakage(store.root, sc.voices.held_out)  # read back from the parquet just written
+    assert measured is not None and sum(counts.values()) == 8
+    assert block["split_leakage"] == measured == counts.leakage
+    assert "split leakage" not in block["not_measured"]
+    # a stale claim of a leak from another export does not survive either
+    store.write_json("qa/summary.json", {"split_leakage": {"leak": True, "held_out_voices_outside_test": ["x"]}})
+    export_dataset(store, sc, clips, triples, 3, SCENARIO_YAML, {"seed": 3, "n": 8})
+    assert _card_qa_block((store.root / "dataset" / "README.md").read_text())["split_leakage"] == measured

@@ -5,10 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from scenavox.audio import encode, resample
 from scenavox.records import Clip, Command, Triple, content_id
 from scenavox.scenario import parse_scenario
 from scenavox.store import Store
-from scenavox.voice.audio import encode, resample, set_level, trim_silence
+from scenavox.voice.audio import set_level, trim_silence
 
 SCENARIO = """
 name: qa_mini

@@ -10,10 +10,11 @@ import pytest
 
 pytest.importorskip("TTS")  # coqui-tts: pip install -e '.[coqui]'
 
+from scenavox.audio import read_mono
 from scenavox.errors import UserError
 from scenavox.records import Command, Triple
 from scenavox.scenario import load_scenario
-from scenavox.voice.audio import decode
+from scenavox.audio import read_mono
 from scenavox.voice.backends.coqui import CoquiBackend
 from scenavox.voice.registry import load_registry, scenario_voices
 from scenavox.voice.stage import VoicePlanner, VoiceStage
@@ -145,7 +146,7 @@ def test_registry_planner_and_stage(corpus_dir):
     for task, out in zip(tasks, outs):
         assert out.record is not None, out.quarantined
         clip = out.record
-        x, sr = decode(out.files[clip.audio_path])
+        x, sr = read_mono(out.files[clip.audio_path])
         assert sr == sc.audio.sample_rate == clip.sample_rate and x.ndim == 1 and len(x) > 0.3 * sr
         prov = clip.provenance
         assert prov["tts_backend"] == "coqui" and prov["speaker"] == task.voice["speaker"]
@@ -169,7 +170,7 @@ def test_pipeline_builds_a_coqui_corpus(corpus_dir, tmp_path):
     assert res.summary["utterances"] == 4 and len(res.clips) == 4
     for clip in res.clips:
         assert clip.provenance["tts_backend"] == "coqui"
-        x, sr = decode((res.out / clip.audio_path).read_bytes())
+        x, sr = read_mono(res.out / clip.audio_path)
         assert sr == clip.sample_rate and len(x) > 0
 
 

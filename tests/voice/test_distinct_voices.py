@@ -6,8 +6,8 @@ import pytest
 pytest.importorskip("resemblyzer")
 pytest.importorskip("webrtcvad")
 
+from scenavox.audio import resample
 from scenavox.scenario import load_scenario
-from scenavox.voice.audio import resample
 from scenavox.voice.stage import VoiceStage
 from tests.voice.test_planner import plan
 

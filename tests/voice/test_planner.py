@@ -65,7 +65,7 @@ def test_plan_is_a_pure_function_of_seed_and_index(repo_cwd):
 
 @pytest.mark.parametrize("n", [100, 400])
 def test_held_out_voices_only_in_test_split_and_within_quota(repo_cwd, n):
-    from scenavox.publish.export import assign_splits
+    from scenavox.splits import Member, assign_splits
 
     sc = load_scenario("prompts/car.yaml")
     held = ["espeak-en-us-hugo", "espeak-en-gb-rp-belinda"]
@@ -74,7 +74,7 @@ def test_held_out_voices_only_in_test_split_and_within_quota(repo_cwd, n):
     clips = [Clip(id=t.id, triple_id=t.triple.id, audio_path=f"audio/{t.id}.flac", text="x", sample_rate=16000,
                   duration_s=1.0, voice_id=t.voice["id"], accent=t.voice["accent"], language="en",
                   prosody=t.prosody) for t in tasks]
-    splits = assign_splits(clips, sc.size.splits, 7, set(held))
+    splits = assign_splits([Member.of_clip(c) for c in clips], sc.size.splits, 7, set(held))
     held_clips = [c for c in clips if c.voice_id in held]
     assert held_clips and all(splits[c.id] == "test" for c in held_clips)
     train_voices = {c.voice_id for c in clips if splits[c.id] != "test"}

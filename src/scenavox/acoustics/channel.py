@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.signal import sosfilt, sosfiltfilt
 
+from ..audio import resample
 from .core import Transform, butter_sos, check_range, db, power, uniform
-from .io import resample
 
 
 def mulaw_encode(x: np.ndarray, mu: int = 255) -> np.ndarray:

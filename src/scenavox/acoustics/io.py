@@ -3,22 +3,14 @@
 from __future__ import annotations
 
 from functools import lru_cache
-from math import gcd
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
-import soundfile as sf
-from scipy.signal import resample_poly
+
+from ..audio import read_mono, resample
 
 AUDIO_EXTENSIONS = (".wav", ".flac")
-
-
-def resample(x: np.ndarray, sr_in: int, sr_out: int) -> np.ndarray:
-    if sr_in == sr_out:
-        return np.asarray(x, dtype=np.float32)
-    g = gcd(int(sr_in), int(sr_out))
-    return resample_poly(x, sr_out // g, sr_in // g).astype(np.float32)
 
 
 def list_audio_files(folder: str | Path) -> list[Path]:
@@ -30,10 +22,9 @@ def list_audio_files(folder: str | Path) -> list[Path]:
 @lru_cache(maxsize=512)
 def _decode(path: str, mtime_ns: int) -> tuple[np.ndarray, int]:
     try:
-        x, sr = sf.read(path, dtype="float32", always_2d=True)
+        return read_mono(path)
     except Exception as e:  # soundfile raises LibsndfileError / RuntimeError
         raise ValueError(f"cannot decode audio file {path}: {e}; convert it to wav or flac") from None
-    return np.ascontiguousarray(x.mean(axis=1), dtype=np.float32), int(sr)
 
 
 @lru_cache(maxsize=512)

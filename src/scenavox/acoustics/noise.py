@@ -427,7 +427,7 @@ class ClipBabble(NoiseSource):
             return Path(c).name, load_audio(str(c), sample_rate)
         if self.clips_sample_rate is None:
             raise ValueError("ClipBabble: clips given as arrays need clips_sample_rate")
-        from .io import resample
+        from ..audio import resample
         return f"clip{i}", resample(np.asarray(c, np.float32), self.clips_sample_rate, sample_rate)
 
     def generate(self, n, sample_rate, rng):

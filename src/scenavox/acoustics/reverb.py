@@ -216,7 +216,7 @@ class ApplyRIR(Transform):
 
     def _rir(self, i: int, sample_rate: int) -> tuple[str, np.ndarray]:
         if self._arrays is not None:
-            from .io import resample
+            from ..audio import resample
             return f"rir{i}", resample(self._arrays[i], self.rir_sample_rate, sample_rate)
         return self.source.relname(i), load_audio(self.source.paths[i], sample_rate)
 

@@ -18,8 +18,9 @@ from collections import Counter
 from typing import Any, Iterable
 
 from ..scenario import OutputForm, Scenario
+from ..splits import SPLITS
+from .. import row_schema as schema
 
-SPLIT_ORDER = ("train", "validation", "test")
 GENERATOR = "scenavox"
 
 # Licence -> (Hub licence id, restrictiveness rank). Higher rank = more restrictive.
@@ -191,7 +192,7 @@ def _language_codes(scenario: Scenario, rows: list[dict[str, Any]]) -> list[str]
 def card_metadata(scenario: Scenario, rows_by_split: dict[str, list[dict[str, Any]]], *,
                   dataset_info: dict[str, Any] | None = None) -> dict[str, Any]:
     """The card's YAML as a plain dict (DatasetCardData keyword arguments)."""
-    rows = [r for s in SPLIT_ORDER for r in rows_by_split.get(s, [])]
+    rows = [r for s in SPLITS for r in rows_by_split.get(s, [])]
     n = len(rows)
     licence, licence_name = most_restrictive_licence(licence_sources(rows))
     synthetic = sum(1 for r in rows if (r.get("source") or "synthetic") == "synthetic")
@@ -212,7 +213,7 @@ def card_metadata(scenario: Scenario, rows_by_split: dict[str, list[dict[str, An
         "source_datasets": ["original"],
         "configs": [{
             "config_name": "default",
-            "data_files": [{"split": s, "path": f"data/{s}-*"} for s in SPLIT_ORDER if rows_by_split.get(s)],
+            "data_files": [{"split": s, "path": f"data/{s}-*"} for s in SPLITS if rows_by_split.get(s)],
         }],
         "synthetic_data": {
             "contains_synthetic_data": synthetic > 0,
@@ -286,9 +287,11 @@ def _six_answers(sc: Scenario) -> list[list[str]]:
 
 
 def card_body(scenario: Scenario, rows_by_split: dict[str, list[dict[str, Any]]], meta: dict[str, Any], *,
-              qa: dict[str, Any] | None = None, run_config: dict[str, Any] | None = None) -> str:
+              qa: dict[str, Any] | None = None, run_config: dict[str, Any] | None = None,
+              columns: list[str] | None = None) -> str:
+    """columns: the dataset's columns (row_schema.py); default: the declared columns the rows have."""
     sc = scenario
-    rows = [r for s in SPLIT_ORDER for r in rows_by_split.get(s, [])]
+    rows = [r for s in SPLITS for r in rows_by_split.get(s, [])]
     n = len(rows)
     syn = meta["synthetic_data"]
     hours = sum(float(r.get("duration_s") or 0) for r in rows) / 3600
@@ -364,7 +367,7 @@ def card_body(scenario: Scenario, rows_by_split: dict[str, list[dict[str, Any]]]
     # composition
     split_rows = [[s, len(rows_by_split.get(s, [])),
                    _duration(sum(float(r.get("duration_s") or 0) for r in rows_by_split.get(s, [])))]
-                  for s in SPLIT_ORDER if rows_by_split.get(s)]
+                  for s in SPLITS if rows_by_split.get(s)]
     out += ["## Composition", "",
             _table(["split", "rows", "duration"], split_rows), "",
             f"Total: {n} rows, {_duration(hours * 3600)}. Synthetic/real: {syn['synthetic_rows']}/{syn['real_rows']} "
@@ -405,7 +408,8 @@ def card_body(scenario: Scenario, rows_by_split: dict[str, list[dict[str, Any]]]
                 ""]
     # columns and reproduction
     if rows:
-        out += ["## Columns", "", ", ".join(f"`{k}`" for k in rows[0] if k != "audio")
+        columns = columns or schema.columns_for({k for r in rows for k in r})
+        out += ["## Columns", "", ", ".join(f"`{k}`" for k in columns if k != "audio")
                 + ", and `audio` (the encoded sound). `provenance` is JSON with every parameter of the clip.", ""]
     seed = (run_config or {}).get("seed", sc.seed)
     out += ["## Reproduce", "",
@@ -417,17 +421,18 @@ def card_body(scenario: Scenario, rows_by_split: dict[str, list[dict[str, Any]]]
 def build_card(scenario: Scenario, rows_by_split: dict[str, list[dict[str, Any]]], *,
                dataset_info: dict[str, Any] | None = None, qa: dict[str, Any] | None = None,
                run_config: dict[str, Any] | None = None, extra_metadata: dict[str, Any] | None = None,
-               dialogues: dict[str, Any] | None = None):
+               dialogues: dict[str, Any] | None = None, columns: list[str] | None = None):
     """A huggingface_hub DatasetCard for the rows (audio bytes are not needed).
 
-    dialogues: publish/dialogues.py's summary when a `dialogues` configuration was written."""
+    dialogues: publish/dialogues.py's summary when a `dialogues` configuration was written.
+    columns: the dataset's columns in order (default: the declared columns the rows have)."""
     from huggingface_hub import DatasetCard, DatasetCardData
 
     meta = card_metadata(scenario, rows_by_split, dataset_info=dataset_info)
     if dialogues:
         meta["configs"].append(dialogues["config"])
     data = DatasetCardData(**{**(extra_metadata or {}), **meta})
-    body = card_body(scenario, rows_by_split, meta, qa=qa, run_config=run_config)
+    body = card_body(scenario, rows_by_split, meta, qa=qa, run_config=run_config, columns=columns)
     if dialogues:
         from .dialogues import card_section
 

@@ -9,6 +9,11 @@ Layout of `<corpus>/dataset/` (what `scenavox publish` uploads):
   README.md                             the dataset card (publish/card.py)
   scenario.yaml  run_config.json        what generated it
 Next to it, `<corpus>/nemo_{split}.jsonl` and `<corpus>/cuts_{split}.jsonl.gz` (publish/manifests.py).
+
+Rows follow the one schema of row_schema.py. Splits are assigned once, by the mixer
+(`scenavox.mix.blend_rows`, which applies `scenavox.splits` and then places real speakers), and
+the parquet shards, the `dialogues` configuration, the card and the manifests all take them
+from its result.
 """
 
 from __future__ import annotations
@@ -22,61 +27,35 @@ from typing import Any
 
 from ..errors import UserError
 from ..mix import blend_rows, real_clip_stubs
-from ..records import Clip, Triple, content_id
+from ..qa.corpus import leakage_of_rows
+from ..records import Clip, Triple
 from ..scenario import Scenario
 from ..store import TMP_MARK, Store
-
-SPLITS = ("train", "validation", "test")
-REAL_DIR = "real"  # real recordings blended in by scenario.mix, one FLAC per row
+from .. import row_schema as schema
 
 
 class ExportCounts(dict):
-    """Rows per split, with the mix summary as `.mix` (a dict, so callers comparing counts still work)."""
+    """Rows per split, with the mix summary as `.mix` and the leakage between the written splits as
+    `.leakage` (a dict, so callers comparing counts still work)."""
 
-    def __init__(self, counts: dict[str, int], mix: dict[str, Any] | None = None):
+    def __init__(self, counts: dict[str, int], mix: dict[str, Any] | None = None,
+                 leakage: dict[str, Any] | None = None):
         super().__init__(counts)
         self.mix = mix or {}
+        self.leakage = leakage
 DEFAULT_SHARD_SIZE = 1000  # rows per parquet shard (~50 MB of 3 s 16 kHz FLAC clips)
 
 
-def assign_splits(clips: list[Clip], shares: dict[str, float], seed: int, held_out: set[str],
-                  groups: dict[str, str] | None = None) -> dict[str, str]:
-    """Deterministic split per clip: held-out voices go to test; the rest is cut by shares.
-
-    Clips are ordered by a seeded hash of their triple id, so the assignment does not depend
-    on the order clips were produced in, and the counts follow the shares exactly
-    (largest remainder). `groups` (clip id -> group key, e.g. its dialogue) keeps a group in one
-    split; a group with a held-out voice goes to test whole. Without it each clip is its own group.
-    """
-    key = {c.id: (groups or {}).get(c.id, c.triple_id) for c in clips}
-    held_groups = {key[c.id] for c in clips if c.voice_id in held_out}
-    out = {c.id: "test" for c in clips if key[c.id] in held_groups}
-    rest = sorted({key[c.id] for c in clips if key[c.id] not in held_groups}, key=lambda g: content_id("split", seed, g))
-    total = sum(shares.values())
-    names = [s for s in SPLITS if s in shares]
-    exact = [len(rest) * shares[s] / total for s in names]
-    counts = [int(e) for e in exact]
-    for k in sorted(range(len(names)), key=lambda k: exact[k] - counts[k], reverse=True)[: len(rest) - sum(counts)]:
-        counts[k] += 1
-    split_of: dict[str, str] = {}
-    pos = 0
-    for name, count in zip(names, counts):
-        for g in rest[pos : pos + count]:
-            split_of[g] = name
-        pos += count
-    out.update({c.id: split_of[key[c.id]] for c in clips if key[c.id] in split_of})
-    return out
-
-
-def build_rows(store: Store, scenario: Scenario, clips: list[Clip], triples: dict[str, Triple], seed: int,
-               splits: dict[str, str], *, with_audio: bool = True) -> dict[str, list[dict[str, Any]]]:
-    """One row per clip, per split. With `with_audio=False` the audio bytes are left as None
-    (export reads them shard by shard, so a large corpus is never all in memory)."""
-    rows: dict[str, list[dict[str, Any]]] = {s: [] for s in SPLITS}
+def build_rows(store: Store, scenario: Scenario, clips: list[Clip], triples: dict[str, Triple], seed: int, *,
+               with_audio: bool = True) -> list[dict[str, Any]]:
+    """One row per clip (schema.BASE columns), in clip id order; the mixer splits them. With
+    `with_audio=False` the audio bytes are left as None (export reads them shard by shard, so a
+    large corpus is never all in memory)."""
+    rows: list[dict[str, Any]] = []
     for c in sorted(clips, key=lambda c: c.id):
         t = triples[c.triple_id]
-        audio_bytes = (store.root / c.audio_path).read_bytes() if with_audio else None
-        rows[splits[c.id]].append({
+        audio_bytes = store.file(c.audio_path).read_bytes() if with_audio else None
+        rows.append({
             "id": c.id,
             "audio": {"bytes": audio_bytes, "path": Path(c.audio_path).name},
             "text": c.text,
@@ -112,37 +91,6 @@ def build_rows(store: Store, scenario: Scenario, clips: list[Clip], triples: dic
         })
     return rows
 
-
-
-def infer_features(rows: list[dict[str, Any]], sample_rate: int):
-    """One schema for every shard of every split.
-
-    Inferring per shard would give a column that is all None in one shard the `null` type,
-    and the shards would then disagree. The audio column is a plain {bytes, path} struct here;
-    the caller casts it to Audio (which needs no torchcodec, unlike building with Audio).
-    """
-    from datasets import Features, Value
-
-    columns: dict[str, None] = {}
-    for r in rows:
-        columns.update(dict.fromkeys(r))
-    feats: dict[str, Any] = {}
-    for col in columns:
-        if col == "audio":
-            feats[col] = {"bytes": Value("binary"), "path": Value("string")}
-            continue
-        vals = [r.get(col) for r in rows if r.get(col) is not None]
-        if vals and all(isinstance(v, bool) for v in vals):
-            feats[col] = Value("bool")
-        elif vals and all(isinstance(v, int) and not isinstance(v, bool) for v in vals):
-            feats[col] = Value("int64")
-        elif vals and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in vals):
-            feats[col] = Value("float64")
-        elif vals and all(isinstance(v, bytes) for v in vals):
-            feats[col] = Value("binary")
-        else:
-            feats[col] = Value("string")
-    return Features(feats)
 
 
 def _plain(row: dict[str, Any], features) -> dict[str, Any]:
@@ -212,7 +160,7 @@ def _dataset_info(features, sample_rate: int, split_stats: dict[str, dict[str, i
 
 def _qa_summary(store: Store) -> dict[str, Any] | None:
     """The QA stage's summary if it left one (qa/summary.json)."""
-    p = store.root / "qa" / "summary.json"
+    p = store.file(Store.qa_rel("summary.json"))
     if not p.is_file():
         return None
     try:
@@ -250,33 +198,32 @@ def export_dataset(store: Store, scenario: Scenario, clips: list[Clip], triples:
 
     datasets.disable_progress_bars()  # our own bars already show progress
 
-    by_clip = {c.id: c for c in clips}
-    groups = {c.id: triples[c.triple_id].dialogue.id for c in clips if triples[c.triple_id].dialogue is not None}
-    splits = assign_splits(clips, scenario.size.splits, seed, set(scenario.voices.held_out), groups=groups)
-    rows = build_rows(store, scenario, clips, triples, seed, splits, with_audio=False)
-    if groups:  # dialogue turns: where each row sits in its dialogue (one-turn rows keep their columns)
+    by_id: dict[str, Any] = {c.id: c for c in clips}
+    flat = build_rows(store, scenario, clips, triples, seed, with_audio=False)
+    if any(t.dialogue is not None for t in triples.values()):
         from .dialogues import turn_columns
 
-        for split_rows in rows.values():
-            for row in split_rows:
-                row.update(turn_columns(triples[row["triple_id"]], by_clip[row["id"]]))
+        for row in flat:  # dialogue turns: where each row sits in its dialogue (one-turn rows keep their columns)
+            t = triples[row["triple_id"]]
+            if t.dialogue is not None:
+                row.update(turn_columns(t, by_id[row["id"]]))
     if extra_columns:
-        for split_rows in rows.values():
-            for row in split_rows:
-                row.update(extra_columns.get(row["id"], {}))
-    by_id: dict[str, Any] = {c.id: c for c in clips}
+        for row in flat:
+            row.update(extra_columns.get(row["id"], {}))
     sr = scenario.audio.sample_rate
-    # real recordings (scenario.mix): written to <corpus>/real/<id>.flac, blended per split
-    real_dir = store.root / REAL_DIR if scenario.mix.real is not None else None
-    rows, mix_summary = blend_rows(rows, scenario, seed, sr, audio_dir=real_dir)
-    by_id.update(real_clip_stubs(rows, REAL_DIR))
+    # the one split assignment; real recordings (scenario.mix) are written to <corpus>/real/<id>.flac
+    real_dir = store.real_dir if scenario.mix.real is not None else None
+    rows, mix_summary = blend_rows(flat, scenario, seed, sr, audio_dir=real_dir)
+    split_of = {r["id"]: s for s, split_rows in rows.items() for r in split_rows}
+    by_id.update(real_clip_stubs(rows))
     if real_dir is not None:
         for stale in real_dir.glob("*.flac"):
             if stale.stem not in by_id:
                 stale.unlink(missing_ok=True)
-    features = infer_features([r for s in SPLITS for r in rows[s]], sr)
-    final = store.root / "dataset"
-    tmp = store.root / f"dataset{TMP_MARK}{os.getpid()}"
+    columns = schema.columns_for({k for split_rows in rows.values() for r in split_rows for k in r})
+    features = schema.features(columns)
+    final = store.dataset_dir
+    tmp = final.with_name(f"{final.name}{TMP_MARK}{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     (tmp / "data").mkdir(parents=True)
     counts: dict[str, int] = {}
@@ -285,27 +232,32 @@ def export_dataset(store: Store, scenario: Scenario, clips: list[Clip], triples:
         counts[split] = len(split_rows)
         if not split_rows:
             continue
-        files = [store.root / by_id[r["id"]].audio_path for r in split_rows]
+        files = [store.file(by_id[r["id"]].audio_path) for r in split_rows]
         st = write_split_shards(tmp, split, split_rows, files, features, sr, shard_size)
         stats[split] = {"num_bytes": st["num_bytes"], "num_examples": len(split_rows)}
     dialogue_summary = None
     if dialogues:
         from .dialogues import write_dialogue_config
 
-        first_clip = {d.id: d.segments[0].clip_id for d in dialogues}
-        dialogue_summary = write_dialogue_config(tmp, store, dialogues, {k: splits[v] for k, v in first_clip.items()},
-                                                 scenario.name, seed, sr)
+        dialogue_summary = write_dialogue_config(tmp, store, dialogues, split_of, scenario.name, seed, sr)
     (tmp / "scenario.yaml").write_text(scenario_yaml, encoding="utf-8")
     (tmp / "run_config.json").write_text(json.dumps(run_config, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    card = build_card(scenario, rows, dataset_info=_dataset_info(features, sr, stats, tmp),
-                      qa=qa if qa is not None else _qa_summary(store), run_config=run_config,
-                      dialogues=dialogue_summary)
+    # leakage is measured on the rows written here: a summary left by an earlier QA run describes
+    # the previous export (or none, on a fresh build)
+    leakage = leakage_of_rows(rows, scenario.voices.held_out)
+    qa_block = qa if qa is not None else _qa_summary(store)
+    if qa_block is not None:
+        qa_block = {**qa_block, "split_leakage": leakage}
+        if "not_measured" in qa_block:
+            qa_block["not_measured"] = [x for x in qa_block["not_measured"] if x != "split leakage"]
+    card = build_card(scenario, rows, columns=columns, dataset_info=_dataset_info(features, sr, stats, tmp),
+                      qa=qa_block, run_config=run_config, dialogues=dialogue_summary)
     (tmp / "README.md").write_text(str(card), encoding="utf-8")
-    old = store.root / f"dataset.old{TMP_MARK}{os.getpid()}"
+    old = final.with_name(f"{final.name}.old{TMP_MARK}{os.getpid()}")
     if final.exists():
         final.rename(old)
     tmp.rename(final)
     shutil.rmtree(old, ignore_errors=True)
     if manifests:
         write_manifests(store, rows, by_id)
-    return ExportCounts(counts, mix=mix_summary)
+    return ExportCounts(counts, mix=mix_summary, leakage=leakage)

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import UserError
+from ..store import Store
 
 REPO_ID_RE = re.compile(r"^(?P<ns>[A-Za-z0-9][A-Za-z0-9_.-]{0,95})/(?P<name>[A-Za-z0-9][A-Za-z0-9_.-]{0,95})$")
 UPLOAD_FILES = ("README.md", "scenario.yaml", "run_config.json")
@@ -131,9 +132,7 @@ def publish_folder(folder: Path | str, repo_id: str, *, private: bool = True, to
     if _hub_offline():
         raise UserError("HF_HUB_OFFLINE is set: unset it to publish to the Hub")
     tok = resolve_token(token)
-    if folder.name == "dataset":  # inside a corpus folder: don't upload while a run re-exports it
-        from ..store import Store
-
+    if folder.name == Store.DATASET:  # inside a corpus folder: don't upload while a run re-exports it
         with Store(folder.parent).lock():
             return _push(folder, repo_id, tok, private=private, commit_message=commit_message)
     return _push(folder, repo_id, tok, private=private, commit_message=commit_message)
@@ -181,4 +180,4 @@ def default_folder(scenario_name: str, out: Path | str | None = None) -> Path:
     base = Path(out) if out is not None else Path("outputs") / scenario_name
     if (base / "data").is_dir() and (base / "README.md").is_file():
         return base
-    return base / "dataset"
+    return Store(base).dataset_dir

@@ -20,12 +20,12 @@ import json
 from pathlib import Path
 from typing import Any
 
-import soundfile as sf
-
+from ..audio import probe
 from ..records import Clip
+from ..splits import SPLITS
 from ..store import Store, write_atomic
 
-SPLITS = ("train", "validation", "test")
+# dataset columns (row_schema.py) the manifests carry besides text, id and duration
 _EXTRAS = ("intent", "slots", "reply", "voice_id", "accent", "language", "gender", "source", "scenario",
            "tts_backend", "tts_model", "voice_licence", "rate", "level_dbfs")
 
@@ -42,9 +42,8 @@ def _entries(store: Store, rows: list[dict[str, Any]], clips: dict[str, Clip]) -
     out = []
     for r in rows:
         clip = clips[r["id"]]
-        info = sf.info(str(store.root / clip.audio_path))
-        out.append({"row": r, "clip": clip, "frames": int(info.frames), "sr": int(info.samplerate),
-                    "channels": int(info.channels)})
+        frames, sr, channels = probe(store.file(clip.audio_path))
+        out.append({"row": r, "clip": clip, "frames": frames, "sr": sr, "channels": channels})
     return out
 
 

@@ -200,30 +200,39 @@ def compact_summary(full: dict[str, Any]) -> dict[str, Any]:
 
 
 def split_leakage(root: Any, held_out: list[str]) -> dict[str, Any] | None:
-    """Leaks between the exported splits (dataset/data/<split>-*.parquet): voices, texts, triples.
-
-    None when nothing has been exported yet. Held-out voices must appear in test only; a
-    voice or an identical (normalized) text in both train and test inflates test scores.
-    """
-    from pathlib import Path
-
+    """Leaks between the exported splits of a corpus folder (dataset/data/<split>-*.parquet); None when
+    nothing has been exported yet. A build measures the rows it writes instead (`leakage_of_rows`)."""
     import pyarrow.parquet as pq
 
-    data = Path(root) / "dataset" / "data"
+    from ..store import Store
+
+    data = Store(root).dataset_dir / "data"
     files = sorted(data.glob("*.parquet")) if data.is_dir() else []
     if not files:
         return None
+    rows: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for f in files:
+        cols = [c for c in ("voice_id", "text", "triple_id") if c in pq.read_schema(f).names]
+        rows[f.name.split("-")[0]] += pq.read_table(f, columns=cols).to_pylist()
+    return leakage_of_rows(rows, held_out)
+
+
+def leakage_of_rows(rows_by_split: dict[str, list[dict[str, Any]]], held_out: list[str]) -> dict[str, Any]:
+    """Leaks between splits: voices, texts, triples. Held-out voices must appear in test only; a
+    voice or an identical (normalized) text in both train and test inflates test scores."""
+    from ..splits import HELD_OUT_SPLIT
+
     voices: dict[str, set[str]] = defaultdict(set)
     texts: dict[str, set[str]] = defaultdict(set)
     trip: dict[str, set[str]] = defaultdict(set)
-    for f in files:
-        split = f.name.split("-")[0]
-        cols = [c for c in ("voice_id", "text", "triple_id") if c in pq.read_schema(f).names]
-        t = pq.read_table(f, columns=cols).to_pydict()
-        voices[split] |= set(t.get("voice_id", []))
-        texts[split] |= {normalize(x) for x in t.get("text", [])}
-        trip[split] |= set(t.get("triple_id", []))
-    others = [s for s in voices if s != "test"]
+    for split, rows in rows_by_split.items():
+        if not rows:
+            continue
+        voices[split] |= {r["voice_id"] for r in rows if r.get("voice_id") is not None}
+        texts[split] |= {normalize(r["text"]) for r in rows if r.get("text") is not None}
+        trip[split] |= {r["triple_id"] for r in rows if r.get("triple_id") is not None}
+    test = HELD_OUT_SPLIT
+    others = [s for s in voices if s != test]
     train_side = set().union(*(voices[s] for s in others)) if others else set()
     text_side = set().union(*(texts[s] for s in others)) if others else set()
     trip_side = set().union(*(trip[s] for s in others)) if others else set()
@@ -231,8 +240,8 @@ def split_leakage(root: Any, held_out: list[str]) -> dict[str, Any] | None:
     return {
         "splits": sorted(voices),
         "held_out_voices_outside_test": held_leaks,
-        "voices_in_test_and_other_splits": sorted(voices.get("test", set()) & train_side),
-        "texts_in_test_and_other_splits": len(texts.get("test", set()) & text_side),
-        "triples_in_several_splits": len(trip.get("test", set()) & trip_side),
-        "leak": bool(held_leaks) or bool(trip.get("test", set()) & trip_side),
+        "voices_in_test_and_other_splits": sorted(voices.get(test, set()) & train_side),
+        "texts_in_test_and_other_splits": len(texts.get(test, set()) & text_side),
+        "triples_in_several_splits": len(trip.get(test, set()) & trip_side),
+        "leak": bool(held_leaks) or bool(trip.get(test, set()) & trip_side),
     }

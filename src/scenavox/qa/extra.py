@@ -57,7 +57,7 @@ def speaker_embeddings(store: Store, clips: list[Clip], *, per_voice: int = 5, t
     out: dict[str, np.ndarray] = {}
     encoder = None
     for c in chosen:
-        cache = store.root / "qa" / "speaker" / f"{c.id}.npy"
+        cache = store.speaker_cache_dir / f"{c.id}.npy"
         if cache.is_file():
             out[c.id] = np.load(cache)
             continue
@@ -65,7 +65,7 @@ def speaker_embeddings(store: Store, clips: list[Clip], *, per_voice: int = 5, t
             encoder = _encoder(threads)
         # the speech before acoustics where the corpus kept it: noise and rooms would split one voice in several
         clean = getattr(c, "clean_audio_path", None)
-        path = store.root / clean if clean and (store.root / clean).is_file() else store.root / c.audio_path
+        path = store.file(clean) if clean and store.file(clean).is_file() else store.file(c.audio_path)
         e = _unit(encoder.embed_utterance(_speech_16k(path)))
         buf = io.BytesIO()
         np.save(buf, e)
@@ -90,13 +90,11 @@ def _encoder(threads: int) -> Any:
 
 def _speech_16k(path: Any) -> np.ndarray:
     """A file as resemblyzer wants it: mono, 16 kHz, normalized and trimmed by preprocess_wav."""
-    import soundfile as sf
     from resemblyzer import preprocess_wav
 
-    from ..voice.audio import resample
+    from ..audio import read_mono
 
-    x, sr = sf.read(str(path), dtype="float32", always_2d=False)
-    return preprocess_wav(resample(x.mean(axis=1) if x.ndim > 1 else x, sr, 16000), source_sr=16000)
+    return preprocess_wav(read_mono(path, 16000)[0], source_sr=16000)
 
 
 def _unit(e: np.ndarray) -> np.ndarray:

@@ -224,8 +224,8 @@ def render_html(scenario: Scenario, results: list[Any], summary: dict[str, Any],
 def write_report(store: Store, scenario: Scenario, results: list[Any], summary: dict[str, Any]) -> dict[str, str]:
     plots = build_plots(results, summary)
     page = render_html(scenario, results, summary, plots)
-    write_atomic(store.root / "report" / "index.html", page)
+    html_path, json_path = store.report_dir / "index.html", store.report_dir / "report.json"
+    write_atomic(html_path, page)
     data = {"summary": summary, "plots": sorted(plots), "clips": [r.model_dump(mode="json") for r in results]}
-    write_atomic(store.root / "report" / "report.json",
-                 json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False, default=str) + "\n")
-    return {"html": str(store.root / "report" / "index.html"), "json": str(store.root / "report" / "report.json")}
+    write_atomic(json_path, json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False, default=str) + "\n")
+    return {"html": str(html_path), "json": str(json_path)}

@@ -20,7 +20,7 @@ from .stage import (QAResult, QAStage, QATask, _mixed_snr, _noise, _source, _tar
                     rescore_text, result_key)
 from .thresholds import Thresholds, thresholds_for
 
-RESULTS_KIND = "qa/clips"  # one file per clip: <corpus>/qa/clips/<clip id>.json
+RESULTS_KIND = Store.QA_RESULTS  # one file per clip: <corpus>/qa/clips/<clip id>.json
 
 
 def qa_columns(result: QAResult | None) -> dict[str, Any]:
@@ -59,12 +59,12 @@ def _tasks(store: Store, clips: list[Clip], triples: dict[str, Triple], stage: Q
             have.mixed_snr_db = _mixed_snr(c)
             reused[c.id] = have
             continue
-        audio = store.root / c.audio_path
+        audio = store.file(c.audio_path)
         if not audio.is_file():
             missing.append({"id": c.id, "error": f"audio file {c.audio_path} not found"})
             continue
         clean_rel = getattr(c, "clean_audio_path", None)
-        clean = store.root / clean_rel if clean_rel else None
+        clean = store.file(clean_rel) if clean_rel else None
         yield QATask(id=c.id, clip=c, triple=t, audio_file=str(audio.resolve()),
                      clean_audio_file=str(clean.resolve()) if clean is not None and clean.is_file() else None)
 
@@ -110,7 +110,7 @@ def run_qa(store: Store, scenario: Scenario, clips: list[Clip], triples: dict[st
     if bar is not None:
         bar.close()
     results = sorted([judge(rescore_text(r), th) for r in reused.values()] + list(fresh.values()), key=lambda r: r.id)
-    store.write_jsonl("qa/results.jsonl", results)
+    store.write_jsonl(Store.qa_rel("results.jsonl"), results)
     checked = {r.id for r in results}
     checked_clips = [c for c in clips if c.id in checked]
     text_q = sum(1 for q in store.iter_quarantine() if q.stage == "text" and q.id not in tri)
@@ -125,18 +125,20 @@ def run_qa(store: Store, scenario: Scenario, clips: list[Clip], triples: dict[st
 
 
 def finish_report(store: Store, scenario: Scenario, results: list[QAResult], summary: dict[str, Any], *,
-                  report: bool = True, dropped: list[QAResult] | None = None) -> None:
-    """Split leakage (from the exported splits, if any), qa/summary.json and, with report=True,
+                  report: bool = True, dropped: list[QAResult] | None = None,
+                  leakage: dict[str, Any] | None = None) -> None:
+    """Split leakage (`leakage` as the export measured it, else read from the exported splits, if any),
+    qa/summary.json and, with report=True,
     report/index.html. Separate from run_qa so a build can write the report after its export
     without measuring every clip (and embedding every voice) a second time.
     dropped: the clips a build filtered out before export, listed in the report with their
     reasons, and counted in the pass rate per voice."""
     if dropped:
         summary["filtered_out"] = filtered_out(results, dropped)
-    summary["split_leakage"] = split_leakage(store.root, scenario.voices.held_out)
+    summary["split_leakage"] = leakage if leakage is not None else split_leakage(store.root, scenario.voices.held_out)
     if summary["split_leakage"] is not None and "split leakage" in summary["not_measured"]:
         summary["not_measured"].remove("split leakage")
-    store.write_json("qa/summary.json", compact_summary(summary))
+    store.write_json(Store.qa_rel("summary.json"), compact_summary(summary))
     if report:
         from .report import write_report
 
@@ -199,7 +201,7 @@ def _clone_references(scenario: Scenario | None, used: set[str]) -> dict[str, li
 def load_corpus(store: Store) -> tuple[list[Clip], dict[str, Triple]]:
     """Clips and triples of an existing corpus folder (manifests if present, else record files)."""
     def read_jsonl(name: str, model: Any) -> list[Any] | None:
-        p = store.root / name
+        p = store.file(name)
         if not p.is_file():
             return None
         return [model.model_validate(json.loads(line)) for line in p.read_text(encoding="utf-8").splitlines()
@@ -207,10 +209,10 @@ def load_corpus(store: Store) -> tuple[list[Clip], dict[str, Triple]]:
 
     clips = read_jsonl("clips.jsonl", Clip)
     if clips is None:
-        clips = list(store.iter_records("clips", Clip))
+        clips = list(store.iter_records(Store.CLIPS, Clip))
     triples = read_jsonl("triples.jsonl", Triple)
     if triples is None:
-        triples = list(store.iter_records("text", Triple))
+        triples = list(store.iter_records(Store.TEXT, Triple))
     return sorted(clips, key=lambda c: c.id), {t.id: t for t in triples}
 
 

@@ -14,9 +14,9 @@ from typing import Any
 import numpy as np
 from pydantic import ConfigDict
 
+from ..audio import read_mono, resample
 from ..records import Clip, Record, Triple, content_id
 from ..stages import Outcome, Resources, Stage
-from ..voice.audio import resample
 from . import metrics
 from .checks import ClipSignals, QACheck, check_classes, checks
 from .thresholds import Thresholds
@@ -197,23 +197,18 @@ class QAStage(Stage):
         return np.asarray(self._vad(audio, num_samples=metrics.VAD_CHUNK), dtype=np.float32).reshape(-1)[:n]
 
     def process(self, task: QATask) -> Outcome:
-        import soundfile as sf
-
         from .asr import whisper_language
 
         if self._asr is None:
             self.setup()
         clip, triple = task.clip, task.triple
-        x, sr = sf.read(task.audio_file, dtype="float32", always_2d=False)
-        if x.ndim > 1:
-            x = x.mean(axis=1)
+        x, sr = read_mono(task.audio_file)
         signals = ClipSignals(clip, triple, x, sr, "", None, self._vad_probs,
                               self._dnsmos.score if self._dnsmos else None)
         signals.transcript = self._asr.transcribe(signals.audio_16k, whisper_language(clip.language))
         if task.clean_audio_file:
-            xc, src = sf.read(task.clean_audio_file, dtype="float32", always_2d=False)
-            xc = xc.mean(axis=1) if xc.ndim > 1 else xc
-            signals.clean_transcript = self._asr.transcribe(resample(xc, src, 16000), whisper_language(clip.language))
+            signals.clean_transcript = self._asr.transcribe(read_mono(task.clean_audio_file, 16000)[0],
+                                                            whisper_language(clip.language))
         _ = signals.vad  # the VAD before the checks' own models (DNSMOS), as it always ran
         fields: dict[str, Any] = dict(
             id=clip.id, triple_id=clip.triple_id, key=result_key(clip, triple, self.recognizer_name),

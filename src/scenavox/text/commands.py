@@ -14,6 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from ..records import Command, TextTask, content_id
+from ..sampling import SmoothWeightedRoundRobin
 from ..scenario import Intent, Scenario, SlotSource, file_values, normalized
 
 
@@ -71,21 +72,6 @@ def _spoken_time(h: int, m: int) -> str:
     return f"{h12} {suffix}" if m == 0 else f"{h12}:{m:02d} {suffix}"
 
 
-class _SWRR:
-    """Smooth weighted round-robin over indices, deterministic and prefix-stable."""
-
-    def __init__(self, weights: list[float]):
-        self.weights = normalized(weights)
-        self.current = [0.0] * len(weights)
-
-    def next(self) -> int:
-        for k, w in enumerate(self.weights):
-            self.current[k] += w
-        best = max(range(len(self.current)), key=lambda k: (self.current[k], -k))
-        self.current[best] -= 1.0
-        return best
-
-
 def _deck_value(values: list[str], key: tuple, occurrence: int) -> str:
     """The occurrence-th draw from an endless sequence of seeded shuffles of values."""
     epoch, pos = divmod(occurrence, len(values))
@@ -96,7 +82,7 @@ def _deck_value(values: list[str], key: tuple, occurrence: int) -> str:
 
 def plan_commands(scenario: Scenario, n: int, seed: int, extra_fingerprint: str = "") -> list[TextTask]:
     """extra_fingerprint: anything else that shapes the text (e.g. the prompt template's hash)."""
-    sched = _SWRR(scenario.intent_weights)
+    sched = SmoothWeightedRoundRobin(scenario.intent_weights)
     seen: dict[str, int] = {}
     persona_names = [p.name for p in scenario.personas]
     persona_w = [p.weight for p in scenario.personas]

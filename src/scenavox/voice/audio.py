@@ -1,13 +1,9 @@
-"""Signal helpers shared by the voice backends: trim, resample, level, encode."""
+"""Signal helpers of the voice stage: trim synthesized speech, set its level (reading, resampling and
+encoding are in `scenavox.audio`)."""
 
 from __future__ import annotations
 
-import io
-from math import gcd
-
 import numpy as np
-import soundfile as sf
-from scipy.signal import resample_poly
 
 
 def trim_silence(x: np.ndarray, sr: int, threshold_db: float = -40.0, margin_s: float = 0.05) -> np.ndarray:
@@ -29,13 +25,6 @@ def trim_silence(x: np.ndarray, sr: int, threshold_db: float = -40.0, margin_s: 
     return x[start:end]
 
 
-def resample(x: np.ndarray, sr_in: int, sr_out: int) -> np.ndarray:
-    if sr_in == sr_out:
-        return x
-    g = gcd(sr_in, sr_out)
-    return resample_poly(x, sr_out // g, sr_in // g).astype(np.float32)
-
-
 def set_level(x: np.ndarray, level_dbfs: float, peak_dbfs: float = -1.0) -> np.ndarray:
     """Scale to an RMS level, then lower it if the peak would pass peak_dbfs (no clipping)."""
     rms = float(np.sqrt(np.mean(x.astype(np.float64) ** 2))) if x.size else 0.0
@@ -47,14 +36,3 @@ def set_level(x: np.ndarray, level_dbfs: float, peak_dbfs: float = -1.0) -> np.n
     if peak > limit:
         y = y * (limit / peak)
     return y.astype(np.float32)
-
-
-def encode(x: np.ndarray, sr: int, fmt: str = "flac") -> bytes:
-    buf = io.BytesIO()
-    sf.write(buf, np.clip(x, -1.0, 1.0), sr, format=fmt.upper(), subtype="PCM_16")
-    return buf.getvalue()
-
-
-def decode(data: bytes) -> tuple[np.ndarray, int]:
-    x, sr = sf.read(io.BytesIO(data), dtype="float32")
-    return x, sr

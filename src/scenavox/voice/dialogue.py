@@ -14,10 +14,12 @@ from typing import Any, Callable
 
 import numpy as np
 
+from ..audio import encode, resample
 from ..errors import UserError
 from ..records import Clip, Triple, VoiceTask, content_id
 from ..scenario import OutputForm, Scenario
-from .audio import encode, resample, set_level, trim_silence
+from ..store import Store
+from .audio import set_level, trim_silence
 from .backends import is_cloud
 from .registry import Voice, load_registry
 
@@ -99,7 +101,7 @@ def reply_spec(voice: Voice, t: Triple, sample_rate: int, fmt: str) -> dict[str,
 
 
 def reply_path(task: VoiceTask) -> str | None:
-    return f"replies/{task.reply['id']}.{task.format}" if task.reply else None
+    return Store.reply_rel(task.reply["id"], task.format) if task.reply else None
 
 
 def synthesize_reply(backend_for: Callable[[str], Any], task: VoiceTask, seed: int) -> tuple[dict[str, bytes], dict]:

@@ -7,11 +7,13 @@ from typing import Any
 
 import numpy as np
 
+from ..audio import encode, resample
 from ..errors import UserError
 from ..records import Clip, Quarantined, Triple, VoiceTask, content_id
 from ..scenario import Scenario
 from ..stages import Outcome, Resources, Stage
-from .audio import encode, resample, set_level, trim_silence
+from ..store import Store
+from .audio import set_level, trim_silence
 from .dialogue import (assistant_voice, prosody_key, reply_provenance, reply_spec, synthesize_reply,
                        voices_replies)
 from .backends import backend_class, is_cloud, pitch_native, snapshot
@@ -68,9 +70,9 @@ class VoicePlanner:
 
     def schedule(self, n: int) -> list[tuple[str, int]]:
         """(accent, turn within that accent) for item indices 0..n-1."""
-        from ..text.commands import _SWRR
+        from ..sampling import SmoothWeightedRoundRobin
 
-        sched = _SWRR(self.weights)
+        sched = SmoothWeightedRoundRobin(self.weights)
         turns: dict[str, int] = {}
         out = []
         for _ in range(n):
@@ -81,9 +83,9 @@ class VoicePlanner:
 
     def voice_for(self, accent: str, k: int) -> Voice:
         """The k-th voice of an accent: smooth weighted round-robin over the per-voice quotas."""
-        from ..text.commands import _SWRR
+        from ..sampling import SmoothWeightedRoundRobin
 
-        sched, seq = self._rotation.setdefault(accent, (_SWRR(self.voice_weights[accent]), []))
+        sched, seq = self._rotation.setdefault(accent, (SmoothWeightedRoundRobin(self.voice_weights[accent]), []))
         while len(seq) <= k:
             seq.append(sched.next())
         return self.by_accent[accent][seq[k]]
@@ -179,7 +181,7 @@ class VoiceStage(Stage):
                 reasons.append(f"duration {dur:.2f}s is implausible for {words} words")
                 continue
             x = set_level(x, task.prosody["level_dbfs"])
-            rel = f"audio/{task.id}.{task.format}"
+            rel = Store.audio_rel(task.id, task.format)
             files: dict[str, bytes] = {}
             reply_fields: dict[str, Any] = {}
             if task.reply is not None:
@@ -193,7 +195,7 @@ class VoiceStage(Stage):
             if task.acoustics is not None:
                 noisy, acoustic_params = _place(x, task, seed)
                 if task.acoustics.get("keep_clean", True):
-                    clean_rel = f"clean/{task.id}.{task.format}"
+                    clean_rel = Store.clean_rel(task.id, task.format)
                     files[clean_rel] = encode(x, task.sample_rate, task.format)
                 x = noisy
             files[rel] = encode(x, task.sample_rate, task.format)

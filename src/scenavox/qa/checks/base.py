@@ -34,7 +34,8 @@ The contract, point by point:
 - gate(result, thresholds) -> reasons: cheap, from the stored measurements only (a rerun with
   other thresholds re-judges stored results without loading a model). Missing values (None)
   pass. rescore(result): recompute text measures from stored transcripts (optional).
-- columns: {dataset column: result field}, None where the clip was not checked.
+- columns: {dataset column: result field}, None where the clip was not checked; column_types gives
+  a column's type when it is not float64 (the dataset schema, row_schema.py, reads both).
 - report(results, summary) -> [(label, value)]: rows of the report's summary table
   (report/index.html), also printed by `scenavox qa`.
 - setup(threads): load a model of the check's own, once per worker (optional). The QA stage
@@ -48,7 +49,7 @@ from typing import TYPE_CHECKING, Any, Callable, ClassVar
 
 import numpy as np
 
-from ...voice.audio import resample
+from ...audio import resample
 from .. import metrics
 
 if TYPE_CHECKING:
@@ -100,6 +101,7 @@ class QACheck:
     settings: ClassVar[dict[str, tuple[Any, Any]]] = {}
     fields: ClassVar[tuple[str, ...]] = ()
     columns: ClassVar[dict[str, str]] = {}
+    column_types: ClassVar[dict[str, str]] = {}  # dataset column -> "string" | "bool" | "int64" (default float64)
 
     def setup(self, threads: int) -> None:
         return None

@@ -25,6 +25,7 @@ class Recognition(QACheck):
     fields = ("wer", "cer", "entities", "entity_recall", "clean_wer", "clean_entity_recall")
     columns = {"qa_transcript": "transcript", "qa_wer": "wer", "qa_cer": "cer", "qa_clean_wer": "clean_wer",
                "qa_entity_recall": "entity_recall", "qa_clean_entity_recall": "clean_entity_recall"}
+    column_types = {"qa_transcript": "string"}
 
     def measure(self, s: ClipSignals) -> dict[str, Any]:
         text, heard, clean, slots = s.clip.text, s.transcript, s.clean_transcript, s.triple.command.slots

@@ -17,12 +17,12 @@ audio: a seed cannot make it reproducible, so rows from this backend are not byt
 
 from __future__ import annotations
 
-import io
 import os
 from typing import Any
 
 import numpy as np
 
+from ...audio import read_mono
 from ...errors import UserError
 from .base import TTSBackend, needs
 
@@ -64,8 +64,6 @@ class OpenAIBackend(TTSBackend):
         if not voice.get("cloud_upload_allowed", False):
             raise UserError(f"voice '{voice.get('id')}' uses a cloud TTS backend, and the scenario does not allow "
                             f"cloud upload (privacy.cloud_upload: false)")
-        import soundfile as sf
-
         options = voice.get("options", {})
         if not options.get("voice"):
             raise UserError(f"voice '{voice.get('id')}': openai voices need options.voice (e.g. alloy)")
@@ -76,5 +74,4 @@ class OpenAIBackend(TTSBackend):
             kwargs["instructions"] = native["instructions"]
         resp = self._client(options).audio.speech.create(**kwargs)
         data = resp.read() if hasattr(resp, "read") else resp.content
-        x, sr = sf.read(io.BytesIO(data), dtype="float32", always_2d=True)
-        return x.mean(axis=1).astype(np.float32), int(sr)
+        return read_mono(data)
