@@ -55,6 +55,13 @@ def encode(x: np.ndarray, sr: int, fmt: str = "flac") -> bytes:
     return buf.getvalue()
 
 
+def encode_lossless(x: np.ndarray, sr: int) -> bytes:
+    """float32 samples as a WAV that decodes bit for bit: speech handed from one stage to the next."""
+    buf = io.BytesIO()
+    sf.write(buf, np.asarray(x, dtype=np.float32), sr, format="WAV", subtype="FLOAT")
+    return buf.getvalue()
+
+
 def decode(data: bytes) -> tuple[np.ndarray, int]:
     x, sr = sf.read(io.BytesIO(data), dtype="float32")
     return x, sr
