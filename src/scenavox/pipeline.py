@@ -94,7 +94,8 @@ class _Run:
             workers, text_remote=is_remote(scenario.text.backend))
         self.text_stage = TextStage(scenario, threads=t_threads)
         self.voice_stage = VoiceStage(threads=v_threads)
-        # numpy/scipy work of a few ms per clip: in this process, beside the model-bound stages' workers
+        # Acoustics (numpy/scipy, no model: 0.05-0.25 s per 3-s clip here) runs in this process, which
+        # otherwise waits on the workers; its room banks are built once per run, not once per worker and pass.
         self.acoustics_stage, self.a_workers = AcousticsStage(threads=1), 0
         self.planner = VoicePlanner(scenario, seed)  # fails early on a voice/accent mismatch
         cap = MAX_PLANNED_FACTOR * n

@@ -60,7 +60,8 @@ class AcousticsStage(Stage):
         if task.scene is None:
             y, _ = limit_peak(x)  # overlapping dialogue turns can add up past full scale
         else:
-            noise, preset, src = Noise.model_validate(task.scene["noise"]), task.scene.get("preset"), sources(task.scene)
+            noise, preset = Noise.model_validate(task.scene["noise"]), task.scene.get("preset")
+            src = sources(task.scene)
             try:  # lists the user's folders (cached): a missing or empty one is the scenario's fault, not the clip's
                 build_preset(preset, noise, sources=src)
             except ValueError as exc:
