@@ -117,7 +117,7 @@ class SceneTask(Record):
     one timeline."""
 
     id: str  # the clip's or the dialogue's id
-    # the clean samples as a float32 WAV: lossless, so placing stored speech equals placing it fresh.
+    # the clean samples as a float32 AU file: lossless, so placing stored speech equals placing it fresh.
     # Left out of dumps (a quarantine record keeps the task, not the audio).
     speech: bytes = Field(repr=False, exclude=True)
     sample_rate: int

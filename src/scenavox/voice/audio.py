@@ -56,9 +56,10 @@ def encode(x: np.ndarray, sr: int, fmt: str = "flac") -> bytes:
 
 
 def encode_lossless(x: np.ndarray, sr: int) -> bytes:
-    """float32 samples as a WAV that decodes bit for bit: speech handed from one stage to the next."""
+    """float32 samples that decode bit for bit (speech handed from one stage to the next), in an AU file:
+    its bytes depend on the samples only (a float WAV carries a PEAK chunk stamped with the time of writing)."""
     buf = io.BytesIO()
-    sf.write(buf, np.asarray(x, dtype=np.float32), sr, format="WAV", subtype="FLOAT")
+    sf.write(buf, np.asarray(x, dtype=np.float32), sr, format="AU", subtype="FLOAT")
     return buf.getvalue()
 
 

@@ -1,6 +1,6 @@
 """The voice stage: choose a voice and prosody per triple, synthesize, trim, set the level.
 
-It writes clean clips only: the speech as float32 samples (voice/<id>.wav, lossless) with a Clip
+It writes clean clips only: the speech as float32 samples (voice/<id>.au, lossless) with a Clip
 record that has no acoustics yet. The acoustics stage places the clip in the scenario's scene and
 writes the corpus files (audio/, clean/); the voiced replies (voice/replies.py) are final here.
 """
@@ -221,7 +221,7 @@ class VoiceStage(Stage):
 
 def speech_path(clip_id: str) -> str:
     """Where a voiced clip's clean speech waits for the acoustics stage (removed once the clip is placed)."""
-    return f"voice/{clip_id}.wav"
+    return f"voice/{clip_id}.au"
 
 
 def _native_prosody(backend: Any, task: VoiceTask) -> dict[str, Any]:
