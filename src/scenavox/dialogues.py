@@ -27,7 +27,8 @@ from .acoustics.stage import AcousticsStage
 from .records import Clip, Command, Record, SceneTask, Triple, content_id
 from .stages import Outcome
 from .store import Store
-from .voice.audio import decode, encode_lossless
+from .audio import encode_lossless
+from .voice.audio import decode
 
 MIN_GAP_S, MAX_GAP_S = 0.2, 1.0
 MIN_OVERLAP_S, MAX_OVERLAP_S = 0.3, 1.0

@@ -14,7 +14,7 @@ from scenavox.acoustics.stage import AcousticsStage, clip_scene, placed_clip
 from scenavox.errors import UserError
 from scenavox.records import Command, SceneTask, Triple
 from scenavox.scenario import load_scenario
-from scenavox.voice.audio import decode, encode, encode_lossless
+from scenavox.audio import encode, encode_lossless, read_mono as decode
 from scenavox.voice.stage import VoicePlanner, VoiceStage
 
 SR = 16000
@@ -165,7 +165,7 @@ class Stop(BaseException):
 
 def test_a_run_stopped_between_voice_and_acoustics_resumes_from_the_voiced_clips(mini_yaml, tmp_path, monkeypatch):
     from scenavox.acoustics import stage as acoustics_stage
-    from scenavox.pipeline import build
+    from scenavox.api import build
 
     sc = load_scenario(mini_yaml)
     whole = build(sc, out=tmp_path / "whole", workers=0, progress=False)

@@ -11,13 +11,13 @@ it: placing a 16-bit copy instead would move the noisy audio by a rounding step.
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
+from ..audio import encode, read_mono
 from ..errors import UserError
 from ..records import Clip, Placed, SceneTask, VoiceTask
-from ..scenario import Noise
 from ..stages import Outcome, Resources, Stage
-from ..voice.audio import decode, encode  # to move with their other callers to one shared audio module
 from .core import limit_peak
 from .presets import AcousticSources, apply_acoustics, build_preset
 
@@ -53,14 +53,15 @@ class AcousticsStage(Stage):
         self.resources = Resources(cpus=threads, threads=threads)
 
     def process(self, task: SceneTask) -> Outcome:
-        x, sr = decode(task.speech)
+        x, sr = read_mono(task.speech)
         if sr != task.sample_rate:
             raise ValueError(f"speech is at {sr} Hz, the scene at {task.sample_rate} Hz")
         params: dict[str, Any] = {}
         if task.scene is None:
             y, _ = limit_peak(x)  # overlapping dialogue turns can add up past full scale
         else:
-            noise, preset = Noise.model_validate(task.scene["noise"]), task.scene.get("preset")
+            # the scenario's noise answer as the presets read it (environment, SNR range)
+            noise, preset = SimpleNamespace(**task.scene["noise"]), task.scene.get("preset")
             src = sources(task.scene)
             try:  # lists the user's folders (cached): a missing or empty one is the scenario's fault, not the clip's
                 build_preset(preset, noise, sources=src)
