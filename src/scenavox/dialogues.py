@@ -24,10 +24,10 @@ import numpy as np
 from pydantic import Field
 
 from .acoustics.stage import AcousticsStage
+from .audio import encode_lossless
 from .records import Clip, Command, Record, SceneTask, Triple, content_id
 from .stages import Outcome
 from .store import Store
-from .audio import encode_lossless
 from .voice.audio import decode
 
 MIN_GAP_S, MAX_GAP_S = 0.2, 1.0

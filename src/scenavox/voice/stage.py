@@ -12,11 +12,11 @@ from typing import Any
 
 import numpy as np
 
+from ..audio import encode_lossless
 from ..errors import UserError
 from ..records import Clip, Quarantined, Triple, VoiceTask, content_id
 from ..scenario import Scenario
 from ..stages import Outcome, Resources, Stage
-from ..audio import encode_lossless
 from .audio import resample, set_level, trim_silence
 from .backends import backend_class, is_cloud, pitch_native, snapshot
 from .registry import Voice, scenario_voices
