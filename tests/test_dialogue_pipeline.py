@@ -194,3 +194,23 @@ def test_one_turn_voiced_replies_keep_the_user_audio_and_ids(mini_yaml, tmp_path
         assert sr == 16000 and len(y) > 0.1 * sr
     again = build(voiced, out=tmp_path / "a", workers=0, progress=False)
     assert again.summary["stages"]["voice"]["reused"] == 10
+
+
+def test_dialogue_scenes_use_the_users_noise_folder(dialogue_yaml, tmp_path):
+    """Regression: dialogue scenes were placed without acoustics.noise_dirs / rir_dirs (only single clips had
+    them). The scene's recorded acoustics name the user's file, and the noise before the first word is it."""
+    hum_hz, sr = 1000.0, 16000
+    (tmp_path / "my_noise").mkdir()
+    sf.write(tmp_path / "my_noise" / "fan.wav", 0.1 * np.sin(2 * np.pi * hum_hz * np.arange(sr) / sr), sr)
+    sc = dialogue_yaml(mode="multi_turn", form="text_only", lo=2, hi=2, n=6,
+                       extra="acoustics: {noise_dirs: [my_noise], user_noise_weight: 1.0}\n")
+    res = build(sc, out=tmp_path / "c", workers=0, progress=False)
+    assert all(c.acoustics["noise.noise_file"] == "fan.wav" for c in res.clips)
+    dialogues = jsonl(res.out / "dialogues.jsonl")
+    assert dialogues
+    for d in dialogues:
+        assert d["acoustics"].get("noise.noise_file") == "fan.wav", d["acoustics"]
+        x, got = sf.read(res.out / d["audio_path"])
+        lead = x[: int(0.2 * got)]  # before the first word (EDGE_S = 0.25 s): the noise bed alone
+        spec = np.abs(np.fft.rfft(lead))
+        assert abs(np.fft.rfftfreq(len(lead), 1 / got)[spec.argmax()] - hum_hz) < 10

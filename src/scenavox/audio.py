@@ -50,3 +50,11 @@ def encode(x: np.ndarray, sr: int, fmt: str = "flac") -> bytes:
     buf = io.BytesIO()
     sf.write(buf, np.clip(x, -1.0, 1.0), sr, format=fmt.upper(), subtype="PCM_16")
     return buf.getvalue()
+
+
+def encode_lossless(x: np.ndarray, sr: int) -> bytes:
+    """float32 samples that decode bit for bit (speech handed from one stage to the next), in an AU file:
+    its bytes depend on the samples only (a float WAV carries a PEAK chunk stamped with the time of writing)."""
+    buf = io.BytesIO()
+    sf.write(buf, np.asarray(x, dtype=np.float32), sr, format="AU", subtype="FLOAT")
+    return buf.getvalue()

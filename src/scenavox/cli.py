@@ -134,7 +134,8 @@ def voices_list(scenario: str | None, allow_paths: tuple[Path, ...]) -> None:
             click.echo(f"{v.id:24s} {v.backend:7s} {v.accent:12s} {v.gender:7s} {v.licence}")
         return
     from .text.dialogue import plan_tasks
-    from .voice.dialogue import voice_slots, voices_replies
+    from .voice.replies import voices_replies
+    from .voice.speakers import voice_slots
 
     sc = load_scenario(scenario, allow_paths=allow_paths)
     planner = VoicePlanner(sc, sc.seed)

@@ -3,9 +3,10 @@
 user turn, gap, assistant reply (when replies are voiced), gap, next user turn ... with gaps
 drawn in [MIN_GAP_S, MAX_GAP_S]; a barge-in turn starts before the reply it interrupts has
 ended (overlap in [MIN_OVERLAP_S, MAX_OVERLAP_S]) and the two are mixed. The clean speech is
-laid out first and the scenario's acoustics are applied once to the whole scene, so the noise
-bed runs on through the gaps (and the device's reply is heard through the same room, as a
-microphone would hear it). Without clean audio the clips are laid out as they are.
+laid out first and the acoustics stage places the whole scene at once, as it places a single
+clip (the user's noise and RIR folders included), so the noise bed runs on through the gaps
+(and the device's reply is heard through the same room, as a microphone would hear it).
+Without clean audio the clips are laid out as they are, in a clean scene.
 
 A dialogue with a missing turn (set aside, removed as a duplicate, failed QA, or beyond the
 corpus size) is not rendered; its good turns stay in the corpus as utterances. Everything is a
@@ -15,15 +16,18 @@ function of (scenario, seed, clips): a rerun writes the same bytes.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import numpy as np
 
 from pydantic import Field
 
-from .records import Clip, Command, Record, Triple, content_id
+from .acoustics.stage import AcousticsStage
+from .audio import encode_lossless, read_mono
+from .records import Clip, Command, Record, SceneTask, Triple, content_id
+from .stages import Outcome
 from .store import Store
-from .audio import encode, read_mono
 
 MIN_GAP_S, MAX_GAP_S = 0.2, 1.0
 MIN_OVERLAP_S, MAX_OVERLAP_S = 0.3, 1.0
@@ -75,7 +79,10 @@ def _load(store: Store, rel: str, sr: int) -> np.ndarray:
     return read_mono(store.file(rel), sr)[0]
 
 
-def render(store: Store, scenario: Any, seed: int, turns: list[tuple[Clip, Triple]]) -> tuple[Dialogue, bytes]:
+def layout(store: Store, scenario: Any, seed: int, turns: list[tuple[Clip, Triple]]
+           ) -> tuple[Dialogue, np.ndarray, bool]:
+    """The dialogue's record (no acoustics yet), its turns mixed on one timeline, and whether they are the
+    clean speech (then the scene's acoustics apply to the whole timeline)."""
     sr = scenario.audio.sample_rate
     first = turns[0][1].dialogue
     rng = np.random.default_rng(int(content_id("dialogue-audio", seed, first.id), 16) % 2**32)
@@ -120,32 +127,46 @@ def render(store: Store, scenario: Any, seed: int, turns: list[tuple[Clip, Tripl
     x = np.zeros(total, np.float32)
     for at, y in pieces:
         x[at : at + len(y)] += y
-    acoustics: dict[str, Any] = {}
-    if clean and scenario.acoustics.enabled:
-        from .acoustics import apply_acoustics
-
-        acoustics_seed = int(content_id("dialogue-noise", seed, first.id), 16) % 2**31
-        x, acoustics = apply_acoustics(x, sr, scenario.noise, scenario.acoustics.preset, acoustics_seed)
-    peak = float(np.max(np.abs(x))) if x.size else 0.0
-    if peak > 0.99:  # overlapping speech can add up past full scale
-        x = x * np.float32(0.99 / peak)
-    rel = Store.dialogue_rel(first.id, scenario.audio.format)
     dia = Dialogue(
-        id=first.id, audio_path=rel, sample_rate=sr, duration_s=round(len(x) / sr, 4), n_turns=first.n_turns,
-        mode=scenario.interaction_rhythm.mode.value, voiced_replies=any(c.reply_audio_path for c, _ in turns),
-        segments=segments, acoustics=acoustics,
+        id=first.id, audio_path=Store.dialogue_rel(first.id, scenario.audio.format), sample_rate=sr,
+        duration_s=round(len(x) / sr, 4), n_turns=first.n_turns, mode=scenario.interaction_rhythm.mode.value,
+        voiced_replies=any(c.reply_audio_path for c, _ in turns), segments=segments,
     )
-    return dia, encode(x, sr, scenario.audio.format)
+    return dia, x, clean
 
 
-def write_dialogues(store: Store, scenario: Any, seed: int, clips: list[Clip], triples: dict[str, Triple]
-                    ) -> list[Dialogue]:
-    """Render every complete dialogue to dialogues/<id>.<ext>, write dialogues.jsonl, drop stale files."""
-    out = []
-    for turns in complete_dialogues(clips, triples):
-        dia, data = render(store, scenario, seed, turns)
-        store.put_bytes(dia.audio_path, data)
-        out.append(dia)
+def scene_task(dia: Dialogue, x: np.ndarray, scene: dict[str, Any] | None, seed: int, fmt: str) -> SceneTask:
+    """The acoustics stage's task for a laid-out dialogue: `scene` is the clips' scene (VoiceTask.acoustics)."""
+    return SceneTask(id=dia.id, speech=encode_lossless(x, dia.sample_rate), sample_rate=dia.sample_rate, format=fmt,
+                     scene=scene, seed=int(content_id("dialogue-noise", seed, dia.id), 16) % 2**31,
+                     audio_path=dia.audio_path)
+
+
+Place = Callable[[Iterable[SceneTask]], Iterable[Outcome]]  # runs the acoustics stage over scene tasks
+
+
+def write_dialogues(store: Store, scenario: Any, seed: int, clips: list[Clip], triples: dict[str, Triple],
+                    scene: dict[str, Any] | None, place: Place | None = None) -> list[Dialogue]:
+    """Render every complete dialogue to dialogues/<id>.<ext>, write dialogues.jsonl, drop stale files.
+
+    `scene`: the scene the clips were placed in (VoiceTask.acoustics; None: acoustics off). `place` runs the
+    acoustics stage over the scene tasks (an executor's map); by default here, in this process."""
+    laid: dict[str, Dialogue] = {}
+
+    def tasks() -> Iterator[SceneTask]:  # laid out as the stage asks for them: few scenes in memory at once
+        for turns in complete_dialogues(clips, triples):
+            dia, x, clean = layout(store, scenario, seed, turns)
+            laid[dia.id] = dia
+            yield scene_task(dia, x, scene if clean else None, seed, scenario.audio.format)
+
+    placed: dict[str, Dialogue] = {}
+    for outcome in (place or _place_here)(tasks()):
+        if outcome.quarantined is not None:  # the same scene placed every turn already: a bug, not bad input
+            raise RuntimeError(f"dialogue {outcome.id}: acoustics failed: {outcome.quarantined.reason}")
+        for rel, data in outcome.files.items():
+            store.put_bytes(rel, data)
+        placed[outcome.id] = laid[outcome.id].model_copy(update={"acoustics": outcome.record.acoustics})
+    out = [placed[d] for d in laid]  # in dialogue order, whatever order they were placed in
     keep = {d.audio_path.split("/")[-1] for d in out}
     folder = store.dialogues_dir
     if folder.is_dir():
@@ -155,3 +176,8 @@ def write_dialogues(store: Store, scenario: Any, seed: int, clips: list[Clip], t
     if out or store.file("dialogues.jsonl").exists():  # one-turn corpora get no empty manifest
         store.write_jsonl("dialogues.jsonl", out)
     return out
+
+
+def _place_here(tasks: Iterable[SceneTask]) -> Iterator[Outcome]:
+    stage = AcousticsStage()
+    return (stage.run_one(t) for t in tasks)

@@ -1,6 +1,6 @@
 """Runs the stages of a corpus build as one stream, resumable from the corpus folder.
 
-text tasks -> [text stage] -> triples -> [voice stage] -> clips -> export
+text tasks -> [text stage] -> triples -> [voice stage] -> clean clips -> [acoustics stage] -> clips -> export
 
 Items already in the store are reused without loading any model, so a rerun after a
 crash (or kill -9) redoes only what was missing, and the result equals an uninterrupted
@@ -14,17 +14,19 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from tqdm import tqdm
 
+from .acoustics.stage import AcousticsStage, clip_scene, placed_clip
 from .dialogues import write_dialogues
 from .errors import UserError
 from .executors import LocalExecutor
 from .publish.export import export_dataset
 from .quotas import MAX_PLANNED_FACTOR, AccentQuotas
-from .records import Clip, TextTask, Triple, VoiceTask
+from .records import Clip, SceneTask, TextTask, Triple, VoiceTask
 from .scenario import Scenario
 from .store import Store
 from .summary import RunFacts, StageStats
@@ -32,8 +34,9 @@ from .text.backends import is_remote
 from .text.dedup import InOrderDeduper
 from .text.dialogue import plan_tasks
 from .text.stage import TextStage
-from .voice.dialogue import clip_matches, voice_slots
-from .voice.stage import VoicePlanner, VoiceStage
+from .voice.replies import clip_matches
+from .voice.speakers import voice_slots
+from .voice.stage import VoicePlanner, VoiceStage, speech_path
 
 
 def default_out(scenario: Scenario) -> Path:
@@ -91,6 +94,9 @@ class _Run:
             workers, text_remote=is_remote(scenario.text.backend))
         self.text_stage = TextStage(scenario, threads=t_threads)
         self.voice_stage = VoiceStage(threads=v_threads)
+        # Acoustics (numpy/scipy, no model: 0.05-0.25 s per 3-s clip here) runs in this process, which
+        # otherwise waits on the workers; its room banks are built once per run, not once per worker and pass.
+        self.acoustics_stage, self.a_workers = AcousticsStage(threads=1), 0
         self.planner = VoicePlanner(scenario, seed)  # fails early on a voice/accent mismatch
         cap = MAX_PLANNED_FACTOR * n
         # one_turn: plan_commands(); dialogues: turns grouped per dialogue (text/dialogue.py)
@@ -103,12 +109,15 @@ class _Run:
         self.deduper = InOrderDeduper(list(range(n)),
                                       scenario.text.dedup_threshold if scenario.text.dedup else 1.0)
         self.progress = progress
-        self.stats = {"text": StageStats(), "voice": StageStats(), "qa": StageStats()}
+        self.stats = {"text": StageStats(), "voice": StageStats(), "acoustics": StageStats(), "qa": StageStats()}
         self.qa_on = scenario.qa.enabled
         self.qa: dict[str, Any] = {}  # clip id -> QAResult
         self.triples: dict[str, Triple] = {}
         self.clips: dict[str, Clip] = {}  # by triple id
-        self.ready: list[VoiceTask] = []
+        self.ready: list[VoiceTask] = []  # planned clips, for the voice stage
+        self.voicing: dict[str, VoiceTask] = {}  # sent to the voice stage
+        self.voiced: list[SceneTask] = []  # clean clips, for the acoustics stage
+        self.placing: dict[str, Clip] = {}  # clean clips sent to the acoustics stage
         self.attempted: set[str] = set()  # ids of text and voice tasks this run looked at
         self.run_config = {
             "scenario": scenario.name, "n": n, "seed": seed, "text_backend": self.text_stage.backend_name,
@@ -140,35 +149,72 @@ class _Run:
 
     def _voice_todo(self, tasks: list[TextTask]) -> Iterator[VoiceTask]:
         for outcome in self.executor.map(self.text_stage, self._text_todo(tasks), workers=self.t_workers):
-            _persist(self.store, outcome, self.stats["text"], "text")
+            _persist(self.store, outcome, self.stats["text"], Store.TEXT)
             self.bars["text"].update()
             self._accept(self.index_of[outcome.id], outcome.record)  # type: ignore[arg-type]
             yield from self._drain()
         yield from self._drain()  # triples reused from the store after the last new one
 
     def _drain(self) -> Iterator[VoiceTask]:
+        """The planned clips still to voice. A clip in the store is reused as it is; one that an interrupted
+        run voiced but did not place goes straight to the acoustics stage."""
+        root = self.store.root
         while self.ready:
             vt = self.ready.pop(0)
             self.attempted.add(vt.id)
             have = self.store.get(Store.CLIPS, vt.id, Clip)
-            if (have is not None and self.store.file(have.audio_path).is_file()
-                    and clip_matches(self.store.root, have, vt)):
+            if have is not None and (root / have.audio_path).is_file() and clip_matches(root, have, vt):
                 self.clips[have.triple_id] = have
                 self.stats["voice"].reused += 1
                 self.bars["voice"].update()
+                self._drop_voiced(vt.id)  # left by a run killed right after placing the clip
             elif self.store.quarantined("voice", vt.id) is not None:
                 self.stats["voice"].quarantined += 1
                 self.bars["voice"].update()
+            elif self.store.quarantined("acoustics", vt.id) is not None:
+                self.stats["acoustics"].quarantined += 1
+                self.bars["voice"].update()
+            elif (voiced := self.store.get(Store.VOICED, vt.id, Clip)) is not None and clip_matches(root, voiced, vt) \
+                    and (root / voiced.audio_path).is_file():
+                self.stats["voice"].reused += 1
+                self.bars["voice"].update()
+                self._to_place(vt, voiced, (root / voiced.audio_path).read_bytes())
             else:
+                self.voicing[vt.id] = vt
                 yield vt
+
+    def _scene_todo(self, tasks: list[TextTask]) -> Iterator[SceneTask]:
+        for outcome in self.executor.map(self.voice_stage, self._voice_todo(tasks), workers=self.v_workers):
+            vt = self.voicing.pop(outcome.id)
+            _persist(self.store, outcome, self.stats["voice"], Store.VOICED)
+            self.bars["voice"].update()
+            if outcome.record is not None:
+                self._to_place(vt, outcome.record, outcome.files[outcome.record.audio_path])  # type: ignore[union-attr]
+            yield from self._pop_voiced()
+        yield from self._pop_voiced()  # clips voiced by an earlier run, after the last new one
+
+    def _to_place(self, vt: VoiceTask, clean: Clip, speech: bytes) -> None:
+        self.placing[vt.id] = clean
+        self.voiced.append(clip_scene(vt, speech))
+
+    def _pop_voiced(self) -> Iterator[SceneTask]:
+        while self.voiced:
+            yield self.voiced.pop(0)
 
     def _run_pass(self, tasks: list[TextTask]) -> None:
         self.quotas.mark_tried(tasks)
-        for outcome in self.executor.map(self.voice_stage, self._voice_todo(tasks), workers=self.v_workers):
-            _persist(self.store, outcome, self.stats["voice"], "voice")
-            self.bars["voice"].update()
+        for outcome in self.executor.map(self.acoustics_stage, self._scene_todo(tasks), workers=self.a_workers):
+            clean = self.placing.pop(outcome.id)
             if outcome.record is not None:
-                self.clips[outcome.record.triple_id] = outcome.record  # type: ignore[union-attr]
+                outcome = replace(outcome, record=placed_clip(clean, outcome.record))  # type: ignore[arg-type]
+                self.clips[clean.triple_id] = outcome.record  # type: ignore[assignment]
+            _persist(self.store, outcome, self.stats["acoustics"], Store.CLIPS)
+            self._drop_voiced(outcome.id)  # its speech is in audio/ (and clean/) now
+
+    def _drop_voiced(self, clip_id: str) -> None:
+        """Remove the voice stage's output of a clip once the acoustics stage has placed it."""
+        (self.store.root / speech_path(clip_id)).unlink(missing_ok=True)
+        self.store.path(Store.VOICED, clip_id).unlink(missing_ok=True)
 
     def _run_qa(self) -> None:
         """QA on every clip so far: results already stored are reused, only new clips are measured."""
@@ -239,7 +285,9 @@ class _Run:
             t1 = time.perf_counter()
             dataset = None
             counts: dict[str, int] = {}
-            dialogues = write_dialogues(store, self.scenario, self.seed, clip_list, triples)
+            dialogues = write_dialogues(
+                store, self.scenario, self.seed, clip_list, triples, self.planner.acoustics,
+                place=lambda scenes: self.executor.map(self.acoustics_stage, scenes, workers=self.a_workers))
             if clip_list:
                 from .qa import qa_columns
 
@@ -265,7 +313,8 @@ class _Run:
             accent_shortfall=self.quotas.shortfall(targets), dialogues=dialogues)
 
 
-def _persist(store: Store, outcome: Any, st: StageStats, stage: str) -> None:
+def _persist(store: Store, outcome: Any, st: StageStats, kind: str) -> None:
+    """A stage's outcome into the store: its files, then its record in `kind`/ (or the quarantine)."""
     st.busy_s += outcome.seconds
     st.usage.update(getattr(outcome, "metrics", None) or {})
     if outcome.quarantined is not None:
@@ -274,7 +323,7 @@ def _persist(store: Store, outcome: Any, st: StageStats, stage: str) -> None:
         return
     for rel, data in outcome.files.items():  # payload first, record last: the record marks "done"
         store.put_bytes(rel, data)
-    store.put(Store.TEXT if stage == "text" else Store.CLIPS, outcome.record)
+    store.put(kind, outcome.record)
     st.done += 1
 
 

@@ -78,10 +78,16 @@ class VoiceTask(Record):
     sample_rate: int
     format: str
     seed: int
-    acoustics: dict[str, Any] | None = None  # noise config, preset, user folders; None = clean audio only
+    # The scene the clip is for (noise config, preset, user folders; None = clean audio only). Part of `id`;
+    # the voice stage ignores it and the acoustics stage places the clean clip there (acoustics/stage.py).
+    acoustics: dict[str, Any] | None = None
     # the assistant reply to voice as well (output_form voiced_replies/both): id, text, voice, prosody.
-    # Not part of `id`: the user's audio does not depend on it (voice/dialogue.py)
+    # Not part of `id`: the user's audio does not depend on it (voice/replies.py)
     reply: dict[str, Any] | None = None
+
+    def clip_seed(self) -> int:
+        """The seed of the clip's random draws: the synthesizer's noise and the scene's."""
+        return int(content_id("noise", self.seed, self.id), 16) % (2**31)
 
 
 class Clip(Record):
@@ -104,6 +110,31 @@ class Clip(Record):
     reply_audio_path: str | None = None
     reply_duration_s: float | None = None
     reply_voice_id: str | None = None
+
+
+class SceneTask(Record):
+    """Clean speech for the acoustics stage to place in a scene: one clip, or a dialogue's turns laid out on
+    one timeline."""
+
+    id: str  # the clip's or the dialogue's id
+    # the clean samples as a float32 AU file: lossless, so placing stored speech equals placing it fresh.
+    # Left out of dumps (a quarantine record keeps the task, not the audio).
+    speech: bytes = Field(repr=False, exclude=True)
+    sample_rate: int
+    format: str  # of the files written (flac, wav ...)
+    scene: dict[str, Any] | None = None  # VoiceTask.acoustics; None: the speech stays clean
+    seed: int  # draws every random parameter of the scene
+    audio_path: str  # where the placed audio goes
+    clean_path: str | None = None  # where the clean speech is kept too (acoustics.keep_clean); None: not kept
+
+
+class Placed(Record):
+    """What the acoustics stage did: where the audio went and every parameter it drew."""
+
+    id: str
+    audio_path: str
+    clean_audio_path: str | None = None
+    acoustics: dict[str, Any] = Field(default_factory=dict)  # {} for a clean scene
 
 
 class Quarantined(Record):

@@ -380,7 +380,7 @@ class VoicesConfig(_Strict):
     exclude: list[str] = Field(default_factory=list)
     held_out: list[str] = Field(default_factory=list)  # voice ids kept for the test split only
     # the device's own voice for replies when output_form voices them; None = a registry voice
-    # of the primary language that no user accent uses (voice/dialogue.py: assistant_voice)
+    # of the primary language that no user accent uses (voice/replies.py: assistant_voice)
     assistant: str | None = None
 
 

@@ -60,6 +60,7 @@ class Store:
 
     # record kinds: one JSON file per item, <kind>/<id>.json
     TEXT = "text"
+    VOICED = "voice"  # clean clips waiting for the acoustics stage (record + lossless speech), removed once placed
     CLIPS = "clips"
     QA_RESULTS = "qa/clips"
     # folders of sound files, one per item; records hold their paths relative to the root
@@ -86,6 +87,10 @@ class Store:
     def audio_rel(cls, item_id: str, ext: str) -> str:
         """A clip's sound as the listener hears it (after acoustics)."""
         return f"{cls.AUDIO}/{item_id}.{ext}"
+
+    @classmethod
+    def voiced_rel(cls, item_id: str) -> str:
+        return f"{cls.VOICED}/{item_id}.au"
 
     @classmethod
     def clean_rel(cls, item_id: str, ext: str) -> str:

@@ -192,7 +192,7 @@ def dialogue_corpus(root: Path, sc, n_dialogues: int = 20, turns: int = 3, seed:
                               prosody={"rate": 1.0, "level_dbfs": -20.0},
                               provenance={"tts_backend": "fake", "voice_licence": "CC0-1.0"}))
             triples[t.id] = t
-    return store, clips, triples, write_dialogues(store, sc, seed, clips, triples)
+    return store, clips, triples, write_dialogues(store, sc, seed, clips, triples, scene=None)
 
 
 def synthetic_rows(root: Path, sc, n: int = 200, voices=SYN_VOICES, seed: int = 3):

@@ -90,6 +90,19 @@ def normalize_rms(x: np.ndarray, target_rms: float = 0.1) -> np.ndarray:
     return (x * (target_rms / r)).astype(np.float32)
 
 
+PEAK_CEILING = 0.99  # headroom below full scale for 16-bit encoding
+
+
+def limit_peak(x: np.ndarray, ceiling: float = PEAK_CEILING) -> tuple[np.ndarray, float | None]:
+    """Scale ``x`` down when its peak passes ``ceiling`` (scaling keeps every SNR, clipping would not).
+    Returns (audio, the gain in dB, or None when nothing was scaled)."""
+    peak = max(float(x.max()), -float(x.min())) if x.size else 0.0
+    if peak <= ceiling:
+        return x, None
+    g = ceiling / peak
+    return (x * np.float32(g)).astype(np.float32), round(db(g**2), 6)
+
+
 @lru_cache(maxsize=256)
 def butter_sos(order: int, cutoff_hz: tuple[float, ...] | float, btype: str, sample_rate: int) -> np.ndarray:
     """Cached Butterworth design (second-order sections)."""

@@ -21,7 +21,7 @@ import numpy as np
 
 from .cabin import CarCabin
 from .channel import BandPass, Clipping, MicGain, TelephoneChannel
-from .core import Compose, Transform, as_rng, db
+from .core import Compose, Transform, as_rng, limit_peak
 from .noise import (AddNoise, BabbleNoise, CabinNoise, ChoiceNoise, ClatterNoise, ClipBabble, ColoredNoise,
                     FactoryNoise, FolderNoise, MixNoise, NoiseSource, TrafficNoise)
 from .reverb import ApplyRIR, SimulatedRoom
@@ -245,11 +245,9 @@ def apply_acoustics(samples: np.ndarray, sample_rate: int, noise: Any = None, pr
         if k.endswith(".measured_snr_db") and "measured_snr_db" not in out:
             out["snr_db"] = params[k[: -len("measured_snr_db")] + "snr_db"]
             out["measured_snr_db"] = params[k]
-    peak = max(float(y.max()), -float(y.min())) if y.size else 0.0
-    if peak > 0.99:  # keep headroom for 16-bit encoding; scaling keeps every SNR
-        g = 0.99 / peak
-        y = (y * np.float32(g)).astype(np.float32)
-        out["output_gain_db"] = round(db(g**2), 6)
+    y, gain_db = limit_peak(y)
+    if gain_db is not None:
+        out["output_gain_db"] = gain_db
     return y, out
 
 

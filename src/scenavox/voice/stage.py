@@ -1,4 +1,9 @@
-"""The voice stage: choose a voice and prosody per triple, synthesize, post-process, encode."""
+"""The voice stage: choose a voice and prosody per triple, synthesize, trim, set the level.
+
+It writes clean clips only: the speech as float32 samples (voice/<id>.au, lossless) with a Clip
+record that has no acoustics yet. The acoustics stage places the clip in the scenario's scene and
+writes the corpus files (audio/, clean/); the voiced replies (voice/replies.py) are final here.
+"""
 
 from __future__ import annotations
 
@@ -7,17 +12,17 @@ from typing import Any
 
 import numpy as np
 
-from ..audio import encode, resample
+from ..audio import encode_lossless, resample
 from ..errors import UserError
 from ..records import Clip, Quarantined, Triple, VoiceTask, content_id
 from ..scenario import Scenario
 from ..stages import Outcome, Resources, Stage
 from ..store import Store
 from .audio import set_level, trim_silence
-from .dialogue import (assistant_voice, prosody_key, reply_provenance, reply_spec, synthesize_reply,
-                       voices_replies)
 from .backends import backend_class, is_cloud, pitch_native, snapshot
 from .registry import Voice, scenario_voices
+from .replies import assistant_voice, reply_provenance, reply_spec, synthesize_reply, voices_replies
+from .speakers import prosody_key
 
 # A clip shorter or longer than this per word is a synthesis failure, not speech.
 MIN_S_PER_WORD, MAX_S_PER_WORD = 0.08, 2.0
@@ -129,6 +134,8 @@ class VoicePlanner:
 
     @property
     def acoustics(self) -> dict[str, Any] | None:
+        """The scene every clip is placed in (VoiceTask.acoustics, part of the clip id; the acoustics stage
+        reads it, dialogue scenes too). None when acoustics are off: clean clips."""
         ac = self.scenario.acoustics
         if not ac.enabled:
             return None
@@ -164,7 +171,7 @@ class VoiceStage(Stage):
         text = task.triple.utterance
         words = max(1, len(text.split()))
         reasons = []
-        seed = int(content_id("noise", task.seed, task.id), 16) % (2**31)
+        seed = task.clip_seed()
         for attempt in range(2):  # one retry: ONNX and phonemizer failures are sometimes transient
             try:
                 backend = self._backend(task.voice["backend"])
@@ -181,7 +188,6 @@ class VoiceStage(Stage):
                 reasons.append(f"duration {dur:.2f}s is implausible for {words} words")
                 continue
             x = set_level(x, task.prosody["level_dbfs"])
-            rel = Store.audio_rel(task.id, task.format)
             files: dict[str, bytes] = {}
             reply_fields: dict[str, Any] = {}
             if task.reply is not None:
@@ -190,20 +196,12 @@ class VoiceStage(Stage):
                 except Exception as exc:  # noqa: BLE001
                     reasons.append(f"reply: {type(exc).__name__}: {exc}")
                     continue
-            acoustic_params: dict[str, Any] = {}
-            clean_rel = None
-            if task.acoustics is not None:
-                noisy, acoustic_params = _place(x, task, seed)
-                if task.acoustics.get("keep_clean", True):
-                    clean_rel = Store.clean_rel(task.id, task.format)
-                    files[clean_rel] = encode(x, task.sample_rate, task.format)
-                x = noisy
-            files[rel] = encode(x, task.sample_rate, task.format)
+            rel = speech_path(task.id)
+            files[rel] = encode_lossless(x, task.sample_rate)
             clip = Clip(
                 id=task.id, triple_id=task.triple.id, audio_path=rel, text=text, sample_rate=task.sample_rate,
                 duration_s=round(dur, 4), voice_id=task.voice["id"], accent=task.voice["accent"],
-                language=task.voice["language"], prosody=task.prosody, acoustics=acoustic_params,
-                clean_audio_path=clean_rel, **reply_fields,
+                language=task.voice["language"], prosody=task.prosody, **reply_fields,
                 provenance={
                     "tts_backend": task.voice["backend"], "tts_model": task.voice["model"],
                     "speaker": task.voice.get("speaker"), "voice_options": task.voice.get("options", {}),
@@ -223,19 +221,14 @@ class VoiceStage(Stage):
         )
 
 
+def speech_path(clip_id: str) -> str:
+    """Where a voiced clip's clean speech waits for the acoustics stage (removed once the clip is placed)."""
+    return Store.voiced_rel(clip_id)
+
+
 def _native_prosody(backend: Any, task: VoiceTask) -> dict[str, Any]:
     """The backend's own parameters for this clip's prosody (eSpeak wpm/pitch, Kokoro speed/blend...)."""
     native = getattr(backend, "native_prosody", None)
     return native(task.voice, task.prosody) if native else {}
 
 
-def _place(x: np.ndarray, task: VoiceTask, seed: int) -> tuple[np.ndarray, dict[str, Any]]:
-    """Put the clean speech into the scenario's acoustics (noise, reverberation, channel)."""
-    from ..acoustics import AcousticSources, apply_acoustics
-    from ..scenario import Noise
-
-    ac = task.acoustics or {}
-    sources = AcousticSources(noise_dirs=tuple(ac.get("noise_dirs", ())), rir_dirs=tuple(ac.get("rir_dirs", ())),
-                              user_noise_weight=ac.get("user_noise_weight", 0.5))
-    noise = Noise.model_validate(ac["noise"])
-    return apply_acoustics(x, task.sample_rate, noise, ac.get("preset"), seed, sources=sources)

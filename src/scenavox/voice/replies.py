@@ -1,11 +1,9 @@
-"""Voices for dialogues and for the assistant's replies.
+"""The assistant's voiced replies (output_form voiced_replies or both).
 
-A dialogue keeps one voice for its user turns (the voice rotation runs over dialogues instead
-of items); in hand_over mode the second speaker takes the next different voice of the rotation.
-When the output form voices replies, each clip also gets its reply spoken by the assistant
-voice, clean (it is the device's own output), in a file of its own: replies/<reply id>.<ext>.
-The reply's id is content-addressed apart from the clip's, so the user audio (and the ids and
-bytes of one-turn corpora) does not depend on it.
+Each clip also gets its reply spoken by the assistant voice, clean (it is the device's own
+output), in a file of its own: replies/<reply id>.<ext>. The reply's id is content-addressed
+apart from the clip's, so the user audio (and the ids and bytes of one-turn corpora) does not
+depend on it.
 """
 
 from __future__ import annotations
@@ -26,43 +24,10 @@ from .registry import Voice, load_registry
 # The device speaks evenly: one fixed prosody for every reply.
 ASSISTANT_PROSODY = {"rate": 1.0, "noise_scale": 0.667, "noise_w_scale": 0.8, "level_dbfs": -20.0,
                      "pitch_semitones": 0.0, "pause_ms": 80}
-ROTATION_LOOKAHEAD = 64  # how far hand_over looks along the rotation for a voice unlike the first speaker's
 
 
 def voices_replies(scenario: Scenario) -> bool:
     return scenario.output_form in (OutputForm.voiced_replies, OutputForm.both)
-
-
-def voice_slots(planner: Any, triples_or_tasks: list[Any]) -> list[tuple[str, int]]:
-    """(accent, turn) per item index, what VoicePlanner.task_for takes.
-
-    One-turn plans keep the planner's own schedule (unchanged); a dialogue's turns share the
-    slot of their dialogue, and the second speaker of a hand_over gets the next slot whose voice
-    differs from the first speaker's."""
-    items = triples_or_tasks
-    if not items or all(getattr(t, "dialogue", None) is None for t in items):
-        return planner.schedule(len(items))
-    n_dialogues = max(t.dialogue.number for t in items) + 1
-    sched = planner.schedule(n_dialogues + ROTATION_LOOKAHEAD)
-    out: list[tuple[str, int]] = []
-    for t in items:
-        d = t.dialogue.number
-        slot = sched[d]
-        if t.dialogue.speaker_index == 1:
-            first = planner.voice_for(*slot).id
-            for j in range(d + 1, d + ROTATION_LOOKAHEAD):
-                if planner.voice_for(*sched[j]).id != first:
-                    slot = sched[j]
-                    break
-        out.append(slot)
-    return out
-
-
-def prosody_key(t: Triple) -> Any:
-    """What a clip's prosody is drawn from: the item, or the dialogue speaker (one speaker, one manner)."""
-    if t.dialogue is None:
-        return t.id
-    return ["dialogue", t.dialogue.id, t.dialogue.speaker_index]
 
 
 def assistant_voice(scenario: Scenario, user_voices: list[Voice]) -> Voice:
