@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+from scenavox.executors import LocalExecutor
 from scenavox.qa import QAStage, run_qa, thresholds_for
 from scenavox.qa.corpus import summarize, text_checks
 from scenavox.qa.report import write_report
@@ -118,7 +119,7 @@ def test_report_from_a_tiny_real_result_set(tmp_path, piper, transcriber):
                      {"temperature": "21"}, accent="en-GB", voice_id="piper-joe-gb", index=1)
     stage = QAStage(thresholds_for(scenario()), transcriber=transcriber, threads=2)
     results, summary = run_qa(store, scenario(), [good[0], wrong[0]], {good[1].id: good[1], wrong[1].id: wrong[1]},
-                              stage=stage, extras=False)
+                              stage=stage, executor=LocalExecutor(), extras=False)
     assert [r.passed for r in sorted(results, key=lambda r: r.id != good[0].id)] == [True, False]
     page = check_page(tmp_path, ALWAYS)  # synthetic only, no noise added: no real-vs-synthetic or SNR plots
     assert "Failing clips (1)" in page and "synthetic-vs-real gap (no real clips)" in page
