@@ -13,6 +13,11 @@ A text backend answers chat messages with JSON text. Adding one is one module pl
 - `complete(messages, *, schema, seed, temperature, max_tokens) -> str`: the raw answer, expected to
   be JSON matching `schema` (the stage parses and validates it, and retries with other seeds).
   Same messages and seed give the same text where the engine allows it.
+- Optional `complete_many(messages, *, n, schema, seed, temperature, max_tokens) -> list[str]`:
+  n candidate answers to the same messages in one call (a batch sharing the prompt, for
+  best-of-n). Candidate i must equal what `complete(..., seed=candidate_seed(seed, i))` would give
+  where the engine allows it. Callers use the module function `complete_many`, which falls back to
+  n calls of `complete` for a backend without it.
 - Errors: UserError (one line) for configuration problems, which stop the run;
   BackendRequestError when a request failed for good, which sets the item aside.
 - Usage: subclass UsageMeter and `count(requests=1, prompt_tokens=..., completion_tokens=...)`
@@ -47,6 +52,26 @@ class TextBackend(Protocol):
     ) -> str:
         """Return the raw answer text (expected to be JSON matching schema)."""
         ...
+
+
+def candidate_seed(seed: int, i: int) -> int:
+    """The seed of candidate i of a best-of-n request (candidate 0 keeps the item's own seed)."""
+    return (seed + 104729 * i) % (2**31)
+
+
+def complete_many(
+    backend: TextBackend, messages: list[dict[str, str]], *, n: int, schema: dict[str, Any], seed: int,
+    temperature: float, max_tokens: int,
+) -> list[str]:
+    """n candidate answers; one batched call where the backend has one, else n single calls."""
+    many = getattr(backend, "complete_many", None)
+    if many is not None:
+        return many(messages, n=n, schema=schema, seed=seed, temperature=temperature, max_tokens=max_tokens)
+    return [
+        backend.complete(messages, schema=schema, seed=candidate_seed(seed, i), temperature=temperature,
+                         max_tokens=max_tokens)
+        for i in range(n)
+    ]
 
 
 class BackendRequestError(Exception):
