@@ -238,6 +238,25 @@ class Intent(_Strict):
     description: str = ""
     weight: float | None = Field(None, ge=0)
     slots: dict[str, SlotSource] = Field(default_factory=dict)
+    # the assistant's replies for this intent, with {slot} fields ("Calling {contact} now."): when
+    # given, the text stage uses one of them instead of the model's reply (faithful by construction,
+    # less varied: README "Replies")
+    replies: list[str] | None = None
+
+    @model_validator(mode="after")
+    def _reply_fields(self) -> "Intent":
+        import string
+
+        for r in self.replies or []:
+            try:
+                fields = [f for _, f, _, _ in string.Formatter().parse(r) if f is not None]
+            except ValueError as exc:
+                raise ValueError(f"replies: {r!r} is not a reply template ({exc}); write slots as {{name}}") from None
+            bad = [f for f in fields if f not in self.slots]
+            if bad:
+                raise ValueError(f"replies: {r!r} names {{{bad[0]}}}, which is not a slot of intent "
+                                 f"'{self.name}'; use one of: {', '.join(self.slots) or '(no slots)'}")
+        return self
 
     @field_validator("name")
     @classmethod
@@ -282,6 +301,17 @@ class Price(_Strict):
         return round(prompt_tokens / 1e6 * self.input_per_mtok + completion_tokens / 1e6 * self.output_per_mtok, 6)
 
 
+class JudgeConfig(_Strict):
+    """text.judge: the faithfulness gate (text/judge/). Thresholds are the judge's minimum probability
+    that the utterance asks for its command (and that the reply confirms it); None = the preset of
+    the scenario's failure_cost (text/judge/thresholds.py)."""
+
+    enabled: bool = True
+    min_utterance: float | None = Field(None, ge=0, le=1)
+    min_reply: float | None = Field(None, ge=0, le=1)
+    check_reply: bool | None = None  # None: judge replies only where the scenario voices them
+
+
 class TextConfig(_Strict):
     # a name in the text backend registry (text/backends/__init__.py), checked by the text stage and
     # `scenavox validate`; `scenavox schema` lists the registered names (the scenario knows no stage)
@@ -319,6 +349,10 @@ class TextConfig(_Strict):
     # (rapidfuzz ratio, 0..1; 1.0 = exact copies only) to an earlier one, before voicing
     dedup: bool = True
     dedup_threshold: float = Field(0.95, ge=0.5, le=1.0)
+    # --- faithfulness: the judge gates every item; each attempt asks for `candidates` answers and
+    # keeps the best-judged one whose wording is least used for its intent so far (text/stage.py)
+    judge: JudgeConfig = Field(default_factory=JudgeConfig)
+    candidates: int = Field(3, ge=1, le=16)
 
     # Settings that change how answers are fetched or which are kept, never what an answer says: they
     # stay out of item ids (a rerun with another concurrency, server address or key reuses every item).
