@@ -156,7 +156,8 @@ def build_plots(results: list[Any], summary: dict[str, Any]) -> dict[str, str]:
     return {k: v for k, v in plots.items() if v}
 
 
-def render_html(scenario: Scenario, results: list[Any], summary: dict[str, Any], plots: dict[str, str]) -> str:
+def render_html(scenario: Scenario, results: list[Any], summary: dict[str, Any], plots: dict[str, str],
+                labels: dict[str, Any] | None = None) -> str:
     ent = summary["entity_recall"]
     head = [
         ["clips checked", summary["clips"]], ["passed", summary["passed"]], ["failed", summary["failed"]],
@@ -203,6 +204,7 @@ def render_html(scenario: Scenario, results: list[Any], summary: dict[str, Any],
                   f"distinct speaker(s) (centroid cosine similarity >= {spk['same_speaker_similarity']} is one "
                   f"speaker); effective number {spk['effective_speakers']}.</p>",
                   _table(["speaker", "voice ids"], [[i + 1, ", ".join(v)] for i, v in enumerate(spk["speakers"])])]
+    parts += labels_html(summary.get("labels") or labels)
     parts += ["<h2>Text</h2>", _table(["check", "value"], text_rows),
               "<h2>Thresholds</h2>", _table(["threshold", "value"], [[k, v] for k, v in summary["thresholds"].items()]),
               f"<h2>Failing clips ({len(fails)})</h2>",
@@ -221,11 +223,59 @@ def render_html(scenario: Scenario, results: list[Any], summary: dict[str, Any],
     return "\n".join(parts)
 
 
+def labels_of(store: Store, results: list[Any]) -> dict[str, Any]:
+    """What the faithfulness judge did for the checked clips' texts (summed from each text item's
+    provenance, plus the text items it set aside) and how varied their utterances are."""
+    from ..records import Triple
+    from ..text.diversity import diversity
+
+    counts: dict[str, int] = defaultdict(int)
+    items = []
+    for r in results:
+        items.append({"intent": r.intent, "utterance": r.reference, "slots": dict(r.slots)})
+        t = store.get(Store.TEXT, r.triple_id, Triple)
+        j = (t.provenance.get("judge") if t is not None else None) or {}
+        if j:
+            counts["items_judged"] += 1
+        for k in ("judged", "judge_rejected_utterances", "judge_rejected_replies"):
+            counts[k] += int(j.get(k, 0))
+    set_aside = sum(1 for q in store.iter_quarantine() if q.stage == "text" and q.reason.startswith("judge: "))
+    judge = None
+    if counts["items_judged"]:
+        n = max(1, counts["judged"])
+        judge = {"items judged": counts["items_judged"], "candidates judged": counts["judged"],
+                 "utterances rejected": round(counts["judge_rejected_utterances"] / n, 4),
+                 "replies rejected": round(counts["judge_rejected_replies"] / n, 4),
+                 "text items set aside by the judge": set_aside}
+    return {"judge": judge, "diversity": diversity(items) if items else None}
+
+
+def labels_html(labels: dict[str, Any] | None) -> list[str]:
+    """The judged rates and the variety of the utterances (labels_of)."""
+    if not labels:
+        return []
+    parts = ["<h2>Labels: faithfulness and variety</h2>"]
+    j = labels.get("judge")
+    if j:
+        parts.append(_table(["judge", "value"], [[k, _fmt(v)] for k, v in j.items()]))
+    d = labels.get("diversity")
+    if d:
+        parts.append(_table(["intent", "items", "distinct-1", "distinct-2", "most common wording", "share"],
+                            [[html.escape(k), v["items"], v["distinct_1"], v["distinct_2"], html.escape(v["top_pattern"]),
+                              _fmt(v["top_pattern_share"])] for k, v in {**d["intents"], "all": d["all"]}.items()]))
+    return parts
+
+
 def write_report(store: Store, scenario: Scenario, results: list[Any], summary: dict[str, Any]) -> dict[str, str]:
     plots = build_plots(results, summary)
-    page = render_html(scenario, results, summary, plots)
+    try:
+        labels = labels_of(store, results)
+    except Exception as exc:  # noqa: BLE001 - a report section must not stop the report
+        labels = {"judge": {"not measured": str(exc)}}
+    page = render_html(scenario, results, summary, plots, labels)
     html_path, json_path = store.report_dir / "index.html", store.report_dir / "report.json"
     write_atomic(html_path, page)
-    data = {"summary": summary, "plots": sorted(plots), "clips": [r.model_dump(mode="json") for r in results]}
+    data = {"summary": summary, "labels": labels, "plots": sorted(plots),
+            "clips": [r.model_dump(mode="json") for r in results]}
     write_atomic(json_path, json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False, default=str) + "\n")
     return {"html": str(html_path), "json": str(json_path)}

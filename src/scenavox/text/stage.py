@@ -323,8 +323,10 @@ class TextStage(Stage):
             if next(f for j, _, f in cands if j == i).get("reply_template"):
                 provenance["reply_source"] = "template"
             if self.judge is not None:
+                # the counts over all attempts: the card sums them over the exported rows
                 provenance["judge"] = {"version": judge_version().split("=")[1], **verdict,
-                                       "candidates": scores, "earlier_attempts": len(attempts)}
+                                       "candidates": scores, "earlier_attempts": len(attempts),
+                                       **{k: int(v) for k, v in judged.items()}}
                 self.judge.accept(triple)
             self._patterns.setdefault(triple.command.intent, Counter())[self._pattern(triple)] += 1
             triple = triple.model_copy(update={"provenance": provenance})
