@@ -306,7 +306,8 @@ class JudgeConfig(_Strict):
     that the utterance asks for its command (and that the reply confirms it); None = the preset of
     the scenario's failure_cost (text/judge/thresholds.py)."""
 
-    enabled: bool = True
+    # None: on for every text backend but `fake` (a fixed pattern for orchestration tests: nothing to judge)
+    enabled: bool | None = None
     min_utterance: float | None = Field(None, ge=0, le=1)
     min_reply: float | None = Field(None, ge=0, le=1)
     check_reply: bool | None = None  # None: judge replies only where the scenario voices them
@@ -352,7 +353,12 @@ class TextConfig(_Strict):
     # --- faithfulness: the judge gates every item; each attempt asks for `candidates` answers and
     # keeps the best-judged one whose wording is least used for its intent so far (text/stage.py)
     judge: JudgeConfig = Field(default_factory=JudgeConfig)
-    candidates: int = Field(3, ge=1, le=16)
+    candidates: int = Field(3, ge=1, le=16)  # per attempt, while the judge is on (else 1)
+
+    def judged(self, backend: str | None = None) -> bool:
+        """Whether the judge gates this scenario's items with this backend (None: text.backend)."""
+        on = self.judge.enabled
+        return (backend or self.backend) != "fake" if on is None else on
 
     # Settings that change how answers are fetched or which are kept, never what an answer says: they
     # stay out of item ids (a rerun with another concurrency, server address or key reuses every item).
@@ -447,7 +453,8 @@ class AudioConfig(_Strict):
 
 
 class AcousticsConfig(_Strict):
-    enabled: bool = True
+    # None: on for every text backend but `fake` (a fixed pattern for orchestration tests: nothing to judge)
+    enabled: bool | None = None
     preset: str | None = None  # None = chosen from noise.environment; see `scenavox.acoustics.available_presets()`
     noise_dirs: list[str] = Field(default_factory=list)  # folders of noise recordings (MUSAN style), relative to the scenario
     rir_dirs: list[str] = Field(default_factory=list)  # folders of room impulse responses
@@ -542,7 +549,8 @@ class MixConfig(_Strict):
 class QAConfig(_Strict):
     """Round-trip QA. Thresholds left out come from the failure_cost preset (qa/thresholds.py)."""
 
-    enabled: bool = True
+    # None: on for every text backend but `fake` (a fixed pattern for orchestration tests: nothing to judge)
+    enabled: bool | None = None
     recognizer: Literal["faster-whisper", "transformers"] = "faster-whisper"
     recognizer_model: str | None = None  # None = the bundled Whisper base; a local folder otherwise
     max_wer: float | None = Field(None, ge=0)

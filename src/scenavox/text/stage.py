@@ -59,8 +59,8 @@ def template_path(scenario: Scenario) -> Path:
 
 
 class PromptBuilder:
-    def __init__(self, scenario: Scenario):
-        self.judged = scenario.text.judge.enabled
+    def __init__(self, scenario: Scenario, backend: str | None = None):
+        self.judged = scenario.text.judged(backend)
         path = template_path(scenario)
         self.path = path
         self.source = path.read_text(encoding="utf-8")
@@ -149,7 +149,8 @@ class TextStage(Stage):
         self.cfg = scenario.text
         self.backend_name = backend or self.cfg.backend
         check_backend(scenario, self.backend_name)
-        self.prompts = PromptBuilder(scenario)
+        self.prompts = PromptBuilder(scenario, self.backend_name)
+        self.judged = self.prompts.judged
         self.free = FreePrompts(self.prompts) if self.cfg.mode == "free" else None
         self.replies = ReplyTemplates(scenario)
         # command_first with a template for every command: the model writes the utterance only
@@ -165,7 +166,7 @@ class TextStage(Stage):
         self._judge: Any = None
         # per intent: how often each wording (slot values masked) was accepted by this worker, for best-of-k
         self._patterns: dict[str, Counter[str]] = {}
-        if self.cfg.judge.enabled:
+        if self.judged:
             check_judge(scenario)
         if self.remote:
             _ = self.backend  # checks model, URL and privacy now, before any request
@@ -189,8 +190,8 @@ class TextStage(Stage):
 
     @property
     def judge(self) -> Any:
-        """The faithfulness judge (text/judge/), None when `text.judge.enabled: false`."""
-        if self._judge is None and self.cfg.judge.enabled:
+        """The faithfulness judge (text/judge/), None when it is off (TextConfig.judged)."""
+        if self._judge is None and self.judged:
             from .judge import Judge
 
             judge = Judge(self.scenario, threads=1)
@@ -287,7 +288,7 @@ class TextStage(Stage):
         messages = (self.free or self.prompts).messages(task)
         self._usage()  # start this item's count from zero
         judged: Counter[str] = Counter()
-        k = self.cfg.candidates
+        k = self.cfg.candidates if self.judged else 1  # without a judge, nothing tells candidates apart
         for attempt in range(self.cfg.max_attempts):
             seed = (task.seed + 7919 * attempt) % (2**31)
             try:
