@@ -259,3 +259,54 @@ def test_the_bundled_model_through_the_gate_on_car():
     for o in outs:
         if o.quarantined is not None:
             assert o.quarantined.reason
+
+
+# --- where a user reads it: the QA report and the dataset card ---------------------------------
+def _judged_triple(i, utterance, rejected):
+    from scenavox.records import Command, Triple
+
+    return Triple(id=f"t{i}", index=i, command=Command(intent="call_contact", slots={"contact": f"P{i}"}),
+                  utterance=utterance.format(f"P{i}"), reply=f"Calling P{i} now.",
+                  provenance={"reply_source": "template",
+                              "judge": {"version": "v", "judged": 3, "judge_rejected_utterances": rejected}})
+
+
+def test_the_report_shows_the_judged_rates_and_the_variety(tmp_path):
+    from types import SimpleNamespace
+
+    from scenavox.qa.report import labels_html, labels_of
+    from scenavox.records import Quarantined
+    from scenavox.store import Store
+
+    store = Store(tmp_path)
+    triples = [_judged_triple(i, u, r) for i, (u, r) in enumerate([("Call {} for me.", 1), ("Call {} for me.", 2),
+                                                                    ("Can you phone {}?", 0)])]
+    for t in triples:
+        store.put(Store.TEXT, t)
+    store.quarantine(Quarantined(id="q1", stage="text", reason="judge: utterance does not ask for call_contact",
+                                 attempts=[], input={}))
+    results = [SimpleNamespace(intent="call_contact", reference=t.utterance, slots=dict(t.command.slots),
+                               triple_id=t.id) for t in triples]
+    labels = labels_of(store, results)
+    assert labels["judge"] == {"items judged": 3, "candidates judged": 9, "utterances rejected": round(3 / 9, 4),
+                               "replies rejected": 0.0, "text items set aside by the judge": 1}
+    d = labels["diversity"]["intents"]["call_contact"]
+    assert d["top_pattern"] == "call x for me" and d["top_pattern_share"] == round(2 / 3, 4)
+    page = "".join(labels_html(labels))
+    assert "Labels: faithfulness and variety" in page and "call x for me" in page
+
+
+def test_the_card_says_whether_the_labels_were_judged():
+    from scenavox.publish.card import labels_section
+
+    def row(t):
+        return {"text": t.utterance, "intent": t.command.intent, "slots": json.dumps(t.command.slots),
+                "provenance": json.dumps({"text": t.provenance})}
+
+    rows = [row(_judged_triple(i, "Call {} for me.", 1)) for i in range(4)]
+    text = "\n".join(labels_section(rows))
+    assert "4 of 4 rows passed the faithfulness judge (v)" in text and "4 of 12 candidate utterances (33%)" in text
+    assert "4 of 4 replies come from the scenario's reply templates" in text
+    assert "| call_contact | 4 |" in text and "call x for me | 100%" in text
+    unjudged = [{**r, "provenance": json.dumps({"text": {}})} for r in rows]
+    assert "not checked by the faithfulness judge" in "\n".join(labels_section(unjudged))
