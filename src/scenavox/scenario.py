@@ -411,6 +411,12 @@ class TextConfig(_Strict):
         if self.backend != "openai":
             skip.add("structured_output")  # only the openai backend reads it; keeps other ids unchanged
         skip.update(k for k in self.ID_IF_SET if getattr(self, k) == type(self).model_fields[k].default)
+        # added with the judge: out of ids at their defaults (a judged item's id carries the judge's
+        # version through the prompt fingerprint, text/stage.py), so unjudged corpora keep their ids
+        if self.judge == JudgeConfig():
+            skip.add("judge")
+        if self.candidates == type(self).model_fields["candidates"].default:
+            skip.add("candidates")
         return self.model_dump(mode="json", exclude=skip)
 
 
@@ -717,6 +723,9 @@ class Scenario(_Strict):
         data = self.model_dump(mode="json", include=set(sections) if sections else None)
         if "text" in data:
             data["text"] = self.text.identity()
+        for intent in data.get("intents") or []:
+            if intent.get("replies") is None:  # added later: absent keeps the ids of corpora made before
+                intent.pop("replies", None)
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 
     def with_text(self, **overrides: Any) -> "Scenario":
