@@ -31,7 +31,7 @@ def test_default_registry_is_valid_and_labelled(repo_cwd):
 @pytest.mark.parametrize("backend,extra,message", [
     ("espeak", "", "espeak voices need options.espeak_voice"),
     ("espeak", ", options: {espeak_voice: en-us, speed: 2}", "unknown espeak option"),
-    ("kokoro", ", options: {style: af_heart}", "unknown style"),
+    ("kokoro", ", options: {style: af_nobody}", "unknown style"),
     ("kokoro", ", options: {blend: {jf_alpha: 1, jm_kumo: 1}}", "must say origin: blended"),
     ("kokoro", ", options: {lang: ja}", "lang 'ja'"),
     ("festival", "", "backend"),
