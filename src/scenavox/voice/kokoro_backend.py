@@ -15,9 +15,10 @@ Voice options (the registry's `options`):
           weights are recorded as given (the clip provenance carries the voice options)
   lang    en-us (default) or en-gb: English phonemized by eSpeak NG (kokoro-onnx's own path);
           cmn: Mandarin phonemized by misaki's ZHG2P (jieba + pypinyin + pinyin-to-IPA), the
-          G2P Kokoro v1.0 was trained with: measured on 8 taxi sentences x 2 voices with
-          Whisper base, CER 0.11 against 0.69 for eSpeak NG's cmn (whose tones the model's
-          vocabulary drops); bench/kokoro_voices.py --mandarin repeats the measurement
+          G2P Kokoro v1.0 was trained with. Whisper base CER on 6 taxi requests (traditional
+          characters folded to simplified): zf_xiaoxiao 0.07, zm_yunxi 0.08, against 0.56 and
+          0.62 through eSpeak NG's cmn, whose tone marks the model's vocabulary drops
+          (bench/kokoro_voices.py --mandarin)
   speed   speaking speed at prosody rate 1.0 (default 1.0); the clip's rate multiplies it
 
 Prosody: rate -> Kokoro `speed` (0.5-2.0), pause_ms -> kokoro-onnx's clause and sentence
