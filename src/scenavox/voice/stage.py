@@ -232,7 +232,7 @@ class VoiceStage(Stage):
                     "gender": task.voice.get("gender"), "age_group": task.voice.get("age_group"),
                     "origin": task.voice.get("origin"), "source_sample_rate": sr, "attempts": attempt + 1,
                     "native_prosody": _native_prosody(backend, task), **reply_provenance(task),
-                    **{k: task.voice[k] for k in ("age", "region") if task.voice.get(k) is not None},
+                    **{k: task.voice[k] for k in ("age", "region", "description") if task.voice.get(k) is not None},
                 },
             )
             return Outcome(id=task.id, record=clip, files=files)
