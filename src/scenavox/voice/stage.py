@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 from typing import Any
 
 import numpy as np
@@ -18,6 +19,9 @@ from .registry import CLOUD_BACKENDS, Voice, scenario_voices
 
 # A clip shorter or longer than this per word is a synthesis failure, not speech.
 MIN_S_PER_WORD, MAX_S_PER_WORD = 0.08, 2.0
+# Chinese is written without spaces: each character is one word for the duration bounds (a Kokoro
+# Mandarin clip of 20 characters lasts ~4 s, over the bound of a one-"word" text)
+_CJK = re.compile(r"([\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff])")
 # Backends that shift pitch natively; the others speak at their own pitch and record 0 semitones.
 PITCH_NATIVE = {"espeak"}
 
@@ -182,7 +186,7 @@ class VoiceStage(Stage):
 
     def process(self, task: VoiceTask) -> Outcome:
         text = task.triple.utterance
-        words = max(1, len(text.split()))
+        words = max(1, len(_CJK.sub(r" \1 ", text).split()))  # a Chinese character counts as a word
         reasons = []
         seed = int(content_id("noise", task.seed, task.id), 16) % (2**31)
         for attempt in range(2):  # one retry: ONNX and phonemizer failures are sometimes transient
