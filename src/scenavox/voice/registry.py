@@ -38,6 +38,9 @@ class Voice(BaseModel):
     # speaker metadata where the source corpus has it (VCTK: age and region of each speaker)
     age: int | None = None
     region: str | None = None
+    # what the voice is, in a sentence, where the accent tag alone would claim more (e.g. Hindi-trained
+    # voices reading English with eSpeak's phonemes); it travels into the clip provenance and the card
+    description: str | None = None
 
     @field_validator("backend")
     @classmethod
@@ -56,7 +59,7 @@ class Voice(BaseModel):
         # The voice dict is hashed into clip ids: fields added after the first corpora are left out
         # while unset, so every voice that does not use them keeps its ids.
         data = handler(self)
-        for key in ("reference", "age", "region"):
+        for key in ("reference", "age", "region", "description"):
             if data.get(key) in (None, []):
                 data.pop(key, None)
         return data
