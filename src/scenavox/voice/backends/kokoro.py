@@ -38,21 +38,12 @@ from typing import Any
 import numpy as np
 
 from ...errors import UserError
+from ..files import kokoro_styles_dir
 from .base import TTSBackend, install_hint, needs
 
 JA_VOICES = ("jf_alpha", "jf_gongitsune", "jf_nezumi", "jf_tebukuro", "jm_kumo")  # in voices_ja.npz
 LANGS = ("en-us", "en-gb", "cmn")
 STYLE_SHAPE = (510, 1, 256)
-
-
-def styles_dir() -> Path:
-    """voices/kokoro beside the registries (the working directory's voices/ first, as for registries)."""
-    from ..registry import voices_dir
-
-    here = voices_dir() / "kokoro"
-    if here.is_dir():
-        return here
-    return Path(__file__).resolve().parents[4] / "voices" / "kokoro"
 
 
 @lru_cache(maxsize=4)
@@ -61,7 +52,7 @@ def _vendored(folder: str) -> frozenset[str]:
 
 
 def known_styles(folder: Path | None = None) -> set[str]:
-    return set(JA_VOICES) | _vendored(str(folder or styles_dir()))
+    return set(JA_VOICES) | _vendored(str(folder or kokoro_styles_dir()))
 
 
 def blend_weights(options: dict[str, Any], folder: Path | None = None) -> dict[str, float]:
@@ -167,7 +158,7 @@ class KokoroBackend(TTSBackend):
         return self._kokoro
 
     def _one_style(self, name: str) -> np.ndarray:
-        path = (self.styles or styles_dir()) / f"{name}.bin"
+        path = (self.styles or kokoro_styles_dir()) / f"{name}.bin"
         if path.is_file():
             return read_style(path)
         return np.asarray(self._load().get_voice_style(name), np.float32)  # a Japanese voice
