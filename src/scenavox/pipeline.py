@@ -82,8 +82,14 @@ def run_pipeline(
     if text_backend is not None:  # the backend is part of the text identity (item ids), so put it in the scenario
         scenario = scenario.with_text(backend=text_backend)
     store = Store(out if out is not None else default_out(scenario))
-    run = _Run(scenario, n, seed, store, executor or LocalExecutor(), workers, progress)
-    return run.execute(), store
+    executor = executor or LocalExecutor()
+    try:
+        run = _Run(scenario, n, seed, store, executor, workers, progress)
+        return run.execute(), store
+    finally:  # the worker pools live for the whole run (every pass reuses them), and end with it
+        close = getattr(executor, "close", None)
+        if close is not None:
+            close()
 
 
 class _Run:

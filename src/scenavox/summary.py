@@ -129,7 +129,7 @@ def format_summary(summary: dict[str, Any]) -> str:
             f"{k} {v['synthetic_share']:.0%} ({v['synthetic_rows']} synthetic, {v['real_rows']} real)"
             for k, v in mix["splits"].items() if v["rows"]))
     lines += [f"mix: {note}" for note in mix.get("notes", [])]
-    for name in ("text", "voice"):
+    for name in ("text", "voice", "acoustics"):
         s = st[name]
         lines.append(
             f"{name}: {s['done']} new, {s['reused']} reused, {s['quarantined']} set aside, {s['busy_s']} s busy"
