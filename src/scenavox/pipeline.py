@@ -322,6 +322,7 @@ class _Run:
 def _persist(store: Store, outcome: Any, st: StageStats, kind: str) -> None:
     """A stage's outcome into the store: its files, then its record in `kind`/ (or the quarantine)."""
     st.busy_s += outcome.seconds
+    st.item_s.append(outcome.seconds)
     st.usage.update(getattr(outcome, "metrics", None) or {})
     if outcome.quarantined is not None:
         store.quarantine(outcome.quarantined)
