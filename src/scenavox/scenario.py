@@ -459,8 +459,7 @@ class AudioConfig(_Strict):
 
 
 class AcousticsConfig(_Strict):
-    # None: on for every text backend but `fake` (a fixed pattern for orchestration tests: nothing to judge)
-    enabled: bool | None = None
+    enabled: bool = True
     preset: str | None = None  # None = chosen from noise.environment; see `scenavox.acoustics.available_presets()`
     noise_dirs: list[str] = Field(default_factory=list)  # folders of noise recordings (MUSAN style), relative to the scenario
     rir_dirs: list[str] = Field(default_factory=list)  # folders of room impulse responses
@@ -555,8 +554,7 @@ class MixConfig(_Strict):
 class QAConfig(_Strict):
     """Round-trip QA. Thresholds left out come from the failure_cost preset (qa/thresholds.py)."""
 
-    # None: on for every text backend but `fake` (a fixed pattern for orchestration tests: nothing to judge)
-    enabled: bool | None = None
+    enabled: bool = True
     recognizer: Literal["faster-whisper", "transformers"] = "faster-whisper"
     recognizer_model: str | None = None  # None = the bundled Whisper base; a local folder otherwise
     max_wer: float | None = Field(None, ge=0)
