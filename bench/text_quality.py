@@ -163,10 +163,12 @@ def judge_report(sc, valid: list) -> None:  # noqa: ANN001
     from scenavox.text.judge import EmbeddingScorer, Judge
     from scenavox.text.judge.audit import load_audit, rates
     from scenavox.text.judge.features import Embedder
+    from scenavox.text.judge.thresholds import GATE_PRESETS
 
     embedder = Embedder(threads=1)
     audit = load_audit(ROOT / "tests" / "data" / "audit")
     parts: dict[str, list] = {"utterance": [], "reply": []}
+    gate_items: list = []
     print("judge on the audit set (tests/data/audit; bad = positive; thresholds of each scenario's failure_cost):")
     for name in sorted({r["scenario"] for r in audit}):
         asc = load_scenario(name)
@@ -175,6 +177,7 @@ def judge_report(sc, valid: list) -> None:  # noqa: ANN001
         j.load()
         t0 = time.perf_counter()
         verdicts = j.judge_many(items)
+        gate_items += list(zip(items, verdicts))
         ms = 1000 * (time.perf_counter() - t0) / max(1, len(items))
         voiced = asc.output_form.value in ("voiced_replies", "both")
         for what in ("utterance", "reply"):
@@ -186,6 +189,11 @@ def judge_report(sc, valid: list) -> None:  # noqa: ANN001
                   f"{m['good_rejected']:.2f} (bad {m['bad']}/{m['bad'] + m['good']}, "
                   f"{asc.failure_cost.value}){'' if what == 'utterance' or voiced else ', replies not voiced'}  "
                   f"{ms:.0f} ms/item")
+    gate = [(r["utterance_ok"], v.scores["utterance"] >= GATE_PRESETS[load_scenario(r["scenario"]).failure_cost.value]
+             ["min_utterance"]) for r, v in gate_items]
+    m = rates([p[0] for p in gate], [p[1] for p in gate])
+    print(f"  all: utterance at the text stage's gate thresholds (GATE_PRESETS, best-of-k): precision "
+          f"{m['precision']:.2f} recall {m['recall']:.2f} good rejected {m['good_rejected']:.2f}")
     for what, pairs in parts.items():
         m = rates([p[0] for p in pairs], [p[1] for p in pairs])
         scope = "all scenarios" if what == "utterance" else "scenarios that voice replies"
