@@ -200,3 +200,26 @@ def test_the_issue_figures():
     assert metrics.wer("call 778600", "call 770 8600") == 0.5
     assert metrics.wer("call 0207 946 0000", "call oh two oh seven nine four six oh oh oh oh") == 0.0
     assert metrics.cer("call 0207 946 0000", "call oh two oh seven nine four six oh oh oh oh") == 0.0
+
+
+def test_entity_recall_by_slot_type():
+    from types import SimpleNamespace as R
+
+    from scenavox.scenario import parse_scenario
+
+    sc = parse_scenario("""
+name: t
+description: d
+languages: [{language: en, weight: 1}]
+intents:
+  - name: check
+    slots: {ref: {digits: 6}, when: {date: {start: 2027-01-01, end: 2027-01-09}}}
+  - name: refill
+    slots: {drug: {values: [a, b]}, dose: {number: {min: 1, max: 9}}, at: {time: {start: "08:00", end: "09:00"}}}
+""")
+    kinds = metrics.slot_kinds(sc)
+    results = [R(intent="check", entities={"ref": True, "when": True}), R(intent="check", entities={"ref": False}),
+               R(intent="refill", entities={"drug": True, "dose": False, "at": True})]
+    assert metrics.recall_by_slot_type(results, kinds) == {
+        "identifier": {"recall": 0.5, "n": 2}, "number": {"recall": 0.0, "n": 1}, "name": {"recall": 1.0, "n": 1},
+        "date": {"recall": 1.0, "n": 1}, "time": {"recall": 1.0, "n": 1}}

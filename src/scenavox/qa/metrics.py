@@ -188,3 +188,23 @@ def pitch_stats(audio_16k: np.ndarray, probs: np.ndarray, threshold: float = 0.5
 
 def speaking_rate(words: int, speech_s: float) -> float:
     return round(words / speech_s, 3) if speech_s > 0 else 0.0
+
+
+# --- entity recall by slot type ---------------------------------------------------------
+SLOT_TYPES = ("identifier", "number", "name", "date", "time")
+
+
+def recall_by_slot_type(results: Sequence[object], kinds: dict[tuple[str, str], str]) -> dict[str, dict[str, float]]:
+    """Entity recall per slot type (identifier, number, name, date, time): kinds maps (intent, slot) to
+    its type (SlotSource.kind); results carry .intent and .entities (slot -> heard)."""
+    found: dict[str, list[bool]] = {}
+    for r in results:
+        for slot, ok in (getattr(r, "entities", None) or {}).items():
+            kind = kinds.get((getattr(r, "intent", ""), slot), "name")
+            found.setdefault(kind, []).append(bool(ok))
+    return {k: {"recall": round(sum(found[k]) / len(found[k]), 4), "n": len(found[k])}
+            for k in SLOT_TYPES if found.get(k)}
+
+
+def slot_kinds(scenario: object) -> dict[tuple[str, str], str]:
+    return {(i.name, s): src.kind for i in scenario.intents for s, src in i.slots.items()}  # type: ignore[attr-defined]
