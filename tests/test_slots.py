@@ -188,6 +188,9 @@ def test_check_accepts_exactly_the_allowed_form():
     assert ok is None and why == "slot ref='571490' is said as one number, not said digit by digit"
     ok, why = check_texts(data("Where is order five seven one four nine?"), slots, 2, 30, forms={"ref": "digits"})
     assert ok is None and why.startswith("utterance lacks slot value ref='571490'")
+    ok, why = check_texts(data("Order five seven one four nine zero (said digit by digit)"), slots, 2, 30,
+                          forms={"ref": "digits"})
+    assert ok is None and why == "utterance copies the prompt's note 'said digit by digit'"
     # without forms, the old check: numbers compared as words
     assert check_texts(data("Where is order 571490?"), slots, 2, 30)[0]
 

@@ -53,6 +53,10 @@ def check_texts(
 
 def form_problem(utterance: str, slots: dict[str, str], forms: dict[str, str]) -> str:
     """"" when every slot value is said in its form; else the reason."""
+    low = utterance.lower()
+    for hint in HINTS.values():
+        if hint in low:  # the prompt's note copied into the words: it would be voiced
+            return f"utterance copies the prompt's note '{hint}'"
     for name, value in slots.items():
         said = forms_said(utterance, value)
         if not said:
