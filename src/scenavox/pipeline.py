@@ -82,8 +82,14 @@ def run_pipeline(
     if text_backend is not None:  # the backend is part of the text identity (item ids), so put it in the scenario
         scenario = scenario.with_text(backend=text_backend)
     store = Store(out if out is not None else default_out(scenario))
-    run = _Run(scenario, n, seed, store, executor or LocalExecutor(), workers, progress)
-    return run.execute(), store
+    executor = executor or LocalExecutor()
+    try:
+        run = _Run(scenario, n, seed, store, executor, workers, progress)
+        return run.execute(), store
+    finally:  # the worker pools live for the whole run (every pass reuses them), and end with it
+        close = getattr(executor, "close", None)
+        if close is not None:
+            close()
 
 
 class _Run:
@@ -316,6 +322,7 @@ class _Run:
 def _persist(store: Store, outcome: Any, st: StageStats, kind: str) -> None:
     """A stage's outcome into the store: its files, then its record in `kind`/ (or the quarantine)."""
     st.busy_s += outcome.seconds
+    st.item_s.append(outcome.seconds)
     st.usage.update(getattr(outcome, "metrics", None) or {})
     if outcome.quarantined is not None:
         store.quarantine(outcome.quarantined)
