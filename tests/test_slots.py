@@ -208,6 +208,19 @@ def test_plan_draws_forms_by_weight_and_the_prompt_shows_the_words():
     assert "forms" not in plan_commands(scenario("  - {name: x, slots: {n: {number: {min: 1, max: 9}}}}\n"), 1, 1)[0].model_dump()
 
 
+def test_any_form_is_accepted_and_not_hinted():
+    sc = scenario("  - {name: check, slots: {ref: {digits: 6, spoken: any}}}\n")
+    t = plan_commands(sc, 1, 1)[0]
+    ref = t.command.slots["ref"]
+    assert t.forms == {"ref": "any"} and prompt_slots(t) == {"ref": ref}
+    for form in ("digits", "cardinal", "grouped"):
+        words = say(ref, form)
+        assert check_texts({"utterance": f"order {words} please", "reply": "Found it."}, {"ref": ref}, 2, 30,
+                           forms=t.forms)[0], words
+    assert check_texts({"utterance": "order one two please", "reply": "Found it."}, {"ref": ref}, 2, 30,
+                       forms=t.forms)[0] is None
+
+
 def test_identifier_with_a_leading_zero_is_never_asked_as_a_cardinal():
     sc = scenario("  - {name: check, slots: {ref: {pattern: '####', spoken: cardinal}}}\n")
     for t in plan_commands(sc, 300, 1):

@@ -345,9 +345,10 @@ class SlotSource(_Strict):
         return "date" if self.date is not None else "time" if self.time is not None else "name"
 
     def spoken_weights(self) -> dict[str, float]:
-        """{form: share} of the forms this slot is said in; {} = as the writer likes (no hint, old check)."""
+        """{form: share} of the forms this slot is said in; {"any": 1} = in any form, as the writer likes;
+        {} = no spoken form (sources without one: the check compares numbers as words, as before)."""
         spoken = self.spoken if self.spoken is not None else ("digits" if self.identifier else None)
-        if spoken is None or spoken == "any":
+        if spoken is None:
             return {}
         if isinstance(spoken, str):
             return {spoken: 1.0}

@@ -193,7 +193,8 @@ def render_html(scenario: Scenario, results: list[Any], summary: dict[str, Any],
         "</div>",
         "<h2>Entity stability by slot</h2>", _table(["slot", "recall", "entities"], slot_rows),
         "<h2>Entity stability by slot type</h2>",
-        _table(["slot type", "recall", "entities"], [[k, v["recall"], v["n"]] for k, v in ent.get("by_type", {}).items()]),
+        _table(["slot type", "recall", "entities"],
+               [[k, v["recall"], v["n"]] for k, v in ent.get("by_type", {}).items()]),
     ]
     cols = ["", "clips", "WER", "entity recall", "pass rate", "DNSMOS OVRL", "words/s"]
     for what, title in (("by_voice", "By voice"), ("by_accent", "By accent"), ("by_intent", "By intent"),

@@ -60,7 +60,10 @@ def form_problem(utterance: str, slots: dict[str, str], forms: dict[str, str]) -
     for name, value in slots.items():
         said = forms_said(utterance, value)
         if not said:
-            return f"utterance lacks slot value {name}={value!r} ({HINTS[forms[name]]}: {say(value, forms[name])})"
+            how = f" ({HINTS[forms[name]]}: {say(value, forms[name])})" if forms[name] in HINTS else ""
+            return f"utterance lacks slot value {name}={value!r}{how}"
+        if forms[name] == "any":
+            continue
         if forms[name] not in said:
             return f"slot {name}={value!r} is {' / '.join(HINTS[f] for f in sorted(said))}, not {HINTS[forms[name]]}"
     return ""

@@ -195,9 +195,12 @@ def _forms(intent: Intent, slots: dict[str, str], seed: int, i: int) -> dict[str
     out = {}
     for slot, value in slots.items():
         weights = intent.slots[slot].spoken_weights()
-        options = {f: w for f, w in weights.items() if _spoken.possible(value, f)}
         if not weights:
             continue
+        if "any" in weights:
+            out[slot] = "any"
+            continue
+        options = {f: w for f, w in weights.items() if _spoken.possible(value, f)}
         if not options:
             options = {"digits": 1.0}
         rng = _rng("spoken", seed, i, intent.name, slot)
@@ -208,4 +211,4 @@ def _forms(intent: Intent, slots: dict[str, str], seed: int, i: int) -> dict[str
 def prompt_slots(task: TextTask, slots: dict[str, str] | None = None) -> dict[str, str]:
     """The slots as the prompt shows them: a slot with a spoken form as the words to say and how."""
     slots = task.command.slots if slots is None else slots
-    return {k: (_spoken.hint(v, task.forms[k]) if k in task.forms else v) for k, v in slots.items()}
+    return {k: (_spoken.hint(v, task.forms[k]) if task.forms.get(k, "any") != "any" else v) for k, v in slots.items()}
