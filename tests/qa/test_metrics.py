@@ -223,3 +223,8 @@ intents:
     assert metrics.recall_by_slot_type(results, kinds) == {
         "identifier": {"recall": 0.5, "n": 2}, "number": {"recall": 0.0, "n": 1}, "name": {"recall": 1.0, "n": 1},
         "date": {"recall": 1.0, "n": 1}, "time": {"recall": 1.0, "n": 1}}
+
+
+def test_a_spelled_code_counts_as_said_and_heard():
+    assert metrics.entity_stability("ticket E Q, nine zero five four", "ticket EQ 9.054", {"t": "EQ-9054"}) == {"t": True}
+    assert metrics.entity_stability("ticket E Q, nine zero five four", "ticket EQ 9.055", {"t": "EQ-9054"}) == {"t": False}
