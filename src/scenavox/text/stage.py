@@ -228,7 +228,8 @@ class TextStage(Stage):
             # the examples show {"utterance": ..., "reply": ...}: without a reply the model ends its
             # utterance with the comma it would have put before "reply"
             data["utterance"] = data["utterance"].strip().rstrip(",;").strip()
-        fields, reason = check_texts(data, spoken_slots(task), self.cfg.min_words, self.cfg.max_words, self.languages)
+        fields, reason = check_texts(data, spoken_slots(task), self.cfg.min_words, self.cfg.max_words, self.languages,
+                                     forms=task.forms)
         if fields is not None and tmpl is not None:
             fields["reply_template"] = True
         return fields, reason
