@@ -1,5 +1,5 @@
 """The faithfulness judge as a gate in the text stage: rejects become failed attempts with a reason and are
-set aside at the end; best-of-k keeps the best-judged, least repeated candidate; reply templates;
+set aside at the end; best-of-k keeps the best-judged candidate not worded like the examples; reply templates;
 thresholds from failure_cost and `text.judge`. Orchestration units use scripted backends and scorers;
 the rest runs the real judge (all-MiniLM-L6-v2) and, marked slow, the real bundled model."""
 
@@ -141,14 +141,28 @@ def test_best_of_k_keeps_the_best_judged_candidate_and_records_the_scores(script
     assert "reason" in j["candidates"][0] and j["judged"] == 3 and j["judge_rejected_utterances"] == 1
 
 
-def test_best_of_k_prefers_a_wording_not_yet_used_for_the_intent(scripted):
+def test_best_of_k_prefers_a_wording_unlike_the_examples(scripted):
+    # the example "Call Tom for me." masked is the first candidate's wording: the other one wins although
+    # it scores lower (a small model copies its examples' shape: "Take me to X, please.")
+    scripted.script = ["Call {value} for me.", "Could you ring {value}?"]
+    sc = scenario(text="  candidates: 2")
+    st = stage_with(sc, {"Call": 0.95, "Could": 0.8})  # both pass
+    task = next(t for t in plan_commands(sc, 6, 1) if t.command.intent == "call_contact")
+    t = st.process(task).record
+    assert t.utterance.startswith("Could")
+    assert [c["copies_example"] for c in t.provenance["judge"]["candidates"]] == [True, False]
+
+
+def test_an_items_text_does_not_depend_on_what_its_worker_wrote_before(scripted):
+    """Items are pure functions of (scenario, seed, index): a pool or a resumed run gives the same bytes."""
     scripted.script = ["Please make it {value}.", "Could you do {value}?"]
     sc = scenario(text="  candidates: 2")
-    st = stage_with(sc, {"Please": 0.9, "Could": 0.8})  # both pass; "Please" scores higher
     tasks = [t for t in plan_commands(sc, 6, 1) if t.command.intent == "call_contact"][:2]
-    first, second = (st.process(t).record for t in tasks)
-    assert first.utterance.startswith("Please")
-    assert second.utterance.startswith("Could")  # "please make it x" was used: the other wording wins
+    st = stage_with(sc, {"Please": 0.9, "Could": 0.8})
+    in_order = [st.process(t).record for t in tasks]
+    fresh = stage_with(sc, {"Please": 0.9, "Could": 0.8})
+    alone = fresh.process(tasks[1]).record
+    assert alone.utterance == in_order[1].utterance and alone.provenance == in_order[1].provenance
 
 
 def test_reply_templates_replace_the_models_reply_and_the_model_writes_the_utterance_only(scripted):

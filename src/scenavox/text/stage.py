@@ -165,8 +165,13 @@ class TextStage(Stage):
             self.resources = Resources(cpus=threads, threads=threads)
         self._backend: TextBackend | None = None
         self._judge: Any = None
-        # per intent: how often each wording (slot values masked) was accepted by this worker, for best-of-k
-        self._patterns: dict[str, Counter[str]] = {}
+        # per intent: the examples' wordings (slot values masked). A small model copies the examples' shape;
+        # best-of-k prefers a candidate worded otherwise. Fixed by the scenario, so an item stays a pure function
+        # of (scenario, seed, index) whichever worker writes it and in whatever order (resumed runs, pools).
+        self._example_wordings: dict[str, set[str]] = {}
+        for ex in scenario.examples:
+            vals = [str(v) for v in (ex.slots or {}).values()]
+            self._example_wordings.setdefault(ex.intent, set()).add(mask(ex.utterance, vals))
         if self.judged:
             check_judge(scenario)
         if self.remote:
@@ -248,7 +253,7 @@ class TextStage(Stage):
     def _choose(self, task: TextTask, cands: list[tuple[int, int, dict[str, Any]]], metrics: Counter[str],
                 ) -> tuple[tuple[int, int, Triple, dict[str, Any]] | None, list[dict[str, Any]], str]:
         """Judge the valid candidates (index, seed, fields) and pick one: among those the judge accepts,
-        the least used wording for the intent, then the highest score. Returns (chosen or None, per
+        one not worded like the scenario's examples, then the highest score. Returns (chosen or None, per
         candidate scores, the reason when none passed)."""
         triples = [self._triple(task, f, {}) for _, _, f in cands]
         judge = self.judge
@@ -265,7 +270,8 @@ class TextStage(Stage):
             metrics["judge_rejected_replies"] += not v.reply_ok
             uses = self._uses(t)
             entry = {"candidate": i, "utterance_p": v.scores.get("utterance"),
-                     "reply_p": v.scores.get("reply") if jr and judge.check_reply else None, "uses": uses}
+                     "reply_p": v.scores.get("reply") if jr and judge.check_reply else None,
+                     "copies_example": bool(uses)}
             if not v.ok:
                 entry["reason"] = v.reason
             scores.append(entry)
@@ -282,7 +288,8 @@ class TextStage(Stage):
                              "reply_p": v.scores.get("reply") if jr else None}), scores, ""
 
     def _uses(self, triple: Triple) -> int:
-        return self._patterns.get(triple.command.intent, Counter())[self._pattern(triple)]
+        """1 when the candidate is worded like one of its intent's examples, else 0."""
+        return int(self._pattern(triple) in self._example_wordings.get(triple.command.intent, ()))
 
     def process(self, task: TextTask) -> Outcome:
         backend = self.backend
@@ -331,7 +338,6 @@ class TextStage(Stage):
                                        "candidates": scores, "earlier_attempts": len(attempts),
                                        **{k: int(v) for k, v in judged.items()}}
                 self.judge.accept(triple)
-            self._patterns.setdefault(triple.command.intent, Counter())[self._pattern(triple)] += 1
             triple = triple.model_copy(update={"provenance": provenance})
             return Outcome(id=task.id, record=triple, metrics={**self._usage(), **judged})
         if any(a["reason"].startswith("judge: ") for a in attempts[-1:]):
