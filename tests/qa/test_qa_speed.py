@@ -122,11 +122,17 @@ def test_the_cheaper_path_still_fails_wrong_text(checked):
 
 
 @pytest.mark.slow
-def test_clean_dnsmos_is_its_own_column_and_differs_from_the_noisy_one(checked):
-    store, items, res, summary, _ = checked
-    r = res[items["right"][0].id]
-    assert r.clean_dnsmos_ovrl is not None and r.dnsmos_ovrl is not None
-    assert r.clean_dnsmos_ovrl > r.dnsmos_ovrl + 0.5  # 5 dB of white noise: the scene, not the voice
+def test_clean_dnsmos_is_its_own_column_and_differs_from_the_noisy_one(checked, transcriber):
+    store, items, res, _, _ = checked
+    # outside the noisy sample, with the DNSMOS gate off (5 dB of added noise): only the clean copy is scored
+    assert all(r.clean_dnsmos_ovrl is not None and r.dnsmos_ovrl is None for r in res.values())
+    clips = [c for c, _ in items.values()]
+    triples = {t.id: t for _, t in items.values()}
+    stage = QAStage(thresholds_for(scenario()), transcriber=transcriber, threads=2, noisy_share=1.0)
+    results, _ = run_qa(store, scenario(), clips, triples, executor=LocalExecutor(), stage=stage, extras=False)
+    r = {x.id: x for x in results}[items["right"][0].id]
+    assert r.clean_dnsmos_ovrl == res[r.id].clean_dnsmos_ovrl  # the same score, alone or batched with the noisy one
+    assert r.dnsmos_ovrl is not None and r.clean_dnsmos_ovrl > r.dnsmos_ovrl + 0.5  # the scene, not the voice
     cols = qa_columns(r)
     assert cols["qa_clean_dnsmos_ovrl"] == r.clean_dnsmos_ovrl and cols["qa_dnsmos_ovrl"] == r.dnsmos_ovrl
     saved = json.loads((store.root / "qa" / "summary.json").read_text())
@@ -138,15 +144,33 @@ def test_clean_dnsmos_is_its_own_column_and_differs_from_the_noisy_one(checked):
 
 
 @pytest.mark.slow
-def test_noisy_copy_outside_the_sample_is_not_transcribed_unless_gated(checked):
-    store, items, res, _, stage = checked
+def test_noisy_copy_outside_the_sample_is_not_transcribed_unless_gated(checked, transcriber):
+    store, items, _, _, _ = checked
+    stage = QAStage(thresholds_for(scenario()), transcriber=transcriber, threads=2, noisy_share=0.0)
+    clips = [c for c, _ in items.values()]
+    triples = {t.id: t for _, t in items.values()}
+    res = {r.id: r for r in run_qa(store, scenario(), clips, triples, executor=LocalExecutor(), stage=stage,
+                                   report=False, extras=False)[0]}
     assert all(r.transcript is None and r.wer is None and r.entities == {} for r in res.values())
     assert all(r.clean_transcript for r in res.values())
     # gating on the noisy copy measures it on every clip: stored clean-only results are not reused
-    clips = [c for c, _ in items.values()]
-    triples = {t.id: t for _, t in items.values()}
     both = scenario("medium", "qa: {recognition_on: both}\n")
     stage.thresholds = thresholds_for(both)
     results, again = run_qa(store, both, clips, triples, executor=LocalExecutor(), stage=stage, report=False,
                             extras=False)
     assert again["measured"] == 3 and all(r.transcript is not None and r.wer is not None for r in results)
+    assert again["passed"] == 1  # the wrong number and the wrong sentence fail on both copies
+
+
+@pytest.mark.slow
+def test_clean_round_trip_right_after_voicing(piper, transcriber):
+    """The function the pipeline can call before acoustics: the same gates as QA's clean view."""
+    from scenavox.qa.roundtrip import clean_round_trip
+
+    raw, sr = piper.synthesize("Call Sarah on her mobile", {"model": "bundled:joe", "options": {"espeak_voice": "en-us"}},
+                               {"rate": 1.0, "noise_scale": 0.667, "noise_w_scale": 0.8}, seed=1)
+    th = thresholds_for(scenario())
+    ok = clean_round_trip(transcriber, raw, sr, "Call Sarah on her mobile", {"contact": "Sarah"}, "en-US", th)
+    assert ok.passed and ok.wer <= 0.1, ok
+    bad = clean_round_trip(transcriber, raw, sr, "Call David on his mobile", {"contact": "David"}, "en-US", th)
+    assert not bad.passed and any("entity recall" in r for r in bad.reasons), bad

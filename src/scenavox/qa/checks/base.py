@@ -67,13 +67,14 @@ class ClipSignals:
     def __init__(self, clip: Clip, triple: Triple, audio: np.ndarray, sr: int, transcript: str | None,
                  clean_transcript: str | None, vad: Callable[[np.ndarray], np.ndarray],
                  dnsmos: Callable[[list[np.ndarray]], list[dict[str, float]]] | None, *,
-                 clean_audio_16k: np.ndarray | None = None):
+                 clean_audio_16k: np.ndarray | None = None, noisy_mos: bool = True):
         self.clip, self.triple = clip, triple
         self.audio, self.sr = audio, sr  # the file's samples (mono) at its own rate
         self.clean_audio_16k = clean_audio_16k  # the speech before acoustics, when the corpus kept it
         # transcript: None where the noisy copy was not transcribed (the QA stage's noisy sample)
         self.transcript, self.clean_transcript = transcript, clean_transcript
         self._vad, self._dnsmos = vad, dnsmos
+        self.noisy_mos = noisy_mos  # False: DNSMOS of the clean copy only (the QA stage's noisy sample)
 
     @cached_property
     def audio_16k(self) -> np.ndarray:
@@ -94,8 +95,11 @@ class ClipSignals:
         # the clip and its clean copy in one batched DNSMOS call
         if not self._dnsmos:
             return [{}, {}]
-        xs = [self.audio_16k] if self.clean_audio_16k is None else [self.audio_16k, self.clean_audio_16k]
-        return [*self._dnsmos(xs), {}][:2]
+        xs = ([self.audio_16k] if self.noisy_mos else []) + ([] if self.clean_audio_16k is None else
+                                                              [self.clean_audio_16k])
+        scores = self._dnsmos(xs) if xs else []
+        noisy = scores.pop(0) if self.noisy_mos else {}
+        return [noisy, scores[0] if scores else {}]
 
     @cached_property
     def dnsmos(self) -> dict[str, float]:

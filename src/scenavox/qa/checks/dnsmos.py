@@ -18,6 +18,13 @@ def _num(v: float | None) -> float | None:
     return None if v is None or (isinstance(v, float) and math.isnan(v)) else v
 
 
+def mos_gated(target_snr_db: float | None, t: Any) -> bool:
+    """Whether a clip's DNSMOS SIG is gated: qa.gate_mos, else only where no noise under NOISY_SNR_DB was added."""
+    if getattr(t, "gate_mos", None) is not None:
+        return bool(t.gate_mos)
+    return not (target_snr_db is not None and target_snr_db < NOISY_SNR_DB)
+
+
 class DNSMOS(QACheck):
     name = "dnsmos"
     label = "speech quality (DNSMOS)"
@@ -34,9 +41,7 @@ class DNSMOS(QACheck):
                 **{f"clean_dnsmos_{k}": _num(clean.get(k)) for k in ("ovrl", "sig", "bak", "p808")}}
 
     def gate(self, r: Any, t: Any) -> list[str]:
-        gate = t.gate_mos if t.gate_mos is not None else not (r.target_snr_db is not None
-                                                              and r.target_snr_db < NOISY_SNR_DB)
-        if gate and r.dnsmos_sig is not None and r.dnsmos_sig < t.min_dnsmos_sig:
+        if mos_gated(r.target_snr_db, t) and r.dnsmos_sig is not None and r.dnsmos_sig < t.min_dnsmos_sig:
             return [f"dnsmos sig {r.dnsmos_sig:.2f} < {t.min_dnsmos_sig:g}"]
         return []
 
