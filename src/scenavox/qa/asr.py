@@ -81,7 +81,10 @@ def whisper_base_dir() -> Path:
     return target
 
 
-CONTEXT_MARGIN_S = 1.0  # audio context past the clip's end: Whisper sees the clip end in silence
+# Audio context past the clip's end. With 1 s Whisper base stopped early or looped on some clips
+# ("I want" for a whole sentence; one sentence 20 times) and failed more of them than the 30-s window
+# did; bench/bench_qa.py compares the verdicts on the same clips.
+CONTEXT_MARGIN_S = 3.0
 WINDOW_S = 30.0  # Whisper's training window; the encoder takes shorter inputs (CTranslate2 slices its positions)
 
 
@@ -149,7 +152,10 @@ class FasterWhisperTranscriber:
         n = context_frames(len(x))
         feats = np.pad(feats[:, :n], ((0, 0), (0, max(0, n - feats.shape[1]))))
         enc = m.model.encode(ctranslate2.StorageView.from_array(np.ascontiguousarray(feats[None])), to_cpu=False)
-        res = m.model.generate(enc, [prompt], beam_size=self.beam_size, max_length=m.max_length, return_scores=True,
+        # a transcript longer than 12 + 8 tokens per second of audio is a loop: it fails either way, and
+        # decoding it to 448 tokens would cost more than the whole clip
+        cap = min(m.max_length, len(prompt) + 12 + int(8 * len(x) / WHISPER_SR))
+        res = m.model.generate(enc, [prompt], beam_size=self.beam_size, max_length=cap, return_scores=True,
                                return_no_speech_prob=True, suppress_blank=True,
                                suppress_tokens=list(get_suppressed_tokens(tok, [-1])))[0]
         ids = [t for t in res.sequences_ids[0] if t < tok.eot]
