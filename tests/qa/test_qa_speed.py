@@ -163,7 +163,10 @@ def test_noisy_copy_outside_the_sample_is_not_transcribed_unless_gated(checked, 
     results, again = run_qa(store, both, clips, triples, executor=LocalExecutor(), stage=stage, report=False,
                             extras=False)
     assert again["measured"] == 3 and all(r.transcript is not None and r.wer is not None for r in results)
-    assert again["passed"] == 1  # the wrong number and the wrong sentence fail on both copies
+    verdict = {r.id: r for r in results}
+    for key in ("wrong_number", "wrong_text"):  # fail on both copies (the right clip may fail in 5 dB noise)
+        reasons = verdict[items[key][0].id].reasons
+        assert any(x.startswith("clean ") for x in reasons) and any(not x.startswith("clean ") for x in reasons)
 
 
 @pytest.mark.slow

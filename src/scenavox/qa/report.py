@@ -121,8 +121,10 @@ def _clean_vs_noisy(results: list[Any]) -> str | None:
     return _png(fig)
 
 
-def _clean_mos_section(summary: dict[str, Any]) -> list[str]:
-    m = summary.get("clean_mos") or {}
+def _clean_mos_section(results: list[Any], summary: dict[str, Any]) -> list[str]:
+    from .checks.dnsmos import mos_summary
+
+    m = summary.get("clean_mos") or mos_summary(results)
     if not m.get("clips_with_clean"):
         return []
     rows = [[v, g["clips"], g["clean_ovrl_median"], g["clean_sig_median"], g["noisy_ovrl_median"]]
@@ -231,7 +233,7 @@ def render_html(scenario: Scenario, results: list[Any], summary: dict[str, Any],
     for what, title in (("by_voice", "By voice"), ("by_accent", "By accent"), ("by_intent", "By intent"),
                         ("by_noise", "By noise"), ("by_source", "Synthetic vs real")):
         parts += [f"<h2>{title}</h2>", _table(cols, group_rows[what])]
-    parts += _clean_mos_section(summary)
+    parts += _clean_mos_section(results, summary)
     spk = summary.get("speakers") or {}
     if spk:
         parts += ["<h2>Speakers</h2>", f"<p>{spk['voice_ids']} voice ids sound like {spk['distinct_speakers']} "
