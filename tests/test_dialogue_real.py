@@ -34,7 +34,7 @@ def test_street_food_dialogues_with_real_models(tmp_path):
     for c in res.clips:  # every turn: the user's words by Piper, the reply by the assistant voice
         t = triples[c.triple_id]
         assert t.dialogue is not None and c.voice_id.startswith("piper-")
-        assert c.reply_voice_id == "espeak-en-gb-scotland-f2"
+        assert c.reply_voice_id == "kokoro-hm-omega"
         y, sr = sf.read(out / c.reply_audio_path)
         words = len(t.reply.split())
         assert sr == 16000 and 0.08 * words <= len(y) / sr <= 2.0 * words + 1.0

@@ -58,10 +58,13 @@ def main() -> None:
               help="Where stages run: this machine's processes, or a Ray cluster.")
 @click.option("--address", default=None, help="Ray cluster address (with --executor ray) [start a local Ray].")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
+@click.option("--dry-run", is_flag=True,
+              help="Print how long the build would take (rates from an earlier build of this scenario, else from "
+                   "a 4-utterance probe build in a temporary folder) and stop; the corpus folder is not touched.")
 @_allow_path_option
 def corpus(scenario: str, n: int | None, seed: int | None, out: Path | None, workers: int | None,
            text_backend: str | None, model: str | None, base_url: str | None, executor: str, address: str | None,
-           quiet: bool, allow_paths: tuple[Path, ...]) -> None:
+           quiet: bool, dry_run: bool, allow_paths: tuple[Path, ...]) -> None:
     """Build (or resume) a corpus for a scenario."""
     from .api import build
     from .summary import format_summary
@@ -71,6 +74,15 @@ def corpus(scenario: str, n: int | None, seed: int | None, out: Path | None, wor
         _quiet_libraries()
     sc = load_scenario(scenario, allow_paths=allow_paths).with_text(backend=text_backend, model=model,
                                                                     base_url=base_url)
+    if dry_run:
+        from .estimate import earlier_rates, estimate, format_estimate, probe_rates
+        from .pipeline import default_out
+
+        _quiet_libraries()
+        folders = [out or default_out(sc), Path("outputs")]
+        rates = earlier_rates(sc, folders) or probe_rates(sc, workers)
+        click.echo(format_estimate(estimate(sc, n or sc.size.n, rates, workers)))
+        return
     if address and executor != "ray":
         raise UserError("--address needs --executor ray")
     runner = None

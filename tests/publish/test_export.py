@@ -127,6 +127,21 @@ def test_qa_summary_and_licence_in_card(tmp_path):
     assert "round_trip_wer" in str(card) and "| qa_wer | 0.2 | 0.1 | 0.3 | 2 |" in str(card)
 
 
+def test_card_says_what_a_voice_is_where_the_registry_describes_it(tmp_path):
+    from scenavox.publish.card import build_card
+    from scenavox.publish.export import build_rows
+
+    voices = [{"id": "kokoro-hf-alpha", "accent": "en-IN", "backend": "kokoro", "licence": "Apache-2.0",
+               "engine_licence": "MIT"}, {"id": "piper-joe", "accent": "en-US", "backend": "piper",
+                                          "licence": "CC0-1.0", "engine_licence": "GPL-3.0-or-later"}]
+    store, sc, clips, triples = make_corpus(tmp_path / "c", n=2, voices=voices)
+    clips[0].provenance["description"] = "Hindi-trained voice reading English"
+    rows = build_rows(store, sc, clips, triples, 0, with_audio=False)
+    card = str(build_card(sc, {"train": rows}))
+    assert "- `kokoro-hf-alpha`: Hindi-trained voice reading English" in card
+    assert "`piper-joe`:" not in card
+
+
 def test_licence_ranking():
     assert normalize_licence("GPL-3.0-or-later")[:2] == ("gpl-3.0", 3)
     assert normalize_licence("") is None

@@ -1,4 +1,4 @@
-"""A Mandarin + Cantonese scenario produces audio through the whole pipeline (eSpeak cmn / yue)."""
+"""A Mandarin + Cantonese scenario produces audio through the whole pipeline (Kokoro Mandarin, eSpeak yue)."""
 
 from collections import Counter
 
@@ -13,7 +13,7 @@ from scenavox.scenario import load_scenario
 
 def test_taxi_zh_builds_with_mandarin_and_cantonese_voices(repo_cwd, tmp_path, speechlike):
     sc = load_scenario("prompts/taxi_zh.yaml")
-    # this test is about voicing Chinese; Whisper base on robotic eSpeak cmn/yue is no fair judge
+    # this test is about voicing Chinese; Whisper base on robotic eSpeak yue is no fair judge
     sc.qa.enabled = False
     # the fake text backend writes English around the Chinese slot value; the language check is tested in tests/text
     sc.text.check_language = False
@@ -22,8 +22,11 @@ def test_taxi_zh_builds_with_mandarin_and_cantonese_voices(repo_cwd, tmp_path, s
     langs = Counter(c.language for c in res.clips)
     assert set(langs) == {"zh", "yue"}
     for c in res.clips:
-        assert c.provenance["tts_backend"] == "espeak"
-        assert c.provenance["native_prosody"]["espeak_voice"].split("+")[0] in ("cmn", "yue")
+        if c.language == "zh":  # Mandarin: Kokoro v1.0's Mandarin voices through misaki's G2P
+            assert c.provenance["tts_backend"] == "kokoro" and c.provenance["native_prosody"]["g2p"] == "misaki-zh"
+        else:
+            assert c.provenance["tts_backend"] == "espeak"
+            assert c.provenance["native_prosody"]["espeak_voice"].split("+")[0] == "yue"
         assert set(c.prosody) >= {"rate", "pitch_semitones", "pause_ms", "level_dbfs"}
         x, sr = read_mono(res.out / c.clean_audio_path if c.clean_audio_path else res.out / c.audio_path)
         assert sr == 16000 and speechlike(x, sr)

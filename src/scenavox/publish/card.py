@@ -334,12 +334,16 @@ def card_body(scenario: Scenario, rows_by_split: dict[str, list[dict[str, Any]]]
             "backend": r.get("tts_backend") or "?", "model": r.get("tts_model") or "?",
             "accent": r.get("accent") or "", "gender": r.get("gender") or "",
             "licence": r.get("voice_licence") or "unrecorded",
-            "engine": (clip.get("engine_licence") if isinstance(clip, dict) else "") or "unrecorded", "n": 0})
+            "engine": (clip.get("engine_licence") if isinstance(clip, dict) else "") or "unrecorded", "n": 0,
+            "about": (clip.get("description") if isinstance(clip, dict) else "") or ""})
         v["n"] += 1
     out += ["**Speech synthesis** (voices, their licences and the licence of the TTS engine)", "",
             _table(["voice", "backend", "model", "accent", "gender", "voice licence", "engine licence", "rows"],
                    [[k, v["backend"], v["model"], v["accent"], v["gender"], v["licence"], v["engine"], v["n"]]
                     for k, v in sorted(voices.items())]), ""]
+    notes = [f"- `{k}`: {v['about']}" for k, v in sorted(voices.items()) if v["about"]]
+    if notes:  # what a voice is where its accent tag alone would claim more
+        out += ["What some voices are:", "", *notes, ""]
     if real_rows:
         srcs = Counter((str(_provenance(r).get("real", {}).get("source") or "?"),
                         str(_provenance(r).get("real", {}).get("licence") or "unrecorded")) for r in real_rows)

@@ -12,6 +12,7 @@ from ..errors import UserError
 from ..scenario import BCP47_RE, NAME_RE, Scenario, format_validation_error
 from .backends import backend_class, is_cloud
 from .backends import names as backend_names
+from .files import voices_dir
 
 
 class Voice(BaseModel):
@@ -38,6 +39,9 @@ class Voice(BaseModel):
     # speaker metadata where the source corpus has it (VCTK: age and region of each speaker)
     age: int | None = None
     region: str | None = None
+    # what the voice is, in a sentence, where the accent tag alone would claim more (e.g. Hindi-trained
+    # voices reading English with eSpeak's phonemes); it travels into the clip provenance and the card
+    description: str | None = None
 
     @field_validator("backend")
     @classmethod
@@ -56,7 +60,7 @@ class Voice(BaseModel):
         # The voice dict is hashed into clip ids: fields added after the first corpora are left out
         # while unset, so every voice that does not use them keeps its ids.
         data = handler(self)
-        for key in ("reference", "age", "region"):
+        for key in ("reference", "age", "region", "description"):
             if data.get(key) in (None, []):
                 data.pop(key, None)
         return data
@@ -89,13 +93,6 @@ class Registry(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     voices: list[Voice] = Field(min_length=1)
-
-
-def voices_dir() -> Path:
-    here = Path.cwd() / "voices"
-    if here.is_dir():
-        return here
-    return Path(__file__).resolve().parents[3] / "voices"
 
 
 def load_registry(ref: str, base_dir: Path | None = None) -> list[Voice]:

