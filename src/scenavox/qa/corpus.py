@@ -185,6 +185,10 @@ def compact_summary(full: dict[str, Any]) -> dict[str, Any]:
         "entity_recall_by_type": {k: v["recall"] for k, v in full["entity_recall"].get("by_type", {}).items()},
         "dnsmos_ovrl_mean": full["mos_proxy"]["dnsmos_ovrl"].get("mean"),
         "dnsmos_sig_mean": full["mos_proxy"]["dnsmos_sig"].get("mean"),
+        # DNSMOS of the clean copies (the voices) apart from the noisy clips (qa/checks/dnsmos.py)
+        "dnsmos_clean_vs_noisy": {k: v for k, v in (full.get("clean_mos") or {}).items() if k != "by_voice"} or None,
+        "dnsmos_clean_ovrl_median_by_voice": {v: g["clean_ovrl_median"] for v, g in
+                                              (full.get("clean_mos") or {}).get("by_voice", {}).items()} or None,
         "words_per_s_mean": audio["words_per_s"].get("mean"),
         "duration_s_mean": audio["duration_s"].get("mean"),
         "distinct_voice_ids": bal["distinct_voice_ids"],

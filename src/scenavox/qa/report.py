@@ -9,6 +9,8 @@ import json
 from collections import defaultdict
 from typing import Any
 
+import numpy as np
+
 from ..scenario import Scenario
 from ..store import Store, write_atomic
 from .checks import checks
@@ -101,6 +103,39 @@ def _by_source(results: list[Any], attr: str, label: str) -> str | None:
     return _png(fig)
 
 
+def _clean_vs_noisy(results: list[Any]) -> str | None:
+    """DNSMOS OVRL of the clean copies (the voices) over that of the clips as they are (the scene)."""
+    import matplotlib.pyplot as plt
+
+    clean = [r.clean_dnsmos_ovrl for r in results if getattr(r, "clean_dnsmos_ovrl", None) is not None]
+    noisy = [r.dnsmos_ovrl for r in results if r.dnsmos_ovrl is not None]
+    if not clean:
+        return None
+    fig, ax = plt.subplots(figsize=(5, 3))
+    bins = np.linspace(1.0, 5.0, 33)
+    ax.hist(clean, bins=bins, alpha=0.6, label=f"clean ({len(clean)})", color="#55a868")
+    ax.hist(noisy, bins=bins, alpha=0.6, label=f"noisy ({len(noisy)})", color="#c44e52")
+    ax.set_xlabel("DNSMOS OVRL")
+    ax.set_ylabel("clips")
+    ax.legend()
+    return _png(fig)
+
+
+def _clean_mos_section(results: list[Any], summary: dict[str, Any]) -> list[str]:
+    from .checks.dnsmos import mos_summary
+
+    m = summary.get("clean_mos") or mos_summary(results)
+    if not m.get("clips_with_clean"):
+        return []
+    rows = [[v, g["clips"], g["clean_ovrl_median"], g["clean_sig_median"], g["noisy_ovrl_median"]]
+            for v, g in m["by_voice"].items()]
+    return ["<h2>Speech quality: clean vs noisy (DNSMOS)</h2>",
+            f"<p>DNSMOS OVRL median {m['clean_ovrl_median']} on the clean copies ({m['clips_with_clean']} clips: "
+            f"the voices), {m['noisy_ovrl_median']} on the clips as they are in the corpus (the scene's noise "
+            f"included). SIG median {m['clean_sig_median']} clean, {m['noisy_sig_median']} noisy.</p>",
+            _table(["voice", "clips", "clean OVRL median", "clean SIG median", "noisy OVRL median"], rows)]
+
+
 def _scatter(pairs: list[list[float]], title: str) -> str | None:
     import matplotlib.pyplot as plt
 
@@ -138,6 +173,7 @@ def build_plots(results: list[Any], summary: dict[str, Any]) -> dict[str, str]:
         "Speaking rate": _hist([r.words_per_s for r in results], "speaking rate", "words per second of speech"),
         "WER": _hist([r.wer for r in results], "word error rate (round trip)", "WER", th["max_wer"]),
         "DNSMOS": _hist([r.dnsmos_ovrl for r in results], "DNSMOS OVRL (naturalness proxy)", "MOS"),
+        "DNSMOS: clean vs noisy clips": _clean_vs_noisy(results),
         "WER by voice": _bars_by(summary["by_voice"], "wer", "mean WER by voice"),
         "WER by accent": _bars_by(summary["by_accent"], "wer", "mean WER by accent"),
         "Entity recall by voice": _bars_by(summary["by_voice"], "entity_recall", "entity recall by voice", (0, 1.05)),
@@ -201,6 +237,7 @@ def render_html(scenario: Scenario, results: list[Any], summary: dict[str, Any],
     for what, title in (("by_voice", "By voice"), ("by_accent", "By accent"), ("by_intent", "By intent"),
                         ("by_noise", "By noise"), ("by_source", "Synthetic vs real")):
         parts += [f"<h2>{title}</h2>", _table(cols, group_rows[what])]
+    parts += _clean_mos_section(results, summary)
     spk = summary.get("speakers") or {}
     if spk:
         parts += ["<h2>Speakers</h2>", f"<p>{spk['voice_ids']} voice ids sound like {spk['distinct_speakers']} "
