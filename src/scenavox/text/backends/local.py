@@ -66,15 +66,18 @@ class LocalLlamaBackend(UsageMeter):
 
     def _grammar(self, schema: dict[str, Any]) -> str:
         """The GBNF llama-cpp-python makes of a JSON schema for create_chat_completion (its generic JSON
-        grammar when the converter cannot handle the schema)."""
+        grammar when the converter cannot handle the schema), with control characters kept out of
+        strings: its converter lets a raw newline into a string, which strict JSON (and the stage's
+        parser) refuses. llama.cpp's own converter excludes them the same way."""
         key = json.dumps(schema, sort_keys=True)
         if key not in self._grammars:
             from llama_cpp.llama_grammar import JSON_GBNF, LlamaGrammar
 
             try:
-                self._grammars[key] = LlamaGrammar.from_json_schema(json.dumps(schema), verbose=False)._grammar
+                gbnf = LlamaGrammar.from_json_schema(json.dumps(schema), verbose=False)._grammar
             except Exception:  # noqa: BLE001 - the converter raises bare Exceptions on schemas it cannot handle
-                self._grammars[key] = JSON_GBNF
+                gbnf = JSON_GBNF
+            self._grammars[key] = gbnf.replace('[^"\\\\]', '[^"\\\\\\x7F\\x00-\\x1F]')
         return self._grammars[key]
 
     def _decoder_for(self, n: int, cells: int) -> Any:
