@@ -154,7 +154,7 @@ def bench_local(sc, tasks, threads_list: list[int], answers: int, rounds: int) -
 
     from scenavox.text.answers import parse_answer
     from scenavox.text.backends import candidate_seed
-    from scenavox.text.backends.llama_batch import BatchDecoder, Sampling
+    from scenavox.text.llama_batch import BatchDecoder, Sampling
     from scenavox.text.backends.local import LocalLlamaBackend
 
     cfg = sc.text

@@ -1,6 +1,6 @@
 """llama.cpp in process (llama-cpp-python); the bundled SmolLM2-135M by default.
 
-Answers are decoded by llama_batch.BatchDecoder, several sequences per llama_decode: `complete_many`
+Answers are decoded by text/llama_batch.BatchDecoder, several sequences per llama_decode: `complete_many`
 decodes its n candidates together, the prompt evaluated once, and `complete` is one candidate of it.
 Flash attention is on: llama.cpp's CPU kernel skips the KV cells of other sequences instead of
 adding their zero weights, so a sequence's answer does not depend on what else is in the batch,
@@ -82,7 +82,7 @@ class LocalLlamaBackend(UsageMeter):
 
     def _decoder_for(self, n: int, cells: int) -> Any:
         """A BatchDecoder with room for n sequences and `cells` KV cells, made (again) when too small."""
-        from .llama_batch import BatchDecoder
+        from ..llama_batch import BatchDecoder
 
         dec = self._decoder
         if dec is None or dec.max_seqs < n or dec.n_ctx < cells:
@@ -105,7 +105,7 @@ class LocalLlamaBackend(UsageMeter):
                                   max_tokens=max_tokens)[0]
 
     def complete_many(self, messages, *, n, schema, seed, temperature, max_tokens) -> list[str]:  # noqa: ANN001
-        from .llama_batch import Sampling
+        from ..llama_batch import Sampling
 
         self.load()
         seeds = [candidate_seed(seed, i) for i in range(n)]

@@ -11,7 +11,7 @@ Each sequence samples through its own chain, the one `Llama.create_chat_completi
 top-k, typical, top-p, min-p, temperature, dist(seed)), so a sequence gives the answer a single
 request with the same prompt and seed gives, up to float rounding (see local.py).
 
-This module holds no scenavox logic: it is also what bench/bench_text.py measures.
+This module holds no scenavox logic (bench/bench_text.py measures it against a raw loop of its own).
 """
 
 from __future__ import annotations
@@ -219,6 +219,7 @@ class BatchDecoder:
         """Make the cache sequence hold exactly `prefix`, evaluating only what it does not hold yet."""
         keep = _common_prefix([self.cached, prefix]) if self.cached else 0
         lc.llama_memory_seq_rm(self.mem, CACHE_SEQ, keep, -1)
+        self.cached = prefix[:keep]  # what it holds should the decode below fail
         for pos in range(keep, len(prefix)):
             self.batch.add(prefix[pos], pos, (CACHE_SEQ,), False)
         self._flush()
@@ -289,14 +290,3 @@ class BatchDecoder:
                 lc.llama_memory_seq_rm(self.mem, s, -1, -1)
             self.batch.clear()
         return outs
-
-    def piece(self, token: int) -> bytes:
-        buf = ctypes.create_string_buffer(64)
-        n = lc.llama_token_to_piece(self.vocab, token, buf, len(buf), 0, False)
-        if n < 0:
-            buf = ctypes.create_string_buffer(-n)
-            n = lc.llama_token_to_piece(self.vocab, token, buf, len(buf), 0, False)
-        return buf.raw[:n]
-
-    def detokenize(self, tokens: list[int]) -> bytes:
-        return b"".join(self.piece(t) for t in tokens)
