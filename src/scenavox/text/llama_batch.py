@@ -1,0 +1,292 @@
+"""Several sequences per `llama_decode` on one llama.cpp model (llama-cpp-python's low-level API).
+
+`BatchDecoder.generate(prompts, seeds, ...)` decodes one answer per (prompt, seed) pair together:
+- the longest prefix all prompts share is evaluated once, on a cache sequence that keeps it between
+  calls (the system prompt and few-shot examples are the same for every item), and its KV cells are
+  shared with every working sequence (`llama_memory_seq_cp` on a unified KV cache: no copy);
+- each distinct prompt's rest is evaluated once, its tokens tagged with all the sequences that answer
+  that prompt;
+- then one token per live sequence per `llama_decode`.
+Each sequence samples through its own chain, the one `Llama.create_chat_completion` builds (grammar,
+top-k, typical, top-p, min-p, temperature, dist(seed)), so a sequence gives the answer a single
+request with the same prompt and seed gives, up to float rounding (see local.py).
+
+This module holds no scenavox logic (bench/bench_text.py measures it against a raw loop of its own).
+"""
+
+from __future__ import annotations
+
+import ctypes
+from dataclasses import dataclass
+from typing import Any
+
+import llama_cpp as lc
+import numpy as np
+
+CACHE_SEQ = 0  # holds the shared prefix between calls; working sequences are 1..n
+
+
+@dataclass
+class Generation:
+    tokens: list[int]
+    finish: str  # "stop" (end of generation token) or "length" (max_tokens)
+
+
+@dataclass(frozen=True)
+class Sampling:
+    """create_chat_completion's defaults (temperature aside)."""
+
+    temperature: float
+    top_k: int = 40
+    top_p: float = 0.95
+    min_p: float = 0.05
+    typical_p: float = 1.0
+
+
+def sampler_chain(seed: int, s: Sampling) -> Any:
+    """Llama._init_sampler's chain for these settings, without its grammar and penalties samplers (the
+    grammar is applied apart, see SeqSampler; the penalties do nothing at the neutral values used)."""
+    chain = lc.llama_sampler_chain_init(lc.llama_sampler_chain_default_params())
+    add = lambda smpl: lc.llama_sampler_chain_add(chain, smpl)  # noqa: E731
+    if s.temperature < 0.0:
+        add(lc.llama_sampler_init_dist(seed))
+    elif s.temperature == 0.0:
+        add(lc.llama_sampler_init_greedy())
+    else:
+        add(lc.llama_sampler_init_top_k(s.top_k))
+        add(lc.llama_sampler_init_typical(s.typical_p, 1))
+        add(lc.llama_sampler_init_top_p(s.top_p, 1))
+        add(lc.llama_sampler_init_min_p(s.min_p, 1))
+        add(lc.llama_sampler_init_temp(s.temperature))
+        add(lc.llama_sampler_init_dist(seed))
+    return chain
+
+
+_TOKEN_DATA = np.dtype([("id", np.int32), ("logit", np.float32), ("p", np.float32)], align=True)
+
+
+class SeqSampler:
+    """One sequence's sampling: the chain, and a grammar that only the chain's choice is checked
+    against; when the grammar refuses it, the token is drawn again from the logits the grammar
+    filtered first. This is how llama.cpp's own samplers (common/sampling.cpp, used by its server
+    and CLI) apply a grammar: checking every token of the vocabulary against it, at every step, as
+    a grammar inside the chain does, costs more than the model's forward pass on a small model."""
+
+    def __init__(self, dec: "BatchDecoder", grammar: str | None, seed: int, sampling: Sampling):
+        self.dec = dec
+        self.chain = sampler_chain(seed, sampling)
+        self.grammar = lc.llama_sampler_init_grammar(dec.vocab, grammar.encode(), b"root") if grammar else None
+        if grammar and not self.grammar:
+            raise ValueError("llama.cpp refused the grammar")
+        self.one = (lc.llama_token_data * 1)()
+        self.one_arr = lc.llama_token_data_array(self.one, 1, -1, False)
+        self.resampled = 0
+
+    def sample(self, row: int) -> int:
+        tok = lc.llama_sampler_sample(self.chain, self.dec.ctx, row)  # also accepts it into the chain
+        if self.grammar is None:
+            return tok
+        self.one[0].id, self.one[0].logit, self.one[0].p = tok, 1.0, 0.0
+        self.one_arr.size, self.one_arr.selected, self.one_arr.sorted = 1, -1, False
+        lc.llama_sampler_apply(self.grammar, ctypes.byref(self.one_arr))
+        if self.one[0].logit == -np.inf:
+            tok = self._resample(row)
+        lc.llama_sampler_accept(self.grammar, tok)
+        return tok
+
+    def _resample(self, row: int) -> int:
+        self.resampled += 1
+        _, arr = self.dec.full_candidates(row)
+        lc.llama_sampler_apply(self.grammar, arr)
+        lc.llama_sampler_apply(self.chain, arr)
+        sel = arr.contents.selected
+        if sel < 0:
+            raise RuntimeError("the grammar left no token to sample")
+        tok = int(arr.contents.data[sel].id)  # the samplers may sort or move the data: read it through the array
+        lc.llama_sampler_accept(self.chain, tok)
+        return tok
+
+    def free(self) -> None:
+        lc.llama_sampler_free(self.chain)
+        if self.grammar:
+            lc.llama_sampler_free(self.grammar)
+
+
+def _common_prefix(seqs: list[list[int]]) -> int:
+    n = min(len(s) for s in seqs)
+    for i in range(n):
+        t = seqs[0][i]
+        if any(s[i] != t for s in seqs[1:]):
+            return i
+    return n
+
+
+class _Batch:
+    """A llama_batch whose tokens may each belong to several sequences."""
+
+    def __init__(self, capacity: int, max_seqs: int):
+        self.capacity = capacity
+        self.raw = lc.llama_batch_init(capacity, 0, max_seqs)
+        self.n = 0
+
+    def clear(self) -> None:
+        self.n = 0
+
+    def add(self, token: int, pos: int, seqs: list[int] | tuple[int, ...], logits: bool) -> int:
+        b, i = self.raw, self.n
+        b.token[i] = token
+        b.pos[i] = pos
+        b.n_seq_id[i] = len(seqs)
+        for j, s in enumerate(seqs):
+            b.seq_id[i][j] = s
+        b.logits[i] = logits
+        self.n += 1
+        return i
+
+    def free(self) -> None:
+        if self.raw is not None:
+            lc.llama_batch_free(self.raw)
+            self.raw = None
+
+
+class BatchDecoder:
+    """A second llama.cpp context on an already loaded model (`Llama._model.model`), with up to
+    `max_seqs` working sequences on a unified KV cache of n_ctx cells."""
+
+    def __init__(self, model: Any, *, max_seqs: int, n_ctx: int, threads: int, n_ubatch: int = 512,
+                 base_params: Any = None):
+        """base_params: llama_context_params to start from (a Llama's `context_params`, so that flash
+        attention, RoPE and the rest match the single-request path); llama.cpp's defaults when None."""
+        self.model = model
+        self.vocab = lc.llama_model_get_vocab(model)
+        self.max_seqs = max_seqs
+        if base_params is None:
+            p = lc.llama_context_default_params()
+        else:
+            p = lc.llama_context_params.from_buffer_copy(base_params)
+        p.n_ctx = n_ctx
+        # one llama_decode may hold every prompt's rest (their last rows' logits must all survive until
+        # sampled); llama.cpp splits it into ubatches itself
+        p.n_batch = n_ctx
+        p.n_ubatch = n_ubatch
+        p.n_seq_max = max_seqs + 1
+        p.n_threads = p.n_threads_batch = threads
+        p.kv_unified = True  # prefix cells shared by all sequences (a split cache would copy them)
+        p.no_perf = True
+        self.ctx = lc.llama_init_from_model(model, p)
+        if not self.ctx:
+            raise RuntimeError(f"llama.cpp could not create a context of {n_ctx} cells for {max_seqs} sequences")
+        self.n_ctx = lc.llama_n_ctx(self.ctx)
+        self.mem = lc.llama_get_memory(self.ctx)
+        self.batch = _Batch(self.n_ctx, max_seqs + 1)
+        self.cached: list[int] = []  # the tokens the cache sequence holds
+        self.n_vocab = lc.llama_vocab_n_tokens(self.vocab)
+        self._cur = np.zeros(self.n_vocab, dtype=_TOKEN_DATA)
+        self.resampled = 0  # tokens the grammar refused in the last generate (for the bench)
+
+    def full_candidates(self, row: int) -> tuple[np.ndarray, Any]:
+        """Every token with its logit at batch row `row`, as a llama_token_data_array (reused buffer)."""
+        cur = self._cur
+        cur["id"] = np.arange(self.n_vocab, dtype=np.int32)
+        cur["logit"] = np.ctypeslib.as_array(lc.llama_get_logits_ith(self.ctx, row), shape=(self.n_vocab,))
+        cur["p"] = 0.0
+        data = cur.ctypes.data_as(lc.llama_token_data_p)
+        return cur, ctypes.pointer(lc.llama_token_data_array(data, self.n_vocab, -1, False))
+
+    def close(self) -> None:
+        self.batch.free()
+        if self.ctx:
+            lc.llama_free(self.ctx)
+            self.ctx = None
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:  # interpreter shutdown
+            pass
+
+    def _flush(self) -> None:
+        if self.batch.n:
+            self.batch.raw.n_tokens = self.batch.n
+            rc = lc.llama_decode(self.ctx, self.batch.raw)
+            if rc != 0:
+                raise RuntimeError(
+                    f"llama_decode failed ({rc}); the KV cache ({self.n_ctx} cells) may be too small for this batch"
+                )
+            self.batch.clear()
+
+    def _cache_prefix(self, prefix: list[int]) -> None:
+        """Make the cache sequence hold exactly `prefix`, evaluating only what it does not hold yet."""
+        keep = _common_prefix([self.cached, prefix]) if self.cached else 0
+        lc.llama_memory_seq_rm(self.mem, CACHE_SEQ, keep, -1)
+        self.cached = prefix[:keep]  # what it holds should the decode below fail
+        for pos in range(keep, len(prefix)):
+            self.batch.add(prefix[pos], pos, (CACHE_SEQ,), False)
+        self._flush()
+        self.cached = list(prefix)
+
+    def generate(
+        self, prompts: list[list[int]], seeds: list[int], *, grammar: str | None, sampling: Sampling,
+        max_tokens: int,
+    ) -> list[Generation]:
+        """One answer per (prompt, seed); equal prompts are evaluated once."""
+        n = len(prompts)
+        if n != len(seeds) or not 1 <= n <= self.max_seqs:
+            raise ValueError(f"generate: {n} prompts for {len(seeds)} seeds (1..{self.max_seqs} sequences)")
+        # Every distinct prompt keeps at least its last token out of the shared prefix: its logits start it.
+        shared = min(_common_prefix(prompts), min(len(p) for p in prompts) - 1)
+        longest = max(len(p) for p in prompts)
+        if shared + sum(len(p) - shared for p in {tuple(p) for p in prompts}) + n * max_tokens > self.n_ctx:
+            max_tokens = max(1, (self.n_ctx - longest) // n)  # as create_completion: truncate to the context
+        self._cache_prefix(prompts[0][:shared])
+        seq_of = list(range(1, n + 1))
+        for s in seq_of:
+            lc.llama_memory_seq_rm(self.mem, s, -1, -1)
+            lc.llama_memory_seq_cp(self.mem, CACHE_SEQ, s, -1, -1)
+
+        groups: dict[tuple[int, ...], list[int]] = {}
+        for k, p in enumerate(prompts):
+            groups.setdefault(tuple(p), []).append(k)
+        # the rest of each distinct prompt, once, tagged with every sequence answering it, in one decode
+        last_row: dict[int, int] = {}
+        for prompt, members in groups.items():
+            seqs = tuple(seq_of[k] for k in members)
+            for pos in range(shared, len(prompt)):
+                row = self.batch.add(prompt[pos], pos, seqs, pos == len(prompt) - 1)
+                if pos == len(prompt) - 1:
+                    for k in members:
+                        last_row[k] = row
+        samplers = [SeqSampler(self, grammar, seeds[k], sampling) for k in range(n)]
+        outs = [Generation([], "length") for _ in range(n)]
+        try:
+            self._flush()
+            rows = last_row
+            pos_next = [len(p) for p in prompts]
+            live = list(range(n))
+            while live:
+                nxt: list[int] = []
+                for k in live:
+                    tok = samplers[k].sample(rows[k])
+                    if lc.llama_vocab_is_eog(self.vocab, tok):
+                        outs[k].finish = "stop"
+                        continue
+                    outs[k].tokens.append(tok)
+                    if len(outs[k].tokens) >= max_tokens:
+                        continue
+                    nxt.append(k)
+                live = nxt
+                if not live:
+                    break
+                rows = {}
+                for k in live:
+                    rows[k] = self.batch.add(outs[k].tokens[-1], pos_next[k], (seq_of[k],), True)
+                    pos_next[k] += 1
+                self._flush()
+        finally:
+            self.resampled = sum(x.resampled for x in samplers)
+            for x in samplers:
+                x.free()
+            for s in seq_of:
+                lc.llama_memory_seq_rm(self.mem, s, -1, -1)
+            self.batch.clear()
+        return outs

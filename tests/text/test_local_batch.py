@@ -1,0 +1,101 @@
+"""The local backend's batched decoding (complete_many) on the real bundled SmolLM2 GGUF."""
+
+import json
+
+import jsonschema
+import pytest
+
+from scenavox.text.answers import MAX_CHARS, parse_answer
+from scenavox.text.backends import candidate_seed, complete_many
+from scenavox.text.backends.local import LocalLlamaBackend, _cut
+from scenavox.text.stage import ANSWER_SCHEMA
+
+MESSAGES = [
+    {"role": "system", "content": "You write what a driver says to the car's voice assistant, as JSON."},
+    {"role": "user", "content": "Intent: set_temperature\n- temperature: 21 degrees"},
+]
+OTHER = [
+    {"role": "system", "content": "You write what a driver says to the car's voice assistant, as JSON."},
+    {"role": "user", "content": "Intent: call_contact\n- contact: Sarah"},
+]
+KW = dict(schema=ANSWER_SCHEMA, temperature=0.8, max_tokens=80)
+# room for both strings at their maxLength (a token is at least one character): the answer always closes
+ROOMY = 2 * MAX_CHARS + 40
+
+
+@pytest.fixture(scope="module")
+def backend():
+    b = LocalLlamaBackend(threads=1)
+    b.load()
+    return b
+
+
+@pytest.mark.slow
+def test_n_candidates_parse_and_match_the_schema_and_differ(backend):
+    # a bare prompt: the model wanders (code, newlines), the grammar keeps every answer strict JSON.
+    # Seed 5 gave raw newlines inside strings with llama-cpp-python's unamended grammar.
+    out = backend.complete_many(MESSAGES, n=4, seed=5, schema=ANSWER_SCHEMA, temperature=0.8, max_tokens=ROOMY)
+    assert len(out) == 4
+    for raw in out:
+        data, reason = parse_answer(raw)  # the stage's parser: strict JSON
+        assert data is not None, (reason, raw)
+        jsonschema.validate(data, ANSWER_SCHEMA)
+    assert len(set(out)) >= 2
+
+
+@pytest.mark.slow
+def test_the_grammar_holds_a_schema_the_model_would_not_follow_by_itself(backend):
+    schema = {"type": "object", "properties": {"colour": {"enum": ["teal", "ochre"]},
+                                               "ok": {"type": "boolean"}},
+              "required": ["colour", "ok"], "additionalProperties": False}
+    out = backend.complete_many(MESSAGES, n=6, seed=3, schema=schema, temperature=1.0, max_tokens=40)
+    for raw in out:
+        data = json.loads(raw)
+        jsonschema.validate(data, schema)
+
+
+@pytest.mark.slow
+def test_same_seed_same_candidates_and_candidate_i_is_the_single_call_with_its_seed(backend):
+    many = backend.complete_many(MESSAGES, n=4, seed=11, **KW)
+    backend.complete(OTHER, seed=1, **KW)  # another prompt in between: the prefix cache must not leak into answers
+    assert backend.complete_many(MESSAGES, n=4, seed=11, **KW) == many
+    singles = [backend.complete(MESSAGES, seed=candidate_seed(11, i), **KW) for i in range(4)]
+    assert singles == many
+    assert backend.complete_many(MESSAGES, n=4, seed=12, **KW) != many
+
+
+@pytest.mark.slow
+def test_a_larger_batch_than_the_decoder_was_made_for(backend):
+    few = backend.complete_many(MESSAGES, n=2, seed=21, **KW)
+    many = backend.complete_many(MESSAGES, n=10, seed=21, **KW)  # more than its 8 sequences: made again
+    assert many[:2] == few
+    assert len(many) == 10
+
+
+@pytest.mark.slow
+def test_usage_counts_one_request_its_candidates_and_tokens(backend):
+    backend.take_usage()
+    out = backend.complete_many(MESSAGES, n=3, seed=2, **KW)
+    usage = backend.take_usage()
+    assert usage["requests"] == 1 and usage["candidates"] == 3
+    prompt = backend._llm.tokenize(backend._formatter(messages=MESSAGES).prompt.encode(), add_bos=False,
+                                   special=True)
+    assert usage["prompt_tokens"] == len(prompt)
+    # sampled tokens split the text at least as finely as the tokenizer would, and hold a character or more
+    canonical = sum(len(backend._llm.tokenize(o.encode(), add_bos=False, special=False)) for o in out)
+    assert canonical <= usage["completion_tokens"] <= sum(len(o.encode()) for o in out)
+
+
+@pytest.mark.slow
+def test_the_module_function_uses_the_batched_call(backend, monkeypatch):
+    def no_single(*a, **k):
+        raise AssertionError("complete_many fell back to single calls")
+
+    monkeypatch.setattr(backend, "_complete_one", no_single)
+    out = complete_many(backend, MESSAGES, n=2, seed=4, **KW)
+    assert len(out) == 2
+
+
+def test_cut_at_the_first_stop_string():
+    assert _cut('{"a": 1}<|im_end|>x', ["<|im_end|>"]) == '{"a": 1}'
+    assert _cut('{"a": 1}', ["<|im_end|>"]) == '{"a": 1}'
