@@ -26,6 +26,7 @@ text:
   request_timeout_s: {timeout}
   max_retries: {retries}
   max_attempts: {attempts}
+  judge: {{enabled: false}}  # the server's canned answers test the transport; the gate is tested in test_gate.py
 voices: {{registry: {registry}}}
 qa: {{enabled: false}}
 size: {{n: {n}}}

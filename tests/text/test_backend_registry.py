@@ -8,6 +8,7 @@ import pytest
 
 from scenavox.errors import UserError
 from scenavox.api import build
+from scenavox.cli import corpus, scenario_schema  # imported before any test registers a backend: its choices are the built-ins
 from scenavox.scenario import load_scenario
 from scenavox.text import backends
 from scenavox.text.backends.fake import FakeBackend
@@ -34,8 +35,6 @@ def echo():
 
 
 def test_the_command_line_and_the_schema_list_the_registered_backends(echo):
-    from scenavox.cli import corpus, scenario_schema
-
     option = next(p for p in corpus.params if p.name == "text_backend")
     assert list(option.type.choices) == ["local", "fake", "openai", "transformers"]  # the built-in lines
     schema = scenario_schema()["$defs"]["TextConfig"]["properties"]["backend"]
@@ -46,8 +45,8 @@ def test_the_command_line_and_the_schema_list_the_registered_backends(echo):
 
 def test_a_backend_registered_from_a_test_module_writes_the_text(echo, tmp_path, fake_registry):
     sc_file = tmp_path / "mini.yaml"
-    sc_file.write_text(MINIMAL + f"text: {{backend: echo, temperature: 0.3}}\nvoices: {{registry: {fake_registry}}}\n"
-                       "qa: {enabled: false}\n")
+    sc_file.write_text(MINIMAL + "text: {backend: echo, temperature: 0.3, judge: {enabled: false}}\n"
+                       f"voices: {{registry: {fake_registry}}}\nqa: {{enabled: false}}\n")
     sc = load_scenario(sc_file)
     res = build(sc, n=4, out=tmp_path / "out", workers=0, progress=False)
     assert res.summary["utterances"] == 4
