@@ -13,7 +13,10 @@ Voice options (the registry's `options`):
   style   one voice name, or
   blend   {voice name: weight, ...}: the style is sum(weight * style) / sum(weight); the
           weights are recorded as given (the clip provenance carries the voice options)
-  lang    en-us (default) or en-gb: English phonemized by eSpeak NG (kokoro-onnx's own path);
+  lang    en-us (default), en-gb, en-us-nyc or en-029: English phonemized by eSpeak NG (kokoro-onnx's
+          own path); en-us-nyc and en-029 put eSpeak NG's New York City and Caribbean phonemes
+          (non-rhotic vowels; TH stopping, open vowels) under a voice trained on American or
+          British speech: the accent is in the phonemes only (bench/kokoro_voices.py --accent-langs);
           cmn: Mandarin phonemized by misaki's ZHG2P (jieba + pypinyin + pinyin-to-IPA), the
           G2P Kokoro v1.0 was trained with. Whisper base CER on 6 taxi requests (traditional
           characters folded to simplified): zf_xiaoxiao 0.07, zm_yunxi 0.08, against 0.56 and
@@ -42,7 +45,9 @@ from ..files import kokoro_styles_dir
 from .base import TTSBackend, install_hint, needs
 
 JA_VOICES = ("jf_alpha", "jf_gongitsune", "jf_nezumi", "jf_tebukuro", "jm_kumo")  # in voices_ja.npz
-LANGS = ("en-us", "en-gb", "cmn")
+# English through eSpeak NG: its American and British voices, and the New York City (en-us-nyc) and
+# Caribbean (en-029) variants, whose phonemes carry the accent while the style keeps its speaker
+LANGS = ("en-us", "en-gb", "en-us-nyc", "en-029", "cmn")
 STYLE_SHAPE = (510, 1, 256)
 
 
