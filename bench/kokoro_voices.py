@@ -275,13 +275,20 @@ def car_pool(b: Bench, args: argparse.Namespace, texts: list[str]) -> None:
     candidates = {}
     for i, blend in enumerate(cands):
         lang = langs[i % len(langs)]
-        candidates["+".join(f"{k}:{w:g}" for k, w in blend.items()) + f"@{lang}"] = (lang, blend)
+        candidates["+".join(f"{k}:{w:g}" for k, w in blend.items()) + f"@{lang}"] = (lang, {"blend": blend})
+    # prosody swaps: one voice's timbre (the decoder's half of the style) with another's pitch and rhythm
+    # (the predictor's half); their own rng, so the blends above stay what they were for a seed
+    rng2 = np.random.default_rng(args.seed + 1000)
+    for i in range(args.prosody_swaps * len(langs) if langs else 0):
+        timbre, prosody = (str(x) for x in rng2.choice(parents, size=2, replace=False))
+        lang = langs[i % len(langs)]
+        candidates[f"{timbre}~{prosody}@{lang}"] = (lang, {"style": timbre, "prosody_blend": {prosody: 1.0}})
     kokoro = lambda opts: {"backend": "kokoro", "model": "kokoro-82m-v1.0-int8", "options": opts}  # noqa: E731
     if args.measure_only:
         for key, (_, opts) in trials.items():
             b.measure(key, {"id": key, **kokoro(opts)}, texts, "en")
-        for key, (lang, blend) in candidates.items():
-            b.measure(key, {"id": key, **kokoro({"blend": blend, "lang": lang})}, texts, "en")
+        for key, (lang, opts) in candidates.items():
+            b.measure(key, {"id": key, **kokoro({**opts, "lang": lang})}, texts, "en")
         for key in list(trials) + list(candidates):
             r = b.rows[key]
             print(f"{key:60s} OVRL {r['ovrl']:.2f} WER {r['err']:.3f} bad {r['bad']}", flush=True)
@@ -302,13 +309,13 @@ def car_pool(b: Bench, args: argparse.Namespace, texts: list[str]) -> None:
         print(f"\n# blend candidates read with {', '.join(langs)} (seed {args.seed}): kept when passing and max "
               f"cosine to the car pool and the blends kept before < {SAME_SPEAKER}")
         print(head)
-        for key, (lang, blend) in candidates.items():
-            r = b.measure(key, {"id": key, **kokoro({"blend": blend, "lang": lang})}, texts, "en")
+        for key, (lang, opts) in candidates.items():
+            r = b.measure(key, {"id": key, **kokoro({**opts, "lang": lang})}, texts, "en")
             cos = b.max_cos(key, pool + [k for k, _, _ in kept])
             keep = r["ok"] and cos[0] < SAME_SPEAKER
             print(fmt(key, r, cos, "KEEP" if keep else ""), flush=True)
             if keep:
-                kept.append((key, lang, blend))
+                kept.append((key, lang, opts))
     print(f"\n# the default car pool ({len(pool)} voices), as planned for {args.plan_n} items")
     print(head + "  planned")
     count = Counter(t.voice["id"] for t in tasks)
@@ -329,8 +336,8 @@ def car_pool(b: Bench, args: argparse.Namespace, texts: list[str]) -> None:
     if kept:
         print(f"car + kept blends: {len(distinct(b, pool + [k for k, _, _ in kept]))} distinct")
         print("\n# kept blends (weights as recorded in the registry)")
-        for key, lang, blend in kept:
-            print(json.dumps({"lang": lang, "blend": blend}))
+        for key, lang, opts in kept:
+            print(json.dumps({**opts, "lang": lang}))
 
 
 def taxi_zh(b: Bench, texts: list[str]) -> None:
@@ -376,6 +383,8 @@ def main() -> None:
     ap.add_argument("--accent-voices", default="af_heart,am_michael", help="with --accent-langs: stock styles to try")
     ap.add_argument("--measure-only", action="store_true", help="with --car: measure the --accent-langs trials "
                     "and blend candidates only (to fill the cache), no pool, no comparison")
+    ap.add_argument("--prosody-swaps", type=int, default=0, help="with --car: candidate prosody swaps per "
+                    "--accent-langs language (one voice's timbre, another's pitch and rhythm)")
     ap.add_argument("--accent-blends", type=int, default=0, help="with --car: candidate blends per --accent-langs "
                     "language")
     args = ap.parse_args()
