@@ -79,8 +79,7 @@ class Bench:
         from scenavox.audio import resample
         from scenavox.voice.audio import trim_silence
 
-        h = _audio_key(voice, raw_zh_espeak)
-        path = self.cache / f"{key.replace(':', '_')}-{h}.npz"
+        path = self._path(key, voice, raw_zh_espeak, ".npz")
         have: dict[str, np.ndarray] = {}
         if path.is_file():
             with np.load(path) as z:
@@ -100,6 +99,13 @@ class Bench:
             np.savez(path, texts=np.array(order), **{f"c{i}": have[t] for i, t in enumerate(order)})
         return [have[t] for t in texts]
 
+    def _path(self, key: str, voice: dict, raw_zh_espeak: bool, ext: str) -> Path:
+        """The cache file of a voice's audio: a voice measured before under another name (a candidate that
+        went into the registry) reuses it."""
+        h = _audio_key(voice, raw_zh_espeak)
+        path = self.cache / f"{key.replace(':', '_').replace('/', '_')}-{h}{ext}"
+        return path if path.is_file() else next(iter(sorted(self.cache.glob(f"*-{h}{ext}"))), path)
+
     def _stage(self):  # noqa: ANN202
         from scenavox.voice.stage import VoiceStage
 
@@ -111,8 +117,7 @@ class Bench:
         from scenavox.qa.metrics import cer, wer
 
         clips = self.audio(key, voice, texts, raw_zh_espeak)
-        h = _audio_key(voice, raw_zh_espeak)
-        path = self.cache / f"{key.replace(':', '_')}-{h}.metrics.json"
+        path = self._path(key, voice, raw_zh_espeak, ".metrics.json")
         done = json.loads(path.read_text()) if path.is_file() else {}
         err = cer if lang == "zh" else wer
         for t, c in zip(texts, clips):

