@@ -15,6 +15,12 @@ traditional characters to simplified first (Whisper base writes either) when `zh
   python bench/kokoro_voices.py                      # English stock voices + blends
   python bench/kokoro_voices.py --mandarin           # also the Mandarin voices, both G2Ps
   python bench/kokoro_voices.py --n 4 --blends 0     # a quick look
+  python bench/kokoro_voices.py --car --mandarin --n 4 --accent-langs en-us-nyc,en-029 \
+      --accent-blends 6 --cross-gender --blend-alpha 50 --prosody-swaps 5 --seed 21
+        # the default car pool as the voice planner draws it for 200 items: each voice's clean DNSMOS
+        # and WER, distinct speakers, neural share, accent shares; Kokoro voices read with eSpeak NG's
+        # New York City / Caribbean phonemes; blend and prosody-swap candidates for those accents;
+        # and taxi_zh's Mandarin voices with their Whisper CER
 
 Synthesized audio is cached (--cache), so a second run only measures. Sizes: --n sentences per
 voice (default 6), one thread each for Kokoro, Whisper, DNSMOS and the GE2E encoder.
