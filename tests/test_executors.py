@@ -5,6 +5,9 @@ import signal
 import subprocess
 import time
 
+from scenavox.executors import LocalExecutor
+from scenavox.stages import Outcome, Stage
+
 from .conftest import SCENAVOX
 
 
@@ -58,3 +61,36 @@ def test_ctrl_c_saves_and_says_how_to_resume(mini_yaml, tmp_path):
     assert proc.returncode == 130
     assert err.strip().splitlines()[-1].startswith("interrupted: finished items are saved")
     assert "Traceback" not in err
+
+
+class _PidStage(Stage):
+    """Answers with its worker's pid and how many times that worker ran setup()."""
+
+    name = "pid"
+
+    def setup(self):
+        self.setups = getattr(self, "setups", 0) + 1
+
+    def process(self, item):
+        return Outcome(id=str(item), metrics={"pid": os.getpid(), "setups": self.setups})
+
+
+def test_a_stage_pool_serves_every_pass_of_a_run_then_closes():
+    stage, ex = _PidStage(), LocalExecutor()
+    first = [o.metrics for o in ex.map(stage, range(3), workers=1)]
+    again = [o.metrics for o in ex.map(stage, range(3, 6), workers=1)]  # a top-up pass
+    pids = {m["pid"] for m in first + again}
+    assert len(pids) == 1 and pids != {os.getpid()}
+    assert {m["setups"] for m in first + again} == {1}  # the models were loaded once
+    ex.close()
+    assert _exits_soon(first[0]["pid"])
+    after = [o.metrics for o in ex.map(stage, range(2), workers=1)]
+    assert {m["pid"] for m in after}.isdisjoint({first[0]["pid"]})
+    ex.close()
+
+
+def _exits_soon(pid):
+    deadline = time.time() + 10
+    while time.time() < deadline and alive(pid):
+        time.sleep(0.1)
+    return not alive(pid)

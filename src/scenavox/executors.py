@@ -58,13 +58,42 @@ def _run_in_worker(item: Any) -> Outcome:
 
 
 class LocalExecutor:
-    """workers=0 runs in this process (notebooks, tests); workers>=1 uses a process pool."""
+    """workers=0 runs in this process (notebooks, tests); workers>=1 uses a process pool.
+
+    A stage's pool outlives one `map`: a build maps the same stage again for each top-up pass,
+    and a new pool would load its models again (a model load per worker per pass). `close()`
+    shuts the pools down; the executor stays usable (a later map starts a new pool). It is also a
+    context manager.
+    """
 
     name = "local"
 
     def __init__(self, max_inflight: int = 8):
         self.max_inflight = max_inflight
         self._ready: set[int] = set()
+        self._pools: dict[tuple[int, int], tuple[Stage, ProcessPoolExecutor]] = {}
+
+    def close(self) -> None:
+        pools, self._pools = self._pools, {}
+        for _, pool in pools.values():
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def __enter__(self) -> LocalExecutor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _pool_for(self, stage: Stage, workers: int) -> ProcessPoolExecutor:
+        key = (id(stage), workers)
+        entry = self._pools.get(key)
+        if entry is None or entry[1]._broken:  # a worker died (killed, out of memory): start afresh
+            # spawn: workers start clean, without the parent's threads or loaded libraries. The stage is kept
+            # with its pool so its id is not reused by another stage while the pool lives.
+            pool = ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"),
+                                       initializer=_init_worker, initargs=(stage, os.getpid()))
+            self._pools[key] = entry = (stage, pool)
+        return entry[1]
 
     def map(self, stage: Stage, items: Iterable[Any], workers: int = 0) -> Iterator[Outcome]:
         concurrency = getattr(stage.resources, "concurrency", 1)
@@ -104,12 +133,8 @@ class LocalExecutor:
             first = next(it)
         except StopIteration:
             return
-        # spawn: workers start clean, without the parent's threads or loaded libraries.
-        with ProcessPoolExecutor(
-            max_workers=workers, mp_context=mp.get_context("spawn"), initializer=_init_worker,
-            initargs=(stage, os.getpid()),
-        ) as pool:
-            yield from self._drive(pool, _run_in_worker, first, it, max(self.max_inflight, 2 * workers))
+        pool = self._pool_for(stage, workers)
+        yield from self._drive(pool, _run_in_worker, first, it, max(self.max_inflight, 2 * workers))
 
     @staticmethod
     def _drive(pool: Executor, fn: Any, first: Any, it: Iterator[Any], limit: int) -> Iterator[Outcome]:

@@ -10,6 +10,7 @@ from typing import Any
 from ..records import Clip, Triple, reason_kind
 from ..scenario import Scenario
 from ..text.normalize import normalize
+from .metrics import recall_by_slot_type, slot_kinds
 
 
 def _stats(values: Iterable[float | None]) -> dict[str, float]:
@@ -134,6 +135,7 @@ def summarize(scenario: Scenario, results: list[Any], clips: list[Clip], triples
             "overall": round(sum(all_ents) / len(all_ents), 4) if all_ents else None,
             "entities": len(all_ents),
             "by_slot": {k: {"recall": round(sum(v) / len(v), 4), "n": len(v)} for k, v in sorted(by_slot.items())},
+            "by_type": recall_by_slot_type(results, slot_kinds(scenario)),
         },
         "mos_proxy": {"dnsmos_ovrl": _stats(r.dnsmos_ovrl for r in results),
                       "dnsmos_sig": _stats(r.dnsmos_sig for r in results),
@@ -180,6 +182,7 @@ def compact_summary(full: dict[str, Any]) -> dict[str, Any]:
         "cer_mean": full["cer"].get("mean"),
         "entity_recall": full["entity_recall"]["overall"],
         "entity_recall_by_slot": {k: v["recall"] for k, v in full["entity_recall"]["by_slot"].items()},
+        "entity_recall_by_type": {k: v["recall"] for k, v in full["entity_recall"].get("by_type", {}).items()},
         "dnsmos_ovrl_mean": full["mos_proxy"]["dnsmos_ovrl"].get("mean"),
         "dnsmos_sig_mean": full["mos_proxy"]["dnsmos_sig"].get("mean"),
         "words_per_s_mean": audio["words_per_s"].get("mean"),

@@ -192,6 +192,9 @@ def render_html(scenario: Scenario, results: list[Any], summary: dict[str, Any],
           f"src='data:image/png;base64,{v}'></figure>" for k, v in plots.items()],
         "</div>",
         "<h2>Entity stability by slot</h2>", _table(["slot", "recall", "entities"], slot_rows),
+        "<h2>Entity stability by slot type</h2>",
+        _table(["slot type", "recall", "entities"],
+               [[k, v["recall"], v["n"]] for k, v in ent.get("by_type", {}).items()]),
     ]
     cols = ["", "clips", "WER", "entity recall", "pass rate", "DNSMOS OVRL", "words/s"]
     for what, title in (("by_voice", "By voice"), ("by_accent", "By accent"), ("by_intent", "By intent"),

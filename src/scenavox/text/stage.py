@@ -16,6 +16,7 @@ from ..stages import Outcome, Resources, Stage
 from .answers import MAX_CHARS, parse_answer
 from .backends import BackendRequestError, TextBackend, backend_class, config_fields, is_remote, make_backend
 from .checks import check_texts
+from .commands import prompt_slots
 from .dialogue import dialogue_request, spoken_slots
 from .free import FreePrompts, check_free_answer
 from .free import answer_schema as free_schema
@@ -87,7 +88,7 @@ class PromptBuilder:
     def messages(self, task: TextTask) -> list[dict[str, str]]:
         if task.dialogue is not None:  # a dialogue turn: the one-turn prompt stays byte-identical
             return [*self.prefix, {"role": "user", "content": dialogue_request(self, task)}]
-        req = self._request(task.command.intent, task.command.slots, task.persona, task.style)
+        req = self._request(task.command.intent, prompt_slots(task), task.persona, task.style)
         return [*self.prefix, *self._nearest_example(task), {"role": "user", "content": req}]
 
     def _nearest_example(self, task: TextTask) -> list[dict[str, str]]:
@@ -110,7 +111,7 @@ def check_answer(
     data, reason = parse_answer(raw)
     if data is None:
         return None, reason
-    return check_texts(data, spoken_slots(task), min_words, max_words, languages)
+    return check_texts(data, spoken_slots(task), min_words, max_words, languages, forms=task.forms)
 
 
 def check_backend(scenario: Scenario, name: str | None = None) -> None:

@@ -1,0 +1,136 @@
+"""`scenavox corpus --dry-run`: how long a build will take, before it starts.
+
+The estimate scales measured per-item rates to the requested size:
+- from the run.json of an earlier build of the same scenario (its folder, or any folder under
+  outputs/ built from a scenario of that name), when there is one: its stages' busy seconds per
+  item, items tried per utterance kept (text set aside, QA drops) and QA seconds per clip;
+- else from a probe: a tiny build (a few utterances, real models) in a temporary folder, read
+  as per-item medians so that each model's cold start does not count as a typical item.
+
+The wall-time model follows how the pipeline runs: text and voice overlap on the worker cores
+(the slower stage sets the pace, and together they cannot beat their CPU total over the cores);
+QA runs after each pass in this process; models load once per run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .scenario import Scenario
+
+PROBE_N = 4
+LOAD_S = 20.0  # model loading, worker start and export on this kind of machine (measured: 15-30 s)
+
+
+@dataclass(frozen=True)
+class Rates:
+    source: str  # where they were measured, in words
+    text_s: float  # busy seconds per text item tried
+    voice_s: float  # per clip voiced
+    acoustics_s: float  # per clip placed
+    qa_s: float  # per clip checked (0 when QA was off)
+    tries_per_utterance: float  # text items tried per utterance kept
+    clips_per_utterance: float  # clips voiced per utterance kept
+    audio_s_per_utterance: float
+
+
+def rates_from_summary(summary: dict[str, Any], source: str, typical: bool = False) -> Rates | None:
+    """Per-item rates of a finished build (None when it made nothing new to measure).
+
+    typical: per-item medians instead of means, for a probe build, whose few items would
+    otherwise carry each model's cold start (the first Kokoro clip of a worker costs 10x the next)."""
+    st = summary.get("stages") or {}
+    kept = summary.get("utterances") or 0
+    text, voice = st.get("text") or {}, st.get("voice") or {}
+    if not kept or not text.get("done") or not voice.get("done"):
+        return None  # everything reused, or nothing kept: no rate to read
+
+    def per(stage: dict[str, Any]) -> float:
+        if typical and stage.get("median_item_s") is not None:
+            return float(stage["median_item_s"])
+        done = (stage.get("done") or 0) + (stage.get("quarantined") or 0)
+        return float(stage.get("busy_s") or 0.0) / done if done else 0.0
+
+    qa = summary.get("qa") or {}
+    checked = qa.get("checked") or 0
+    qa_stage = st.get("qa") or {}
+    tried = (summary.get("planned") or {}).get("tried") or kept
+    return Rates(
+        source=source, text_s=per(text), voice_s=per(voice), acoustics_s=per(st.get("acoustics") or {}),
+        qa_s=float(qa_stage.get("busy_s") or 0.0) / checked if checked else 0.0,
+        tries_per_utterance=tried / kept,
+        clips_per_utterance=((voice.get("done") or 0) + (voice.get("quarantined") or 0)) / kept,
+        audio_s_per_utterance=60.0 * float(summary.get("audio_minutes") or 0.0) / kept,
+    )
+
+
+def earlier_rates(scenario: Scenario, folders: list[Path]) -> Rates | None:
+    """Rates from the newest run.json of this scenario (and text backend) among folders and their children."""
+    found = []
+    for folder in folders:
+        for path in [folder / "run.json", *folder.glob("*/run.json")]:
+            try:
+                summary = json.loads(path.read_text())
+            except (OSError, ValueError):
+                continue
+            cfg = summary.get("run_config") or {}
+            if summary.get("scenario") == scenario.name and cfg.get("text_backend") == scenario.text.backend:
+                found.append((path.stat().st_mtime, path, summary))
+    for _, path, summary in sorted(found, key=lambda f: f[0], reverse=True):
+        rates = rates_from_summary(summary, f"measured in the earlier build {path.parent}")
+        if rates is not None:
+            return rates
+    return None
+
+
+def probe_rates(scenario: Scenario, workers: int | None) -> Rates:
+    """Build PROBE_N utterances in a temporary folder and read their rates."""
+    from .api import build
+
+    with tempfile.TemporaryDirectory(prefix="scenavox-probe-") as tmp:
+        result = build(scenario, n=PROBE_N, out=Path(tmp) / scenario.name, workers=workers, progress=False,
+                       allow_short=True)  # a probe measures rates; a short one still does
+    rates = rates_from_summary(result.summary, f"measured on a {PROBE_N}-utterance probe build (per-item "
+                                               "medians; a first build's retries and top-ups may add more)",
+                               typical=True)
+    if rates is None:
+        from .errors import UserError
+
+        raise UserError(f"the {PROBE_N}-utterance probe build kept nothing, so there is no rate to scale; run a "
+                        "small build (--n 10) and read its quarantine.jsonl")
+    return rates
+
+
+def estimate(scenario: Scenario, n: int, rates: Rates, workers: int | None) -> dict[str, Any]:
+    """Seconds per stage and the expected wall time for n utterances."""
+    from .pipeline import plan_workers
+    from .text.backends import is_remote
+
+    t_workers, _, v_workers, _ = plan_workers(workers, text_remote=is_remote(scenario.text.backend))
+    cores = max(1, workers if workers is not None else os.cpu_count() or 1)
+    text = n * rates.tries_per_utterance * rates.text_s
+    voice = n * rates.clips_per_utterance * rates.voice_s
+    acoustics = n * rates.clips_per_utterance * rates.acoustics_s
+    qa = n * rates.clips_per_utterance * rates.qa_s
+    text_wall = text / max(1, t_workers) if t_workers else text / max(1, scenario.text.concurrency)
+    streamed = max((text + voice + acoustics) / cores, text_wall, voice / max(1, v_workers))
+    return {"n": n, "source": rates.source, "cpu_s": {"text": text, "voice": voice, "acoustics": acoustics, "qa": qa},
+            "wall_s": LOAD_S + streamed + qa, "audio_minutes": n * rates.audio_s_per_utterance / 60.0,
+            "tries_per_utterance": rates.tries_per_utterance}
+
+
+def format_estimate(e: dict[str, Any]) -> str:
+    cpu = e["cpu_s"]
+    minutes = e["wall_s"] / 60.0
+    return "\n".join([
+        f"dry run: {e['n']} utterances, about {e['audio_minutes']:.1f} min of audio, in about {minutes:.0f} min "
+        f"({e['wall_s']:.0f} s) on this machine; nothing was written",
+        "  busy seconds per stage: " + ", ".join(f"{k} {v:.0f}" for k, v in cpu.items()),
+        f"  {e['tries_per_utterance']:.2f} text items tried per utterance kept",
+        f"  rates {e['source']}",
+    ])
