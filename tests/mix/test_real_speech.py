@@ -51,7 +51,7 @@ def test_real_speech_loads_resamples_and_normalizes(tmp_path):
     src_dir = real_source("mfa")
     src = load_real(MixConfig(real=str(src_dir), licence=licence_of(src_dir)))
     rates = Counter(i.sample_rate for i in src.items)
-    assert len(rates) >= 2, rates  # 16 kHz LibriSpeech, 48 kHz Common Voice MP3, 44.1/22.05 kHz recordings
+    assert len(rates) >= 2, rates  # 16 kHz recordings and 48 kHz Common Voice MP3s
     from scenavox.mix import real_row
 
     sc = scenario()
