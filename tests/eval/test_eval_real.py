@@ -45,5 +45,7 @@ def test_real_rows_are_scored_by_source_and_never_trained_on(mixed):
     assert 0 < block["mean_confidence"] <= 1 and sum(block["predicted"].values()) == block["rows"]
     assert set(block["predicted"]) <= set(res["labels"])
     assert all(not v.startswith("real:") for v in res["train_voices"])
+    card = (out / "dataset" / "README.md").read_text()
+    assert "cc-by-4.0" in card.lower() and "mfa-test-speech" in card  # the real source's licence reaches the card
     text = (out / "eval" / "results.txt").read_text()
     assert "real 'mfa-test-speech'" in text and "confidence only" in text
