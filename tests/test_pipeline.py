@@ -50,6 +50,7 @@ def test_build_exports_a_dataset_that_loads(mini_yaml, tmp_path):
     assert {v["split"] for v in got.values()} <= {"train", "validation", "test"}
     assert (res.out / "dataset" / "scenario.yaml").is_file()
     assert (res.out / "triples.jsonl").read_text().count("\n") == 10
+    assert not (res.out / "voice").exists()  # every voiced clip was placed: no empty waiting room left behind
 
 
 def test_rerun_reuses_everything_and_repairs_deletions(mini_yaml, tmp_path):

@@ -4,8 +4,8 @@ The estimate scales measured per-item rates to the requested size:
 - from the run.json of an earlier build of the same scenario (its folder, or any folder under
   outputs/ built from a scenario of that name), when there is one: its stages' busy seconds per
   item, items tried per utterance kept (text set aside, QA drops) and QA seconds per clip;
-- else from a probe: a tiny build (a few utterances, real models) in a temporary folder. Its
-  rates include the cold start of every model, so it overestimates a little; it says so.
+- else from a probe: a tiny build (a few utterances, real models) in a temporary folder, read
+  as per-item medians so that each model's cold start does not count as a typical item.
 
 The wall-time model follows how the pipeline runs: text and voice overlap on the worker cores
 (the slower stage sets the pace, and together they cannot beat their CPU total over the cores);
@@ -39,8 +39,11 @@ class Rates:
     audio_s_per_utterance: float
 
 
-def rates_from_summary(summary: dict[str, Any], source: str) -> Rates | None:
-    """Per-item rates of a finished build (None when it made nothing new to measure)."""
+def rates_from_summary(summary: dict[str, Any], source: str, typical: bool = False) -> Rates | None:
+    """Per-item rates of a finished build (None when it made nothing new to measure).
+
+    typical: per-item medians instead of means, for a probe build, whose few items would
+    otherwise carry each model's cold start (the first Kokoro clip of a worker costs 10x the next)."""
     st = summary.get("stages") or {}
     kept = summary.get("utterances") or 0
     text, voice = st.get("text") or {}, st.get("voice") or {}
@@ -48,6 +51,8 @@ def rates_from_summary(summary: dict[str, Any], source: str) -> Rates | None:
         return None  # everything reused, or nothing kept: no rate to read
 
     def per(stage: dict[str, Any]) -> float:
+        if typical and stage.get("median_item_s") is not None:
+            return float(stage["median_item_s"])
         done = (stage.get("done") or 0) + (stage.get("quarantined") or 0)
         return float(stage.get("busy_s") or 0.0) / done if done else 0.0
 
@@ -89,8 +94,9 @@ def probe_rates(scenario: Scenario, workers: int | None) -> Rates:
 
     with tempfile.TemporaryDirectory(prefix="scenavox-probe-") as tmp:
         result = build(scenario, n=PROBE_N, out=Path(tmp) / scenario.name, workers=workers, progress=False)
-    rates = rates_from_summary(result.summary, f"measured on a {PROBE_N}-utterance probe build (cold models: "
-                                               "a little pessimistic)")
+    rates = rates_from_summary(result.summary, f"measured on a {PROBE_N}-utterance probe build (per-item "
+                                               "medians; a first build's retries and top-ups may add more)",
+                               typical=True)
     if rates is None:
         from .errors import UserError
 

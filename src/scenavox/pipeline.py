@@ -222,6 +222,12 @@ class _Run:
         (self.store.root / speech_path(clip_id)).unlink(missing_ok=True)
         self.store.path(Store.VOICED, clip_id).unlink(missing_ok=True)
 
+    def _drop_empty_voiced_folder(self) -> None:
+        """Every clip is placed by now: an empty voice/ folder would only puzzle a user."""
+        folder = self.store.root / Store.VOICED
+        if folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()
+
     def _run_qa(self) -> None:
         """QA on every clip so far: results already stored are reused, only new clips are measured."""
         if not self.qa_on or not self.clips:
@@ -266,6 +272,7 @@ class _Run:
                 self.bars["text"].refresh()
             for b in self.bars.values():
                 b.close()
+            self._drop_empty_voiced_folder()
             t_gen = time.perf_counter() - t0
 
             chosen = self.quotas.choose(self._passing(), lambda c: self.triples[c.triple_id].index, targets)
@@ -322,6 +329,7 @@ class _Run:
 def _persist(store: Store, outcome: Any, st: StageStats, kind: str) -> None:
     """A stage's outcome into the store: its files, then its record in `kind`/ (or the quarantine)."""
     st.busy_s += outcome.seconds
+    st.item_s.append(outcome.seconds)
     st.usage.update(getattr(outcome, "metrics", None) or {})
     if outcome.quarantined is not None:
         store.quarantine(outcome.quarantined)

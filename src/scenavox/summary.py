@@ -22,6 +22,13 @@ class StageStats:
     quarantined: int = 0
     busy_s: float = 0.0
     usage: Counter = field(default_factory=Counter)  # requests, retries, tokens spent in this run
+    item_s: list[float] = field(default_factory=list)  # seconds of each new item (the median skips cold starts)
+
+    def median_s(self) -> float | None:
+        if not self.item_s:
+            return None
+        x = sorted(self.item_s)
+        return round((x[(len(x) - 1) // 2] + x[len(x) // 2]) / 2, 3)
 
 
 @dataclass
@@ -65,7 +72,8 @@ def run_summary(f: RunFacts) -> dict[str, Any]:
         "accents": dict(sorted(Counter(c.accent for c in clips).items())),
         "intents": dict(sorted(Counter(triples[c.triple_id].command.intent for c in clips).items())),
         "stages": {
-            name: {"done": s.done, "reused": s.reused, "quarantined": s.quarantined, "busy_s": round(s.busy_s, 2)}
+            name: {"done": s.done, "reused": s.reused, "quarantined": s.quarantined, "busy_s": round(s.busy_s, 2),
+                   "median_item_s": s.median_s()}
             for name, s in f.stats.items()
         },
         "text_usage": _text_usage(scenario, f.stats["text"]),
