@@ -116,3 +116,21 @@ def test_eval_on_a_folder_without_a_corpus_is_one_line(tmp_path):
     r = CliRunner().invoke(main, ["eval", "--scenario", str(p), "--out", str(tmp_path / "none"),
                                   "--allow-path", str(ROOT / "voices")])
     assert r.exit_code == 2 and "no corpus folder" in r.output
+
+
+def test_probe_chosen_held_out_voices_leave_the_training_rows(small_corpus, monkeypatch):
+    """Without voices.held_out every voice is in the train split: the probe must drop the rows of the
+    voices it holds out from training (the splitter does not do it for it here)."""
+    sc, out = small_corpus
+    sc2 = sc.model_copy(update={"voices": sc.voices.model_copy(update={"held_out": []})})
+    calls: list[list[str]] = []
+    orig = eval_run._Features.get
+    monkeypatch.setattr(eval_run._Features, "get",
+                        lambda self, v, keys, a: (calls.append(list(keys)), orig(self, v, keys, a))[1])
+    res = sv.evaluate(sc2, out=out, threads=2, progress=False)
+    held = set(res["held_out_voices"])
+    voice = _voices(out)
+    assert held and any(voice[k][1] == "train" for k in voice if voice[k][0] in held)  # they are in train
+    test_ids, train_ids = calls[0], calls[1]
+    assert train_ids and not {voice[k][0] for k in train_ids} & held
+    assert {voice[k][0] for k in test_ids} == held
