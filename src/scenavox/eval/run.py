@@ -45,12 +45,14 @@ def load_rows(store: Store) -> list[dict[str, Any]]:
             if line.strip():
                 c = json.loads(line)
                 clean[c["id"]] = c.get("clean_audio_path")
-    cols = ["id", "audio", "text", "intent", "voice_id", "accent", "source", "provenance", "triple_id"]
+    cols = ["id", "audio", "text", "intent", "voice_id", "accent", "source", "provenance", "triple_id",
+            "tts_backend", "tts_model"]
     rows = []
     for f in files:
         split = f.name.split("-")[0]
         for r in pq.read_table(f, columns=cols).to_pylist():
             r["split"] = split
+            r["speaker"] = speaker_of(r)
             r["clean_audio_path"] = clean.get(r["id"])
             if r["source"] == "real":
                 prov = json.loads(r.get("provenance") or "{}").get("real", {})
@@ -59,15 +61,27 @@ def load_rows(store: Store) -> list[dict[str, Any]]:
     return rows
 
 
+GENERIC_SPEAKER = "piper:bundled:joe"
+
+
+def speaker_of(row: dict[str, Any]) -> str:
+    """Who speaks, as a listener would tell: a single-speaker Piper model is one speaker whatever
+    eSpeak accent phonemizes it (joe in four accents is still joe: resemblyzer similarity 0.98)."""
+    if row.get("tts_backend") == "piper" and row.get("tts_model"):
+        return f"piper:{row['tts_model']}"
+    return str(row.get("voice_id"))
+
+
 def held_out_voices(scenario: Scenario, rows: list[dict[str, Any]], seed: int) -> tuple[list[str], str]:
-    """(voices, where from): the scenario's, else whole voices chosen by seeded hash, spread over
-    accents, until about HELD_OUT_SHARE of the synthetic rows."""
+    """(voices, where from): the scenario's, else whole speakers chosen by seeded hash, spread over
+    accents, until about HELD_OUT_SHARE of the synthetic rows. The probe never picks the generic
+    baseline's speaker (Piper joe): (b) would then be tested on its own training voice."""
     syn = [r for r in rows if r["source"] == "synthetic"]
     declared = [v for v in scenario.voices.held_out if any(r["voice_id"] == v for r in syn)]
     if declared:
         return sorted(declared), "scenario voices.held_out"
-    count = Counter(r["voice_id"] for r in syn)
-    accent_of = {r["voice_id"]: r["accent"] or "" for r in syn}
+    count = Counter(r["speaker"] for r in syn if r["speaker"] != GENERIC_SPEAKER)
+    accent_of = {r["speaker"]: r["accent"] or "" for r in syn}
     order = sorted(count, key=lambda v: content_id("eval-held-out", seed, v))
     chosen: list[str] = []
     taken: Counter[str] = Counter()
@@ -78,7 +92,8 @@ def held_out_voices(scenario: Scenario, rows: list[dict[str, Any]], seed: int) -
         v = min(left, key=lambda x: (taken[accent_of[x]], left.index(x)))
         chosen.append(v)
         taken[accent_of[v]] += 1
-    return sorted(chosen), "chosen by the probe (the scenario declares no voices.held_out)"
+    voices = sorted({r["voice_id"] for r in syn if r["speaker"] in set(chosen)})
+    return voices, "chosen by the probe (the scenario declares no voices.held_out)"
 
 
 class _Features:
@@ -133,12 +148,14 @@ def evaluate(scenario: Scenario, out: Path | str, *, baselines: bool = False, se
     by_id = {r["id"]: r for r in rows}
     held, held_from = held_out_voices(scenario, rows, seed)
     hset = set(held)
+    # a held-out voice's speaker leaves training in every voice id it has (joe in another accent too)
+    held_speakers = {r["speaker"] for r in rows if r["voice_id"] in hset}
     train = [r for r in rows if r["split"] == "train" and r["source"] == "synthetic" and r["intent"]
-             and r["voice_id"] not in hset]
+             and r["voice_id"] not in hset and r["speaker"] not in held_speakers]
     if max_train:
         train = sorted(train, key=lambda r: content_id("eval-train", seed, r["id"]))[:max_train]
     test = [r for r in rows if r["source"] == "synthetic" and r["intent"] and r["voice_id"] in hset]
-    leaked = {r["voice_id"] for r in train} & hset
+    leaked = ({r["voice_id"] for r in train} & hset) | ({r["speaker"] for r in train} & held_speakers)
     if leaked:  # cannot happen by construction; a guard so a future change cannot silently leak
         raise AssertionError(f"held-out voices in the probe's training data: {sorted(leaked)}")
     if not train or not test:
@@ -158,7 +175,8 @@ def evaluate(scenario: Scenario, out: Path | str, *, baselines: bool = False, se
     results: dict[str, Any] = {
         "scenario": scenario.name, "seed": seed, "features": "whisper-base-encoder-meanpool (frozen)",
         "head": "StandardScaler + LogisticRegression(C=0.5), scikit-learn", "labels": labels,
-        "held_out_voices": held, "held_out_from": held_from,
+        "held_out_voices": held, "held_out_from": held_from, "held_out_speakers": sorted(held_speakers),
+        "generic_speaker_in_test": sum(1 for r in test if r["speaker"] == GENERIC_SPEAKER),
         "train_rows": len(train), "train_voices": sorted({r["voice_id"] for r in train}),
         "test_rows": len(test), "bootstrap": probe.BOOTSTRAP, "variants": {}, "real": {},
     }
