@@ -6,7 +6,8 @@
 The issue's bar: on the car scenario at least 95% of requested items are valid (after the
 stage's retries) and every intent appears. Prints the valid rate at the first attempt and after
 retries, the set-aside reasons, the intents covered, the duplicates the dedup step would drop
-and the tokens spent; RESULT lines for bench/run.py-style tables. Not part of `make bench`'s
+the tokens spent, the text CPU seconds per accepted item (inline), what the judge turned away and the
+variety of the accepted utterances (distinct-1/2, the most common wording per intent); RESULT lines for bench/run.py-style tables. Not part of `make bench`'s
 default set (a few minutes on 2 cores): run it on its own.
 
 Then the faithfulness judge (scenavox.text.judge, needs the qa-extra install): its precision and
@@ -31,6 +32,7 @@ from scenavox.executors import LocalExecutor  # noqa: E402
 from scenavox.scenario import load_scenario  # noqa: E402
 from scenavox.text.commands import plan_commands  # noqa: E402
 from scenavox.text.dedup import InOrderDeduper  # noqa: E402
+from scenavox.text.diversity import diversity, judge_rates  # noqa: E402
 from scenavox.text.stage import TextStage  # noqa: E402
 
 
@@ -49,7 +51,8 @@ def main() -> None:
     ap.add_argument("--temperature", type=float, default=None, help="default: the scenario's text.temperature")
     ap.add_argument("--dump", type=Path, default=None, help="write every outcome (records, reasons, raw answers)")
     ap.add_argument("--audit-only", action="store_true", help="only the judge on the audit set, no generation")
-    ap.add_argument("--no-judge", action="store_true", help="skip the judge")
+    ap.add_argument("--no-judge", action="store_true", help="skip the judge report at the end (the gate stays on)")
+    ap.add_argument("--candidates", type=int, default=None, help="default: the scenario's text.candidates")
     args = ap.parse_args()
 
     import os
@@ -60,12 +63,15 @@ def main() -> None:
         sc = sc.with_text(backend=args.backend)
     if args.temperature is not None:
         sc = sc.with_text(temperature=args.temperature)
+    if args.candidates is not None:
+        sc = sc.with_text(candidates=args.candidates)
     seed = sc.seed if args.seed is None else args.seed
     if args.audit_only:
         judge_report(sc, [])
         return
     stage = TextStage(sc, threads=1)
     tasks = plan_commands(sc, args.items, seed, extra_fingerprint=stage.prompts.fingerprint)
+    cpu0 = time.process_time()  # inline (--workers 0) this is the text stage's own CPU, model loads included
     t0 = time.perf_counter()
     outs = []
     dump = args.dump.open("w", encoding="utf-8") if args.dump else None
@@ -82,6 +88,7 @@ def main() -> None:
     if dump:
         dump.close()
     wall = time.perf_counter() - t0
+    cpu = time.process_time() - cpu0
 
     valid = [o.record for o in outs if o.record is not None]
     first = sum(1 for t in valid if t.provenance.get("attempts") == 1)
@@ -118,6 +125,24 @@ def main() -> None:
     print("failed attempts by reason (all attempts):")
     for r, c in attempt_reasons.most_common():
         print(f"  {c:4d}  {r}")
+    if args.workers == 0:
+        print(f"text CPU: {cpu:.0f} s in all, {cpu / max(1, len(valid)):.2f} s per accepted item (model and judge "
+              "loads included)")
+    jr = judge_rates(usage, n)
+    if jr:
+        print(f"judge: {jr['candidates_judged']} candidates judged ({sc.text.candidates} per attempt); rejected "
+              f"utterances {jr['utterance_reject_rate']:.1%}, replies {jr['reply_reject_rate']:.1%}; items set aside by "
+              f"the judge {jr['items_set_aside']} ({jr['set_aside_rate']:.1%})")
+    templ = sum(1 for t in valid if t.provenance.get("reply_source") == "template")
+    print(f"replies from the scenario's templates: {templ}/{len(valid)}")
+    dv = diversity(valid)
+    print("variety of accepted utterances (distinct-1, distinct-2, most common wording with values masked):")
+    for k, v in [*dv["intents"].items(), ("all", dv["all"])]:
+        print(f"  {k:16s} {v['items']:4d} items  d1 {v['distinct_1']:.2f}  d2 {v['distinct_2']:.2f}  "
+              f"top {v['top_pattern_share']:.0%} {v['top_pattern']!r}")
+    result("distinct-2 of utterances", dv["all"]["distinct_2"], ">=0.5", dv["all"]["distinct_2"] >= 0.5, unit="")
+    result("largest masked-wording share of an intent", dv["all"]["max_intent_pattern_share"], "<=0.15",
+           dv["all"]["max_intent_pattern_share"] <= 0.15, unit="")
     result("valid items after retries", len(valid) / n, ">=0.95", len(valid) / n >= 0.95, unit="",
            first_attempt=round(first / n, 3), items=n)
     result("distinct valid items", (len(valid) - dups) / n, "-", None, unit="", temperature=sc.text.temperature)
@@ -138,10 +163,12 @@ def judge_report(sc, valid: list) -> None:  # noqa: ANN001
     from scenavox.text.judge import EmbeddingScorer, Judge
     from scenavox.text.judge.audit import load_audit, rates
     from scenavox.text.judge.features import Embedder
+    from scenavox.text.judge.thresholds import GATE_PRESETS
 
     embedder = Embedder(threads=1)
     audit = load_audit(ROOT / "tests" / "data" / "audit")
     parts: dict[str, list] = {"utterance": [], "reply": []}
+    gate_items: list = []
     print("judge on the audit set (tests/data/audit; bad = positive; thresholds of each scenario's failure_cost):")
     for name in sorted({r["scenario"] for r in audit}):
         asc = load_scenario(name)
@@ -150,6 +177,7 @@ def judge_report(sc, valid: list) -> None:  # noqa: ANN001
         j.load()
         t0 = time.perf_counter()
         verdicts = j.judge_many(items)
+        gate_items += list(zip(items, verdicts))
         ms = 1000 * (time.perf_counter() - t0) / max(1, len(items))
         voiced = asc.output_form.value in ("voiced_replies", "both")
         for what in ("utterance", "reply"):
@@ -161,6 +189,11 @@ def judge_report(sc, valid: list) -> None:  # noqa: ANN001
                   f"{m['good_rejected']:.2f} (bad {m['bad']}/{m['bad'] + m['good']}, "
                   f"{asc.failure_cost.value}){'' if what == 'utterance' or voiced else ', replies not voiced'}  "
                   f"{ms:.0f} ms/item")
+    gate = [(r["utterance_ok"], v.scores["utterance"] >= GATE_PRESETS[load_scenario(r["scenario"]).failure_cost.value]
+             ["min_utterance"]) for r, v in gate_items]
+    m = rates([p[0] for p in gate], [p[1] for p in gate])
+    print(f"  all: utterance at the text stage's gate thresholds (GATE_PRESETS, best-of-k): precision "
+          f"{m['precision']:.2f} recall {m['recall']:.2f} good rejected {m['good_rejected']:.2f}")
     for what, pairs in parts.items():
         m = rates([p[0] for p in pairs], [p[1] for p in pairs])
         scope = "all scenarios" if what == "utterance" else "scenarios that voice replies"

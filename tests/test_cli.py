@@ -90,3 +90,46 @@ def test_outputs_go_to_the_working_folder(tmp_path):
     assert (tmp_path / "outputs" / "mini" / "dataset" / "README.md").is_file()
     assert json.loads((tmp_path / "outputs" / "mini" / "run.json").read_text())["utterances"] == 4
     assert not (ROOT / "outputs" / "mini").exists()
+
+
+def test_a_short_corpus_exits_3_with_one_line_unless_allowed(tmp_path):
+    """Nine of ten values make the utterance too long, so five times n planned items deliver fewer than n."""
+    from scenavox.api import EXIT_SHORT
+
+    prompts = tmp_path / "prompts"
+    prompts.mkdir()
+    (prompts / "fake_voices.yaml").write_text(
+        "voices:\n  - {id: fake-us-1, backend: fake, model: sine, language: en, accent: en-US, licence: CC0-1.0}\n")
+    long = ", ".join(f"'{' '.join(['word'] * 30)} {k}'" for k in range(9))
+    (prompts / "short.yaml").write_text(
+        "name: short\ndescription: a test\nlanguages: [{language: en, weight: 1, accents: [{accent: en-US, weight: 1}]}]\n"
+        f"intents:\n  - name: say_it\n    slots:\n      what: {{values: ['hello there', {long}]}}\n"
+        "text: {backend: fake}\nvoices: {registry: fake_voices.yaml}\nsize: {n: 4}\nqa: {enabled: false}\n")
+    r = run("corpus", "--scenario", "short", "--workers", "0", "-q", cwd=tmp_path)
+    assert r.returncode == EXIT_SHORT == 3, r.stderr
+    last = r.stderr.strip().splitlines()[-1]
+    got = json.loads((tmp_path / "outputs" / "short" / "run.json").read_text())["utterances"]
+    assert 0 < got < 4
+    assert last.startswith(f"error: short corpus: {got} of 4 utterances") and "top reasons: text: utterance length" in last
+    assert "--allow-short" in last and "to change:" in last
+    ok = run("corpus", "--scenario", "short", "--workers", "0", "-q", "--allow-short", cwd=tmp_path)
+    assert ok.returncode == 0 and "warning: short corpus" in ok.stderr, ok.stderr
+
+
+def test_build_raises_short_corpus_unless_allowed(tmp_path):
+    import pytest
+
+    import scenavox as sv
+
+    (tmp_path / "fake_voices.yaml").write_text(
+        "voices:\n  - {id: fake-us-1, backend: fake, model: sine, language: en, accent: en-US, licence: CC0-1.0}\n")
+    long = ", ".join(f"'{' '.join(['word'] * 30)} {k}'" for k in range(9))
+    text = ("name: short\ndescription: a test\nlanguages: [{language: en, weight: 1}]\n"
+            f"intents:\n  - name: say_it\n    slots:\n      what: {{values: ['hello there', {long}]}}\n"
+            "text: {backend: fake}\nvoices: {registry: fake_voices.yaml}\nqa: {enabled: false}\n")
+    sc = sv.parse_scenario(text, tmp_path / "short.yaml")
+    with pytest.raises(sv.ShortCorpus) as exc:
+        sv.build(sc, n=4, out=tmp_path / "c", workers=0, progress=False)
+    assert str(exc.value).startswith("short corpus:") and exc.value.result.summary["utterances"] < 4
+    res = sv.build(sc, n=4, out=tmp_path / "c", workers=0, progress=False, allow_short=True)
+    assert res.summary["utterances"] == exc.value.result.summary["utterances"]

@@ -63,10 +63,12 @@ def test_cli_corpus_rows_reload_with_audio_command_and_provenance(tmp_path):
         assert 0 <= row["snr_db"] <= 15 and abs(row["measured_snr_db"] - row["snr_db"]) <= 0.5
         assert "cabin" in row["acoustics"]
         # QA verdicts ride along; the dataset holds only clips that passed
-        assert row["qa_passed"] is True and row["qa_transcript"]
-        # the gates read the clean speech (qa.recognition_on: clean); the noisy round trip is measured too
-        assert row["qa_wer"] is not None and row["qa_entity_recall"] is not None
+        assert row["qa_passed"] is True
+        # the gates read the clean speech (qa.recognition_on: clean); the noisy round trip is measured on a
+        # seeded sample of the clips (qa/stage.py NOISY_SAMPLE_SHARE), reported, not gated
+        assert (row["qa_transcript"] is None) == (row["qa_wer"] is None)
         assert row["qa_clean_entity_recall"] == 1.0 and row["qa_clean_wer"] <= 0.25
+        assert row["qa_clean_dnsmos_ovrl"] is not None  # DNSMOS of the clean copy on every clip
     failed = [json.loads(x)["id"] for x in (out / "qa" / "failed.jsonl").read_text().splitlines()]
     assert not set(failed) & set(rows)
     assert (out / "report" / "index.html").is_file()
@@ -81,9 +83,11 @@ def test_cli_corpus_rows_reload_with_audio_command_and_provenance(tmp_path):
     assert Counter(row["accent"] for row in rows.values()) == planned
     assert json.loads((out / "run.json").read_text())["accent_shortfall"] == {}
     qa = json.loads((out / "run.json").read_text())["qa"]
-    for key in ("clean_wer_mean", "entity_recall", "dnsmos_ovrl_mean", "accent_balance_tvd", "distinct_speakers",
+    # (entity_recall and dnsmos_ovrl_mean are the noisy sample's: a 6-clip corpus may sample none)
+    for key in ("clean_wer_mean", "dnsmos_clean_vs_noisy", "accent_balance_tvd", "distinct_speakers",
                 "effective_speakers", "off_topic_rate"):
         assert qa[key] is not None, key
+    assert qa["dnsmos_clean_vs_noisy"]["clean_ovrl_median"] is not None
     assert 1 <= qa["distinct_speakers"] <= qa["distinct_voice_ids"] and 0 <= qa["off_topic_rate"] <= 1
     clean = list((out / "clean").glob("*.flac"))
     assert len(clean) == len(list((out / "audio").glob("*.flac"))) >= len(rows)

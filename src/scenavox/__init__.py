@@ -5,7 +5,7 @@
     run = sv.build(sc, n=20)
 """
 
-from .api import RunResult, build, evaluate
+from .api import RunResult, ShortCorpus, build, evaluate
 from .errors import UserError
 from .scenario import Scenario, load_scenario, parse_scenario
 

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from collections import Counter
+
 from .records import Clip, Triple
 from .scenario import Scenario
 from .summary import run_summary
@@ -48,6 +50,48 @@ class RunResult:
                 f"splits {s['splits']}, set aside {s['set_aside']} &rarr; <code>{self.dataset}</code>")
 
 
+# The exit code of `scenavox corpus` when it delivers fewer utterances than asked (without --allow-short).
+EXIT_SHORT = 3
+
+
+class ShortCorpus(Exception):
+    """build() delivered fewer utterances than asked and allow_short was not given. The corpus is written
+    as far as it got (run.json, the dataset); `result` holds it, str() is the one-line explanation."""
+
+    def __init__(self, result: RunResult, line: str):
+        super().__init__(line)
+        self.result = result
+
+
+# what to change, by the most frequent reason (first match wins)
+_ADVICE = (
+    (("entity recall", "wer"), "the recognizer loses words or slot values: lower failure_cost or set qa.max_wer / "
+                               "qa.min_entity_recall, keep qa.recognition_on: clean, or say identifiers digit by digit "
+                               "(spoken: digits)"),
+    (("lacks slot value", "said digit", "said as one", "said in groups"),
+     "the text model leaves out slot values: add an example per intent, or point text.model at a stronger model"),
+    (("qa:",), "clips fail QA: see qa/failed.jsonl and loosen the qa: thresholds that drop them"),
+    (("text:",), "the text model's answers are set aside: see quarantine.jsonl; add examples or use a stronger model"),
+)
+
+
+def shortfall(summary: dict[str, Any]) -> str | None:
+    """One line when the run delivered fewer utterances than asked: how many, the top reasons, what to
+    change; None when it delivered them all."""
+    got, asked = summary.get("utterances", 0), summary.get("requested", 0)
+    if got >= asked:
+        return None
+    reasons: Counter[str] = Counter(summary.get("set_aside_reasons") or {})
+    for k, v in ((summary.get("qa") or {}).get("dropped_reasons") or {}).items():
+        reasons[f"qa: {k}"] += v
+    top = reasons.most_common(3)
+    why = "; ".join(f"{k} ({v})" for k, v in top) or "no reason recorded"
+    advice = next((a for keys, a in _ADVICE if top and any(k in top[0][0] for k in keys)),
+                  "raise size.n's budget by fixing the top reason")
+    return (f"short corpus: {got} of {asked} utterances ({got / max(asked, 1):.0%}); top reasons: {why}; "
+            f"to change: {advice}; or pass --allow-short (allow_short=True) to accept it")
+
+
 def build(
     scenario: Scenario,
     *,
@@ -58,12 +102,14 @@ def build(
     text_backend: str | None = None,
     progress: bool = True,
     executor: Any = None,
+    allow_short: bool = False,
 ) -> RunResult:
     """Build (or resume) the corpus: n utterances that passed every stage, in `out`
     (default outputs/<scenario name>); writes run.json, the summary `scenavox corpus` prints.
 
     Items that are set aside are replaced by further planned items (top-up passes), so --n 200
-    gives 200 utterances when the backends allow it, at the scenario's accent weights.
+    gives 200 utterances when the backends allow it, at the scenario's accent weights. When they do not,
+    build raises ShortCorpus (the corpus is written; the exception holds it) unless allow_short is given.
     """
     from .pipeline import run_pipeline
 
@@ -71,8 +117,12 @@ def build(
                                 progress=progress, executor=executor)
     summary = run_summary(facts)
     store.write_json("run.json", summary)
-    return RunResult(out=store.root, dataset=facts.dataset, summary=summary, clips=facts.clips,
-                     triples=facts.triples)
+    result = RunResult(out=store.root, dataset=facts.dataset, summary=summary, clips=facts.clips,
+                       triples=facts.triples)
+    line = shortfall(summary)
+    if line and not allow_short:
+        raise ShortCorpus(result, line)
+    return result
 
 
 def evaluate(

@@ -61,12 +61,14 @@ def main() -> None:
 @click.option("--dry-run", is_flag=True,
               help="Print how long the build would take (rates from an earlier build of this scenario, else from "
                    "a 4-utterance probe build in a temporary folder) and stop; the corpus folder is not touched.")
+@click.option("--allow-short", is_flag=True, help="Exit 0 even when fewer utterances than --n pass "
+                                                  "(otherwise exit code 3).")
 @_allow_path_option
 def corpus(scenario: str, n: int | None, seed: int | None, out: Path | None, workers: int | None,
            text_backend: str | None, model: str | None, base_url: str | None, executor: str, address: str | None,
-           quiet: bool, dry_run: bool, allow_paths: tuple[Path, ...]) -> None:
+           quiet: bool, dry_run: bool, allow_short: bool, allow_paths: tuple[Path, ...]) -> None:
     """Build (or resume) a corpus for a scenario."""
-    from .api import build
+    from .api import EXIT_SHORT, build, shortfall
     from .summary import format_summary
     from .scenario import load_scenario
 
@@ -90,13 +92,20 @@ def corpus(scenario: str, n: int | None, seed: int | None, out: Path | None, wor
         from .executor_ray import RayExecutor
 
         runner = RayExecutor(address=address)
-    result = build(sc, n=n, seed=seed, out=out, workers=workers, progress=not quiet, executor=runner)
+    # the summary is printed either way; the exit code says whether the corpus is short
+    result = build(sc, n=n, seed=seed, out=out, workers=workers, progress=not quiet, executor=runner,
+                   allow_short=True)
     click.echo(format_summary(result.summary))
     if result.dataset:
         click.echo(f"dataset: {result.dataset}")
     else:
         click.echo("no clip passed; nothing exported (see quarantine.jsonl)", err=True)
         sys.exit(1)
+    line = shortfall(result.summary)
+    if line:
+        click.echo(("warning: " if allow_short else "error: ") + line, err=True)
+        if not allow_short:
+            sys.exit(EXIT_SHORT)
 
 
 @main.command()

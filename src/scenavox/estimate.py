@@ -93,7 +93,8 @@ def probe_rates(scenario: Scenario, workers: int | None) -> Rates:
     from .api import build
 
     with tempfile.TemporaryDirectory(prefix="scenavox-probe-") as tmp:
-        result = build(scenario, n=PROBE_N, out=Path(tmp) / scenario.name, workers=workers, progress=False)
+        result = build(scenario, n=PROBE_N, out=Path(tmp) / scenario.name, workers=workers, progress=False,
+                       allow_short=True)  # a probe measures rates; a short one still does
     rates = rates_from_summary(result.summary, f"measured on a {PROBE_N}-utterance probe build (per-item "
                                                "medians; a first build's retries and top-ups may add more)",
                                typical=True)

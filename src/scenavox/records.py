@@ -10,7 +10,7 @@ import hashlib
 import json
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_serializer
 
 
 def content_id(*parts: Any, length: int = 16) -> str:
@@ -52,6 +52,16 @@ class TextTask(Record):
     style: str = ""
     seed: int
     dialogue: DialogueTurn | None = None
+    # slot -> how its value is said (digits, cardinal, grouped), for slots with a `spoken` form
+    # (text/spoken.py); left out of dumps when empty, so records of existing corpora keep their bytes
+    forms: dict[str, str] = Field(default_factory=dict)
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler: Any) -> dict[str, Any]:
+        data = handler(self)
+        if not data.get("forms"):
+            data.pop("forms", None)
+        return data
 
 
 class Triple(Record):

@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any, ClassVar, Iterable, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
+from pydantic import (BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_serializer,
+                      model_validator)
 
 from .errors import UserError
 from .splits import SPLITS
@@ -172,9 +173,11 @@ class NumberSource(_Strict):
     def _range(self) -> "NumberSource":
         if self.min > self.max:
             raise ValueError("min must be <= max")
-        if (self.max - self.min) // self.step > 100_000:
-            raise ValueError("range has more than 100000 values; raise step")
         return self
+
+    @property
+    def count(self) -> int:
+        return (self.max - self.min) // self.step + 1
 
 
 class DateSource(_Strict):
@@ -207,30 +210,149 @@ class TimeSource(_Strict):
         return self
 
 
-class SlotSource(_Strict):
-    """Exactly one of: values (inline list), file (one value per line), number, date, time."""
+# Identifier patterns: '#' a digit, 'N' a digit 1-9, 'A' a letter, 'X' a letter or digit, '\' keeps the next
+# character as it is; anything else is literal. Letters leave out I and O: said or heard, they pass for 1 and 0.
+PATTERN_CHOICES = {"#": "0123456789", "N": "123456789", "A": "ABCDEFGHJKLMNPQRSTUVWXYZ",
+                   "X": "ABCDEFGHJKLMNPQRSTUVWXYZ0123456789"}
+PHONE_FORMATS = {"us": "(N##) N##-####", "uk": "07### ######", "uk_landline": "0N## ### ####"}
+SPOKEN_FORMS = ("digits", "cardinal", "grouped")
+SpokenForm = Literal["digits", "cardinal", "grouped", "any"]
 
-    values: list[str] | None = None
+
+def pattern_parts(pattern: str) -> list[tuple[str, bool]]:
+    """(characters, placeholder?) per position of an identifier pattern."""
+    out, k = [], 0
+    while k < len(pattern):
+        ch = pattern[k]
+        if ch == "\\" and k + 1 < len(pattern):
+            out.append((pattern[k + 1], False))
+            k += 2
+            continue
+        out.append((PATTERN_CHOICES[ch], True) if ch in PATTERN_CHOICES else (ch, False))
+        k += 1
+    return out
+
+
+class SlotSource(_Strict):
+    """Exactly one of: values (inline list, or with depends_on a list per parent value), file (one value per
+    line), number, date, time, digits (an n-digit identifier), pattern (an identifier format), phone."""
+
+    values: list[str] | dict[str, list[str]] | None = None
     file: str | None = None
     number: NumberSource | None = None
     date: DateSource | None = None
     time: TimeSource | None = None
+    digits: int | None = Field(None, ge=1, le=30, description="an identifier of this many digits, the first not 0")
+    pattern: str | None = Field(None, max_length=64, description=(
+        "an identifier format: '#' a digit, 'N' a digit 1-9, 'A' a letter (no I or O), 'X' a letter or digit, "
+        "'\\' keeps the next character; anything else is literal, e.g. 'AA-####'"))
+    phone: str | None = Field(None, max_length=64, description=(
+        "a phone number: us, uk (mobile), uk_landline, or a format as in pattern, e.g. '0### ### ####'"))
+    depends_on: str | None = Field(None, description=(
+        "another slot of the intent; values then maps each of its values to the values allowed with it"))
+    spoken: SpokenForm | dict[Literal["digits", "cardinal", "grouped"], float] | None = Field(None, description=(
+        "how a number or identifier is said: digits (one digit at a time), cardinal (one number), grouped "
+        "(in groups, e.g. 'fifty-seven fourteen ninety'), any, or weights such as {digits: 0.7, grouped: 0.3}; "
+        "identifiers default to digits"))
     optional: bool = False  # when true, about half the commands leave this slot out
+
+    SOURCES: ClassVar[tuple[str, ...]] = ("values", "file", "number", "date", "time", "digits", "pattern", "phone")
+    # Fields added after corpora existed: left out of dumps while unset, so scenario fingerprints (and
+    # with them item ids) of existing corpora stay as they were.
+    NEW_FIELDS: ClassVar[tuple[str, ...]] = ("digits", "pattern", "phone", "depends_on", "spoken")
+
+    @field_validator("values", mode="before")
+    @classmethod
+    def _numbers_as_text(cls, v: Any) -> Any:
+        """YAML reads `[500, 850]` as numbers; they are values like any other."""
+        def text(x: Any) -> Any:
+            return str(x) if isinstance(x, (int, float)) and not isinstance(x, bool) else x
+
+        if isinstance(v, list):
+            return [text(x) for x in v]
+        if isinstance(v, dict):
+            return {str(k): [text(x) for x in xs] if isinstance(xs, list) else xs for k, xs in v.items()}
+        return v
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler: Any) -> dict[str, Any]:
+        data = handler(self)
+        for k in self.NEW_FIELDS:
+            if data.get(k) is None:
+                data.pop(k, None)
+        return data
 
     @model_validator(mode="after")
     def _one(self) -> "SlotSource":
-        given = [k for k in ("values", "file", "number", "date", "time") if getattr(self, k) is not None]
+        given = [k for k in self.SOURCES if getattr(self, k) is not None]
         if len(given) != 1:
             raise ValueError(
-                "give exactly one value source: values, file, number, date or time"
+                "give exactly one value source: values, file, number, date, time, digits, pattern or phone"
                 + (f" (got {', '.join(given)})" if given else "")
             )
-        if self.values is not None:
+        if isinstance(self.values, dict):
+            if self.depends_on is None:
+                raise ValueError("values is a mapping; give depends_on with the slot whose values it maps")
+            for parent, vals in self.values.items():
+                if not vals or any(not str(v).strip() for v in vals):
+                    raise ValueError(f"values for '{parent}' is empty or has an empty value")
+        elif self.values is not None:
             if not self.values:
                 raise ValueError("values is empty; list at least one value")
             if any(not str(v).strip() for v in self.values):
                 raise ValueError("values contains an empty value")
+        if self.depends_on is not None and not isinstance(self.values, dict):
+            raise ValueError(f"depends_on needs values as a mapping from each value of '{self.depends_on}' "
+                             "to the values allowed with it")
+        if self.phone is not None and self.phone not in PHONE_FORMATS and not any(
+                ph for _, ph in pattern_parts(self.phone)):
+            raise ValueError(f"phone '{self.phone}' is neither {', '.join(PHONE_FORMATS)} nor a format with # digits")
+        if self.pattern is not None and not any(ph for _, ph in pattern_parts(self.pattern)):
+            raise ValueError(f"pattern '{self.pattern}' has no placeholder; use # (digit), N (1-9), A (letter), "
+                             "X (letter or digit)")
+        if self.spoken is not None and not (self.number is not None or self.identifier or self._numeric_values()):
+            raise ValueError("spoken applies to number, digits, pattern and phone slots, and to values that all "
+                             "start with a number (500 milligrams)")
+        if isinstance(self.spoken, dict):
+            _check_weights(list(self.spoken.values()), "spoken")
         return self
+
+    def _numeric_values(self) -> bool:
+        vals = self.values if isinstance(self.values, list) else [
+            v for vs in (self.values or {}).values() for v in vs]
+        return bool(vals) and all(re.match(r"^\s*\d", str(v)) for v in vals)
+
+    @property
+    def identifier(self) -> bool:
+        return self.digits is not None or self.pattern is not None or self.phone is not None
+
+    @property
+    def format(self) -> str | None:
+        """The identifier pattern (digits and phone included), or None for other sources."""
+        if self.digits is not None:
+            return "N" + "#" * (self.digits - 1)
+        if self.phone is not None:
+            return PHONE_FORMATS.get(self.phone, self.phone)
+        return self.pattern
+
+    @property
+    def kind(self) -> str:
+        """The slot type the report groups entity recall by: identifier, number, date, time or name."""
+        if self.identifier:
+            return "identifier"
+        if self.number is not None:
+            return "number"
+        return "date" if self.date is not None else "time" if self.time is not None else "name"
+
+    def spoken_weights(self) -> dict[str, float]:
+        """{form: share} of the forms this slot is said in; {"any": 1} = in any form, as the writer likes;
+        {} = no spoken form (sources without one: the check compares numbers as words, as before)."""
+        spoken = self.spoken if self.spoken is not None else ("digits" if self.identifier else None)
+        if spoken is None:
+            return {}
+        if isinstance(spoken, str):
+            return {spoken: 1.0}
+        return dict(zip(spoken, normalized(list(spoken.values()))))
 
 
 class Intent(_Strict):
@@ -238,6 +360,25 @@ class Intent(_Strict):
     description: str = ""
     weight: float | None = Field(None, ge=0)
     slots: dict[str, SlotSource] = Field(default_factory=dict)
+    # the assistant's replies for this intent, with {slot} fields ("Calling {contact} now."): when
+    # given, the text stage uses one of them instead of the model's reply (faithful by construction,
+    # less varied: README "Replies")
+    replies: list[str] | None = None
+
+    @model_validator(mode="after")
+    def _reply_fields(self) -> "Intent":
+        import string
+
+        for r in self.replies or []:
+            try:
+                fields = [f for _, f, _, _ in string.Formatter().parse(r) if f is not None]
+            except ValueError as exc:
+                raise ValueError(f"replies: {r!r} is not a reply template ({exc}); write slots as {{name}}") from None
+            bad = [f for f in fields if f not in self.slots]
+            if bad:
+                raise ValueError(f"replies: {r!r} names {{{bad[0]}}}, which is not a slot of intent "
+                                 f"'{self.name}'; use one of: {', '.join(self.slots) or '(no slots)'}")
+        return self
 
     @field_validator("name")
     @classmethod
@@ -252,7 +393,50 @@ class Intent(_Strict):
         for k in v:
             if not IDENT_RE.match(k):
                 raise ValueError(f"slot name '{k}' is not an identifier (letters, digits, underscore)")
+        _check_dependencies(v)
         return v
+
+    def slot_order(self) -> list[str]:
+        """Slot names with every parent before the slots that depend on it (declared order otherwise)."""
+        order: list[str] = []
+        while len(order) < len(self.slots):
+            for name, src in self.slots.items():
+                if name not in order and (src.depends_on is None or src.depends_on in order):
+                    order.append(name)
+        return order
+
+
+def _check_dependencies(slots: dict[str, SlotSource]) -> None:
+    """depends_on names another slot of the intent, with an inline value list (checked here) or a file
+    (checked at load), the mapping covers exactly the parent's values, and there is no cycle."""
+    for name, src in slots.items():
+        parent = src.depends_on
+        if parent is None:
+            continue
+        where = f"{name}.depends_on"
+        if parent == name or parent not in slots:
+            raise ValueError(f"{where}: '{parent}' is not another slot of this intent ({', '.join(slots)})")
+        psrc = slots[parent]
+        if psrc.values is None and psrc.file is None:
+            raise ValueError(f"{where}: '{parent}' must take its values from a list (values or file)")
+        if isinstance(psrc.values, list):
+            _check_mapping(name, parent, [str(v).strip() for v in psrc.values], src.values)  # type: ignore[arg-type]
+        seen, cur = [name], parent
+        while cur is not None:
+            if cur in seen:
+                raise ValueError(f"{where}: depends_on forms a cycle ({' -> '.join([*seen, cur])})")
+            seen.append(cur)
+            cur = slots[cur].depends_on if cur in slots else None
+
+
+def _check_mapping(name: str, parent: str, parent_values: list[str], mapping: dict[str, list[str]]) -> None:
+    missing = [v for v in parent_values if v not in mapping]
+    if missing:
+        raise ValueError(f"{name}.values: no values for {parent} {', '.join(repr(m) for m in missing)}; "
+                         f"map every value of {parent} to the values allowed with it")
+    extra = [k for k in mapping if k not in parent_values]
+    if extra:
+        raise ValueError(f"{name}.values: {', '.join(repr(e) for e in extra)} is not a value of {parent}")
 
 
 class Persona(_Strict):
@@ -280,6 +464,18 @@ class Price(_Strict):
 
     def cost(self, prompt_tokens: int, completion_tokens: int) -> float:
         return round(prompt_tokens / 1e6 * self.input_per_mtok + completion_tokens / 1e6 * self.output_per_mtok, 6)
+
+
+class JudgeConfig(_Strict):
+    """text.judge: the faithfulness gate (text/judge/). Thresholds are the judge's minimum probability
+    that the utterance asks for its command (and that the reply confirms it); None = the preset of
+    the scenario's failure_cost (text/judge/thresholds.py)."""
+
+    # None: on for every text backend but `fake` (a fixed pattern for orchestration tests: nothing to judge)
+    enabled: bool | None = None
+    min_utterance: float | None = Field(None, ge=0, le=1)
+    min_reply: float | None = Field(None, ge=0, le=1)
+    check_reply: bool | None = None  # None: judge replies only where the scenario voices them
 
 
 class TextConfig(_Strict):
@@ -319,6 +515,15 @@ class TextConfig(_Strict):
     # (rapidfuzz ratio, 0..1; 1.0 = exact copies only) to an earlier one, before voicing
     dedup: bool = True
     dedup_threshold: float = Field(0.95, ge=0.5, le=1.0)
+    # --- faithfulness: the judge gates every item; each attempt asks for `candidates` answers and
+    # keeps the best-judged one whose wording is least used for its intent so far (text/stage.py)
+    judge: JudgeConfig = Field(default_factory=JudgeConfig)
+    candidates: int = Field(3, ge=1, le=16)  # per attempt, while the judge is on (else 1)
+
+    def judged(self, backend: str | None = None) -> bool:
+        """Whether the judge gates this scenario's items with this backend (None: text.backend)."""
+        on = self.judge.enabled
+        return (backend or self.backend) != "fake" if on is None else on
 
     # Settings that change how answers are fetched or which are kept, never what an answer says: they
     # stay out of item ids (a rerun with another concurrency, server address or key reuses every item).
@@ -371,6 +576,12 @@ class TextConfig(_Strict):
         if self.backend != "openai":
             skip.add("structured_output")  # only the openai backend reads it; keeps other ids unchanged
         skip.update(k for k in self.ID_IF_SET if getattr(self, k) == type(self).model_fields[k].default)
+        # added with the judge: out of ids at their defaults (a judged item's id carries the judge's
+        # version through the prompt fingerprint, text/stage.py), so unjudged corpora keep their ids
+        if self.judge == JudgeConfig():
+            skip.add("judge")
+        if self.candidates == type(self).model_fields["candidates"].default:
+            skip.add("candidates")
         return self.model_dump(mode="json", exclude=skip)
 
 
@@ -675,6 +886,9 @@ class Scenario(_Strict):
         data = self.model_dump(mode="json", include=set(sections) if sections else None)
         if "text" in data:
             data["text"] = self.text.identity()
+        for intent in data.get("intents") or []:
+            if intent.get("replies") is None:  # added later: absent keeps the ids of corpora made before
+                intent.pop("replies", None)
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 
     def with_text(self, **overrides: Any) -> "Scenario":
@@ -792,6 +1006,14 @@ def _check_slot_files(sc: Scenario, path: Path | str) -> None:
             where = f"intents.{k}.slots.{slot}.file"
             if not file_values(sc.read_text_file(src.file, where)):
                 raise UserError(f"{path}: {where}: file '{src.file}' has no values (one per line)")
+        for slot, src in intent.slots.items():
+            psrc = intent.slots.get(src.depends_on or "")
+            if psrc is not None and psrc.file is not None:
+                parent_values = file_values(sc.read_text_file(psrc.file, f"intents.{k}.slots.{src.depends_on}.file"))
+                try:
+                    _check_mapping(slot, str(src.depends_on), parent_values, src.values)  # type: ignore[arg-type]
+                except ValueError as exc:
+                    raise UserError(f"{path}: intents.{k}.slots.{exc}") from None
     if sc.text.template:
         sc.text_file(sc.text.template, "text.template")
     if not NAME_RE.match(sc.voices.registry):  # a path to a registry file, not a name from voices/

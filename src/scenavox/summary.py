@@ -13,6 +13,7 @@ from typing import Any
 
 from .records import Clip, Quarantined, Triple, reason_kind
 from .scenario import Scenario
+from .text.diversity import diversity, judge_rates
 
 
 @dataclass
@@ -77,6 +78,9 @@ def run_summary(f: RunFacts) -> dict[str, Any]:
             for name, s in f.stats.items()
         },
         "text_usage": _text_usage(scenario, f.stats["text"]),
+        # faithfulness (text/judge/) and variety of the exported utterances (text/diversity.py)
+        "judge": judge_rates(f.stats["text"].usage, f.stats["text"].done + f.stats["text"].quarantined),
+        "diversity": diversity([triples[c.triple_id] for c in clips if c.triple_id in triples]),
         "set_aside": len(f.quarantine),
         "set_aside_reasons": dict(reasons.most_common()),
         "seconds": {k: round(v, 2) for k, v in f.seconds.items()},
@@ -172,6 +176,15 @@ def format_summary(summary: dict[str, Any]) -> str:
             f"text usage: {u['requests']} requests ({u['retries']} retried), {u['prompt_tokens']} prompt + "
             f"{u['completion_tokens']} completion tokens{cost}"
         )
+    j = summary.get("judge")
+    if j:
+        lines.append(f"judge: {j['candidates_judged']} candidates judged, utterances rejected "
+                     f"{j['utterance_reject_rate']:.1%}, replies rejected {j['reply_reject_rate']:.1%}; "
+                     f"{j['items_set_aside']} items set aside by the judge")
+    dv = (summary.get("diversity") or {}).get("all")
+    if dv and dv["items"]:
+        lines.append(f"variety: distinct-1 {dv['distinct_1']:.2f}, distinct-2 {dv['distinct_2']:.2f}; most common "
+                     f"wording per intent at most {dv['max_intent_pattern_share']:.0%} of its items")
     lines.append(
         f"time: generate {summary['seconds']['generate']} s, export {summary['seconds']['export']} s, "
         f"total {summary['seconds']['total']} s"

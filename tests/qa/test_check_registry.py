@@ -111,7 +111,8 @@ def test_an_unknown_threshold_or_a_missing_preset_is_refused():
 
 # --- the built-in checks, as they were before they became classes -----------------------------
 BUILTIN_COLUMNS = ["qa_passed", "qa_reasons", "qa_transcript", "qa_wer", "qa_cer", "qa_clean_wer", "qa_entity_recall",
-                   "qa_clean_entity_recall", "qa_dnsmos_ovrl", "qa_dnsmos_sig", "qa_words_per_s", "qa_snr_db"]
+                   "qa_clean_entity_recall", "qa_dnsmos_ovrl", "qa_dnsmos_sig", "qa_clean_dnsmos_ovrl", "qa_clean_dnsmos_sig",
+                   "qa_words_per_s", "qa_snr_db"]
 BUILTIN_THRESHOLDS = ["max_wer", "min_entity_recall", "min_dnsmos_sig", "min_words_per_s", "max_words_per_s",
                       "max_leading_silence_s", "max_trailing_silence_s", "max_pause_s", "min_speech_ratio",
                       "max_clipped_fraction", "min_rms_dbfs", "max_rms_dbfs", "gate_mos", "recognition_on"]

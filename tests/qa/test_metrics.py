@@ -158,3 +158,73 @@ def test_wer_counts_characters_in_scripts_without_spaces():
     assert wer("去机场", "去机场") == 0.0
     assert abs(wer("去机场", "去飞机场") - 1 / 3) < 1e-9  # one inserted character out of three
     assert wer("take me to 21 Oak Street", "take me to twenty one oak street") == 0.0
+
+
+# --- numbers as digit strings (issue 18) ------------------------------------------------
+@pytest.mark.parametrize("written, heard_as", [
+    ("910420", "910,420"),                              # Whisper's thousands separator
+    ("910420", "910.420"),                              # other locales' style
+    ("910420", "910 420"),                              # grouped
+    ("910420", "nine one zero four two zero"),          # digit words
+    ("910420", "nine hundred ten thousand four hundred twenty"),  # one cardinal
+    ("0207 946 0000", "oh two oh seven nine four six zero zero zero zero"),  # "oh" for zero
+    ("0207 946", "zero two zero seven, nine four six"),
+    ("5575", "double five seven five"),
+    ("571490", "five seven one, four nine zero"),
+    ("7:30 pm", "seven thirty p.m."),
+    ("21 degrees", "twenty-one degrees"),
+])
+def test_digit_strings_compare_as_digits_both_ways(written, heard_as):
+    for ref, hyp in ((written, heard_as), (heard_as, written)):
+        assert metrics.wer(f"my number is {ref} thanks", f"my number is {hyp} thanks") == 0.0, (ref, hyp)
+        assert metrics.entity_stability(f"my number is {ref}", f"my number is {hyp}", {"id": ref}) == {"id": True}
+
+
+@pytest.mark.parametrize("written, heard_as", [
+    ("778600", "770 8600"),                             # same words as a cardinal, different digits
+    ("910420", "910,421"),                              # one misheard digit
+    ("910420", "nine one zero four two"),               # a digit lost
+    ("0207 946", "207 946"),                            # a leading zero lost
+    ("5575", "five seven five"),                        # "double" lost
+    ("571490", "five seven one four nine zero zero"),   # a digit added
+])
+def test_a_different_digit_string_fails(written, heard_as):
+    for ref, hyp in ((written, heard_as), (heard_as, written)):
+        assert metrics.wer(f"number {ref}", f"number {hyp}") > 0, (ref, hyp)
+        assert metrics.entity_stability(f"number {ref}", f"number {hyp}", {"id": ref}) == {"id": False}
+
+
+def test_the_issue_figures():
+    # before: 0.17 and entity lost; "770 8600" passed for "778600"; 0.58 for the oh-form
+    assert metrics.wer("reference 910420 please", "reference 910,420 please") == 0.0
+    assert metrics.wer("call 778600", "call 770 8600") == 0.5
+    assert metrics.wer("call 0207 946 0000", "call oh two oh seven nine four six oh oh oh oh") == 0.0
+    assert metrics.cer("call 0207 946 0000", "call oh two oh seven nine four six oh oh oh oh") == 0.0
+
+
+def test_entity_recall_by_slot_type():
+    from types import SimpleNamespace as R
+
+    from scenavox.scenario import parse_scenario
+
+    sc = parse_scenario("""
+name: t
+description: d
+languages: [{language: en, weight: 1}]
+intents:
+  - name: check
+    slots: {ref: {digits: 6}, when: {date: {start: 2027-01-01, end: 2027-01-09}}}
+  - name: refill
+    slots: {drug: {values: [a, b]}, dose: {number: {min: 1, max: 9}}, at: {time: {start: "08:00", end: "09:00"}}}
+""")
+    kinds = metrics.slot_kinds(sc)
+    results = [R(intent="check", entities={"ref": True, "when": True}), R(intent="check", entities={"ref": False}),
+               R(intent="refill", entities={"drug": True, "dose": False, "at": True})]
+    assert metrics.recall_by_slot_type(results, kinds) == {
+        "identifier": {"recall": 0.5, "n": 2}, "number": {"recall": 0.0, "n": 1}, "name": {"recall": 1.0, "n": 1},
+        "date": {"recall": 1.0, "n": 1}, "time": {"recall": 1.0, "n": 1}}
+
+
+def test_a_spelled_code_counts_as_said_and_heard():
+    assert metrics.entity_stability("ticket E Q, nine zero five four", "ticket EQ 9.054", {"t": "EQ-9054"}) == {"t": True}
+    assert metrics.entity_stability("ticket E Q, nine zero five four", "ticket EQ 9.055", {"t": "EQ-9054"}) == {"t": False}

@@ -24,6 +24,7 @@ ALWAYS = {"Durations", "Speaking rate", "WER", "DNSMOS", "WER by voice", "WER by
           "Voice balance"}
 WITH_REAL = {"Synthetic vs real: WER", "Synthetic vs real: DNSMOS", "Synthetic vs real: speaking rate"}
 WITH_SNR = {"SNR target vs measured"}
+WITH_CLEAN = {"DNSMOS: clean vs noisy clips"}
 
 
 def figures(page: str) -> dict[str, bytes]:
@@ -87,6 +88,7 @@ def test_every_promised_plot_and_section_from_a_mixed_result_set(tmp_path):
         result(3, voice="piper-joe-us", accent="en-US", intent="set_temperature", slots={"temperature": "21"},
                heard="<script>alert(1)</script> 25", wer=0.6, entities={"temperature": False}),
     ]
+    rows[1].clean_dnsmos_ovrl, rows[1].clean_dnsmos_sig = 3.3, 3.6  # the noisy clip's clean copy
     results = [judge(r, th) for r in rows]
     assert [r.passed for r in results] == [True, True, True, False]
     triples = {f"t{i}": Triple(id=f"t{i}", index=i, command=Command(intent=r.intent, slots=r.slots),
@@ -99,7 +101,9 @@ def test_every_promised_plot_and_section_from_a_mixed_result_set(tmp_path):
     store = Store(tmp_path)
     paths = write_report(store, sc, results, summary)
     assert paths == {"html": str(tmp_path / "report" / "index.html"), "json": str(tmp_path / "report" / "report.json")}
-    page = check_page(tmp_path, ALWAYS | WITH_REAL | WITH_SNR)
+    page = check_page(tmp_path, ALWAYS | WITH_REAL | WITH_SNR | WITH_CLEAN)
+    quality = page.split("<h2>Speech quality: clean vs noisy (DNSMOS)</h2>")[1].split("<h2>")[0]
+    assert "<td>espeak-en-gb</td><td>1</td><td>3.3</td><td>3.6</td><td>3.05</td>" in quality
     assert "Car &lt;commands&gt; &amp; friends" in page and "<commands>" not in page
     assert "Failing clips (1)" in page and "&lt;script&gt;alert(1)&lt;/script&gt; 25" in page
     assert "entity recall" in page.split("Failing clips (1)")[1]

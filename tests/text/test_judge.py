@@ -90,7 +90,7 @@ def test_judge_applies_thresholds_and_checks_replies_only_where_voiced():
     item = {"intent": "call_contact", "slots": {"contact": "Emma"}, "utterance": "Call Emma.", "reply": "Hm."}
     car, clinic = load_scenario("car"), load_scenario("clinic")  # voiced replies / text only
     v = Judge(car, scorer=_Fixed(0.9, 0.1)).judge(item)
-    assert v.utterance_ok and not v.reply_ok and v.reason == "r"
+    assert v.utterance_ok and not v.reply_ok and v.reason == "reply does not confirm call_contact (0.10 < 0.30): r"
     assert Judge(clinic, scorer=_Fixed(0.9, 0.1)).judge(item).reply_ok  # replies not judged
     assert not Judge(clinic, {"check_reply": True}, scorer=_Fixed(0.9, 0.1)).judge(item).reply_ok
     s = _Fixed(0.2, 0.9)

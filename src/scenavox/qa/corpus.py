@@ -10,6 +10,7 @@ from typing import Any
 from ..records import Clip, Triple, reason_kind
 from ..scenario import Scenario
 from ..text.normalize import normalize
+from .metrics import recall_by_slot_type, slot_kinds
 
 
 def _stats(values: Iterable[float | None]) -> dict[str, float]:
@@ -134,6 +135,7 @@ def summarize(scenario: Scenario, results: list[Any], clips: list[Clip], triples
             "overall": round(sum(all_ents) / len(all_ents), 4) if all_ents else None,
             "entities": len(all_ents),
             "by_slot": {k: {"recall": round(sum(v) / len(v), 4), "n": len(v)} for k, v in sorted(by_slot.items())},
+            "by_type": recall_by_slot_type(results, slot_kinds(scenario)),
         },
         "mos_proxy": {"dnsmos_ovrl": _stats(r.dnsmos_ovrl for r in results),
                       "dnsmos_sig": _stats(r.dnsmos_sig for r in results),
@@ -180,8 +182,13 @@ def compact_summary(full: dict[str, Any]) -> dict[str, Any]:
         "cer_mean": full["cer"].get("mean"),
         "entity_recall": full["entity_recall"]["overall"],
         "entity_recall_by_slot": {k: v["recall"] for k, v in full["entity_recall"]["by_slot"].items()},
+        "entity_recall_by_type": {k: v["recall"] for k, v in full["entity_recall"].get("by_type", {}).items()},
         "dnsmos_ovrl_mean": full["mos_proxy"]["dnsmos_ovrl"].get("mean"),
         "dnsmos_sig_mean": full["mos_proxy"]["dnsmos_sig"].get("mean"),
+        # DNSMOS of the clean copies (the voices) apart from the noisy clips (qa/checks/dnsmos.py)
+        "dnsmos_clean_vs_noisy": {k: v for k, v in (full.get("clean_mos") or {}).items() if k != "by_voice"} or None,
+        "dnsmos_clean_ovrl_median_by_voice": {v: g["clean_ovrl_median"] for v, g in
+                                              (full.get("clean_mos") or {}).get("by_voice", {}).items()} or None,
         "words_per_s_mean": audio["words_per_s"].get("mean"),
         "duration_s_mean": audio["duration_s"].get("mean"),
         "distinct_voice_ids": bal["distinct_voice_ids"],

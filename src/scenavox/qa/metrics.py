@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 from rapidfuzz.distance import Levenshtein
 
-from ..text.normalize import contains, normalize
+from ..text.normalize import canonical, contains_canonical
 
 
 # --- recognition -------------------------------------------------------------------
@@ -36,11 +36,11 @@ _CJK = re.compile(r"([\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff])")
 def _tokens(text: str) -> list[str]:
     """Words; in scripts written without spaces (Chinese, Japanese) every character is a token,
     as is usual for their error rates."""
-    return _CJK.sub(r" \1 ", normalize(text)).split()
+    return _CJK.sub(r" \1 ", canonical(text)).split()
 
 
 def wer(reference: str, hypothesis: str) -> float:
-    """Word error rate after normalize() (numbers as words, no case or punctuation); a compound
+    """Word error rate after canonical() (numbers as digit strings, no case or punctuation); a compound
     written as two words on one side and one on the other counts as a match."""
     ref, hyp = _tokens(reference), _tokens(hypothesis)
     hyp = _join_splits(hyp, set(ref))
@@ -51,8 +51,8 @@ def wer(reference: str, hypothesis: str) -> float:
 
 
 def cer(reference: str, hypothesis: str) -> float:
-    """Character error rate after normalize(), spaces included."""
-    ref, hyp = normalize(reference), normalize(hypothesis)
+    """Character error rate after canonical(), spaces included."""
+    ref, hyp = canonical(reference), canonical(hypothesis)
     if not ref:
         return 0.0 if not hyp else 1.0
     return Levenshtein.distance(ref, hyp) / len(ref)
@@ -64,15 +64,17 @@ def entity_stability(reference: str, transcript: str, slots: dict[str, str]) -> 
     Slot values that the reference text itself lacks (the LLM paraphrased them) are left
     out: recognition cannot be blamed for them.
     """
-    return {name: heard(transcript, value) for name, value in slots.items() if contains(reference, value)}
+    # heard() on the reference too: a code written "E Q, nine zero five four" says "EQ-9054"
+    return {name: heard(transcript, value) for name, value in slots.items() if heard(reference, value)}
 
 
 def heard(transcript: str, value: str) -> bool:
-    """contains(), also accepting a different split into words ("Coldplay" heard as "cold play")."""
-    if contains(transcript, value):
+    """contains_canonical(), also accepting a different split into words ("Coldplay" heard as "cold
+    play", "AB-1234" heard as "A B 1234")."""
+    if contains_canonical(transcript, value):
         return True
-    v = normalize(value).replace(" ", "")
-    words = normalize(transcript).split()
+    v = canonical(value).replace(" ", "")
+    words = canonical(transcript).split()
     # any run of adjacent transcript words that joins to the value
     for i in range(len(words)):
         joined = ""
@@ -187,3 +189,23 @@ def pitch_stats(audio_16k: np.ndarray, probs: np.ndarray, threshold: float = 0.5
 
 def speaking_rate(words: int, speech_s: float) -> float:
     return round(words / speech_s, 3) if speech_s > 0 else 0.0
+
+
+# --- entity recall by slot type ---------------------------------------------------------
+SLOT_TYPES = ("identifier", "number", "name", "date", "time")
+
+
+def recall_by_slot_type(results: Sequence[object], kinds: dict[tuple[str, str], str]) -> dict[str, dict[str, float]]:
+    """Entity recall per slot type (identifier, number, name, date, time): kinds maps (intent, slot) to
+    its type (SlotSource.kind); results carry .intent and .entities (slot -> heard)."""
+    found: dict[str, list[bool]] = {}
+    for r in results:
+        for slot, ok in (getattr(r, "entities", None) or {}).items():
+            kind = kinds.get((getattr(r, "intent", ""), slot), "name")
+            found.setdefault(kind, []).append(bool(ok))
+    return {k: {"recall": round(sum(found[k]) / len(found[k]), 4), "n": len(found[k])}
+            for k in SLOT_TYPES if found.get(k)}
+
+
+def slot_kinds(scenario: object) -> dict[tuple[str, str], str]:
+    return {(i.name, s): src.kind for i in scenario.intents for s, src in i.slots.items()}  # type: ignore[attr-defined]

@@ -92,22 +92,36 @@ class DNSMOS:
 
     def score(self, audio_16k: np.ndarray) -> dict[str, float]:
         """{'ovrl', 'sig', 'bak', 'p808'} for a float32 16 kHz clip; clips under 9 s are tiled to one window."""
-        x = np.clip(np.asarray(audio_16k, dtype=np.float32), -1.0, 1.0)
-        if x.size < 1600:  # under 0.1 s there is nothing to judge
-            return {"ovrl": float("nan"), "sig": float("nan"), "bak": float("nan"), "p808": float("nan")}
+        return self.score_many([audio_16k])[0]
+
+    def score_many(self, clips: list[np.ndarray]) -> list[dict[str, float]]:
+        """score() of each clip, with every clip's windows in one batch per model (one ONNX call each
+        instead of one per window and clip; a clip's scores do not depend on the others)."""
         need = int(INPUT_LENGTH * SR)
-        if x.size < need + 1:
-            x = np.tile(x, need // x.size + 2)[: need + 1]
-        hops = int(np.floor(len(x) / SR) - INPUT_LENGTH) + 1
-        sig, bak, ovr, p808 = [], [], [], []
-        for k in range(max(1, hops)):
-            seg = x[k * SR: k * SR + need]
-            if len(seg) < need:
+        windows: list[np.ndarray] = []
+        owner: list[int] = []
+        for i, audio in enumerate(clips):
+            x = np.clip(np.asarray(audio, dtype=np.float32), -1.0, 1.0)
+            if x.size < 1600:  # under 0.1 s there is nothing to judge
                 continue
-            p808.append(float(self.p808.run(None, {"input_1": melspec_db(seg[:-160])[None]})[0][0][0]))
-            s, b, o = self.primary.run(None, {"input_1": seg[None, :]})[0][0]
-            sig.append(_P_SIG(s))
-            bak.append(_P_BAK(b))
-            ovr.append(_P_OVR(o))
-        return {"ovrl": round(float(np.mean(ovr)), 3), "sig": round(float(np.mean(sig)), 3),
-                "bak": round(float(np.mean(bak)), 3), "p808": round(float(np.mean(p808)), 3)}
+            if x.size < need + 1:
+                x = np.tile(x, need // x.size + 2)[: need + 1]
+            hops = int(np.floor(len(x) / SR) - INPUT_LENGTH) + 1
+            for k in range(max(1, hops)):
+                seg = x[k * SR: k * SR + need]
+                if len(seg) == need:
+                    windows.append(seg)
+                    owner.append(i)
+        out = [{"ovrl": float("nan"), "sig": float("nan"), "bak": float("nan"), "p808": float("nan")}
+               for _ in clips]
+        if not windows:
+            return out
+        p808 = self.p808.run(None, {"input_1": np.stack([melspec_db(w[:-160]) for w in windows])})[0][:, 0]
+        sbo = self.primary.run(None, {"input_1": np.stack(windows)})[0]
+        own = np.asarray(owner)
+        for i in sorted(set(owner)):
+            sel = own == i
+            s, b, o = sbo[sel, 0], sbo[sel, 1], sbo[sel, 2]
+            out[i] = {"ovrl": round(float(np.mean(_P_OVR(o))), 3), "sig": round(float(np.mean(_P_SIG(s))), 3),
+                      "bak": round(float(np.mean(_P_BAK(b))), 3), "p808": round(float(np.mean(p808[sel])), 3)}
+        return out

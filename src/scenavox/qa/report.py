@@ -9,6 +9,8 @@ import json
 from collections import defaultdict
 from typing import Any
 
+import numpy as np
+
 from ..scenario import Scenario
 from ..store import Store, write_atomic
 from .checks import checks
@@ -101,6 +103,39 @@ def _by_source(results: list[Any], attr: str, label: str) -> str | None:
     return _png(fig)
 
 
+def _clean_vs_noisy(results: list[Any]) -> str | None:
+    """DNSMOS OVRL of the clean copies (the voices) over that of the clips as they are (the scene)."""
+    import matplotlib.pyplot as plt
+
+    clean = [r.clean_dnsmos_ovrl for r in results if getattr(r, "clean_dnsmos_ovrl", None) is not None]
+    noisy = [r.dnsmos_ovrl for r in results if r.dnsmos_ovrl is not None]
+    if not clean:
+        return None
+    fig, ax = plt.subplots(figsize=(5, 3))
+    bins = np.linspace(1.0, 5.0, 33)
+    ax.hist(clean, bins=bins, alpha=0.6, label=f"clean ({len(clean)})", color="#55a868")
+    ax.hist(noisy, bins=bins, alpha=0.6, label=f"noisy ({len(noisy)})", color="#c44e52")
+    ax.set_xlabel("DNSMOS OVRL")
+    ax.set_ylabel("clips")
+    ax.legend()
+    return _png(fig)
+
+
+def _clean_mos_section(results: list[Any], summary: dict[str, Any]) -> list[str]:
+    from .checks.dnsmos import mos_summary
+
+    m = summary.get("clean_mos") or mos_summary(results)
+    if not m.get("clips_with_clean"):
+        return []
+    rows = [[v, g["clips"], g["clean_ovrl_median"], g["clean_sig_median"], g["noisy_ovrl_median"]]
+            for v, g in m["by_voice"].items()]
+    return ["<h2>Speech quality: clean vs noisy (DNSMOS)</h2>",
+            f"<p>DNSMOS OVRL median {m['clean_ovrl_median']} on the clean copies ({m['clips_with_clean']} clips: "
+            f"the voices), {m['noisy_ovrl_median']} on the clips as they are in the corpus (the scene's noise "
+            f"included). SIG median {m['clean_sig_median']} clean, {m['noisy_sig_median']} noisy.</p>",
+            _table(["voice", "clips", "clean OVRL median", "clean SIG median", "noisy OVRL median"], rows)]
+
+
 def _scatter(pairs: list[list[float]], title: str) -> str | None:
     import matplotlib.pyplot as plt
 
@@ -138,6 +173,7 @@ def build_plots(results: list[Any], summary: dict[str, Any]) -> dict[str, str]:
         "Speaking rate": _hist([r.words_per_s for r in results], "speaking rate", "words per second of speech"),
         "WER": _hist([r.wer for r in results], "word error rate (round trip)", "WER", th["max_wer"]),
         "DNSMOS": _hist([r.dnsmos_ovrl for r in results], "DNSMOS OVRL (naturalness proxy)", "MOS"),
+        "DNSMOS: clean vs noisy clips": _clean_vs_noisy(results),
         "WER by voice": _bars_by(summary["by_voice"], "wer", "mean WER by voice"),
         "WER by accent": _bars_by(summary["by_accent"], "wer", "mean WER by accent"),
         "Entity recall by voice": _bars_by(summary["by_voice"], "entity_recall", "entity recall by voice", (0, 1.05)),
@@ -156,7 +192,8 @@ def build_plots(results: list[Any], summary: dict[str, Any]) -> dict[str, str]:
     return {k: v for k, v in plots.items() if v}
 
 
-def render_html(scenario: Scenario, results: list[Any], summary: dict[str, Any], plots: dict[str, str]) -> str:
+def render_html(scenario: Scenario, results: list[Any], summary: dict[str, Any], plots: dict[str, str],
+                labels: dict[str, Any] | None = None) -> str:
     ent = summary["entity_recall"]
     head = [
         ["clips checked", summary["clips"]], ["passed", summary["passed"]], ["failed", summary["failed"]],
@@ -192,17 +229,22 @@ def render_html(scenario: Scenario, results: list[Any], summary: dict[str, Any],
           f"src='data:image/png;base64,{v}'></figure>" for k, v in plots.items()],
         "</div>",
         "<h2>Entity stability by slot</h2>", _table(["slot", "recall", "entities"], slot_rows),
+        "<h2>Entity stability by slot type</h2>",
+        _table(["slot type", "recall", "entities"],
+               [[k, v["recall"], v["n"]] for k, v in ent.get("by_type", {}).items()]),
     ]
     cols = ["", "clips", "WER", "entity recall", "pass rate", "DNSMOS OVRL", "words/s"]
     for what, title in (("by_voice", "By voice"), ("by_accent", "By accent"), ("by_intent", "By intent"),
                         ("by_noise", "By noise"), ("by_source", "Synthetic vs real")):
         parts += [f"<h2>{title}</h2>", _table(cols, group_rows[what])]
+    parts += _clean_mos_section(results, summary)
     spk = summary.get("speakers") or {}
     if spk:
         parts += ["<h2>Speakers</h2>", f"<p>{spk['voice_ids']} voice ids sound like {spk['distinct_speakers']} "
                   f"distinct speaker(s) (centroid cosine similarity >= {spk['same_speaker_similarity']} is one "
                   f"speaker); effective number {spk['effective_speakers']}.</p>",
                   _table(["speaker", "voice ids"], [[i + 1, ", ".join(v)] for i, v in enumerate(spk["speakers"])])]
+    parts += labels_html(summary.get("labels") or labels)
     parts += ["<h2>Text</h2>", _table(["check", "value"], text_rows),
               "<h2>Thresholds</h2>", _table(["threshold", "value"], [[k, v] for k, v in summary["thresholds"].items()]),
               f"<h2>Failing clips ({len(fails)})</h2>",
@@ -221,12 +263,60 @@ def render_html(scenario: Scenario, results: list[Any], summary: dict[str, Any],
     return "\n".join(parts)
 
 
+def labels_of(store: Store, results: list[Any]) -> dict[str, Any]:
+    """What the faithfulness judge did for the checked clips' texts (summed from each text item's
+    provenance, plus the text items it set aside) and how varied their utterances are."""
+    from ..records import Triple
+    from ..text.diversity import diversity
+
+    counts: dict[str, int] = defaultdict(int)
+    items = []
+    for r in results:
+        items.append({"intent": r.intent, "utterance": r.reference, "slots": dict(r.slots)})
+        t = store.get(Store.TEXT, r.triple_id, Triple)
+        j = (t.provenance.get("judge") if t is not None else None) or {}
+        if j:
+            counts["items_judged"] += 1
+        for k in ("judged", "judge_rejected_utterances", "judge_rejected_replies"):
+            counts[k] += int(j.get(k, 0))
+    set_aside = sum(1 for q in store.iter_quarantine() if q.stage == "text" and q.reason.startswith("judge: "))
+    judge = None
+    if counts["items_judged"]:
+        n = max(1, counts["judged"])
+        judge = {"items judged": counts["items_judged"], "candidates judged": counts["judged"],
+                 "utterances rejected": round(counts["judge_rejected_utterances"] / n, 4),
+                 "replies rejected": round(counts["judge_rejected_replies"] / n, 4),
+                 "text items set aside by the judge": set_aside}
+    return {"judge": judge, "diversity": diversity(items) if items else None}
+
+
+def labels_html(labels: dict[str, Any] | None) -> list[str]:
+    """The judged rates and the variety of the utterances (labels_of)."""
+    if not labels:
+        return []
+    parts = ["<h2>Labels: faithfulness and variety</h2>"]
+    j = labels.get("judge")
+    if j:
+        parts.append(_table(["judge", "value"], [[k, _fmt(v)] for k, v in j.items()]))
+    d = labels.get("diversity")
+    if d:
+        parts.append(_table(["intent", "items", "distinct-1", "distinct-2", "most common wording", "share"],
+                            [[html.escape(k), v["items"], v["distinct_1"], v["distinct_2"], html.escape(v["top_pattern"]),
+                              _fmt(v["top_pattern_share"])] for k, v in {**d["intents"], "all": d["all"]}.items()]))
+    return parts
+
+
 def write_report(store: Store, scenario: Scenario, results: list[Any], summary: dict[str, Any]) -> dict[str, str]:
     plots = build_plots(results, summary)
-    page = render_html(scenario, results, summary, plots)
+    try:
+        labels = labels_of(store, results)
+    except Exception as exc:  # noqa: BLE001 - a report section must not stop the report
+        labels = {"judge": {"not measured": str(exc)}}
+    page = render_html(scenario, results, summary, plots, labels)
     html_path, json_path = store.report_dir / "index.html", store.report_dir / "report.json"
     write_atomic(html_path, page)
-    data = {"summary": summary, "plots": sorted(plots), "clips": [r.model_dump(mode="json") for r in results]}
+    data = {"summary": summary, "labels": labels, "plots": sorted(plots),
+            "clips": [r.model_dump(mode="json") for r in results]}
     write_atomic(json_path, json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False, default=str) + "\n")
     probe = store.root / "eval" / "results.json"  # a re-run QA keeps the probe's section of `scenavox eval`
     if probe.is_file():

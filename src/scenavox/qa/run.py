@@ -16,8 +16,9 @@ from ..scenario import Scenario
 from ..store import Store
 from .corpus import compact_summary, split_leakage, summarize, text_checks
 from .checks import checks
+from .checks.dnsmos import mos_summary
 from .stage import (QAResult, QAStage, QATask, _mixed_snr, _noise, _source, _target_snr, has_measures, judge,
-                    rescore_text, result_key)
+                    rescore_text)
 from .thresholds import Thresholds, thresholds_for
 
 RESULTS_KIND = Store.QA_RESULTS  # one file per clip: <corpus>/qa/clips/<clip id>.json
@@ -47,14 +48,16 @@ def filter_clips(clips: list[Clip], results: list[QAResult], *, keep_unchecked: 
 
 def _tasks(store: Store, clips: list[Clip], triples: dict[str, Triple], stage: QAStage, reused: dict[str, QAResult],
            missing: list[dict[str, str]]) -> Iterator[QATask]:
-    rec = stage.recognizer_name
     for c in clips:
         t = triples.get(c.triple_id)
         if t is None:
             missing.append({"id": c.id, "error": f"triple {c.triple_id} not found"})
             continue
+        clean_rel = getattr(c, "clean_audio_path", None)
+        clean = store.file(clean_rel) if clean_rel else None
+        has_clean = clean is not None and clean.is_file()
         have = store.get(RESULTS_KIND, c.id, QAResult)
-        if have is not None and have.key == result_key(c, t, rec) and has_measures(have):
+        if have is not None and have.key == stage.key(c, t, has_clean) and has_measures(have):
             have.source, have.noise, have.target_snr_db = _source(c), _noise(c), _target_snr(c)
             have.mixed_snr_db = _mixed_snr(c)
             reused[c.id] = have
@@ -63,10 +66,8 @@ def _tasks(store: Store, clips: list[Clip], triples: dict[str, Triple], stage: Q
         if not audio.is_file():
             missing.append({"id": c.id, "error": f"audio file {c.audio_path} not found"})
             continue
-        clean_rel = getattr(c, "clean_audio_path", None)
-        clean = store.file(clean_rel) if clean_rel else None
         yield QATask(id=c.id, clip=c, triple=t, audio_file=str(audio.resolve()),
-                     clean_audio_file=str(clean.resolve()) if clean is not None and clean.is_file() else None)
+                     clean_audio_file=str(clean.resolve()) if has_clean and clean is not None else None)
 
 
 def run_qa(store: Store, scenario: Scenario, clips: list[Clip], triples: dict[str, Triple] | Iterable[Triple], *,
@@ -116,6 +117,7 @@ def run_qa(store: Store, scenario: Scenario, clips: list[Clip], triples: dict[st
     text_q = sum(1 for q in store.iter_quarantine() if q.stage == "text" and q.id not in tri)
     text = text_checks(scenario, sorted(tri.values(), key=lambda t: t.index), text_q)
     summary = summarize(scenario, results, checked_clips, tri, th, stage.recognizer_name, text, errors)
+    summary["clean_mos"] = mos_summary(results)
     _run_extras(store, extras, checked_clips, sorted(tri.values(), key=lambda t: t.index), threads, summary,
                 scenario)
     summary["reused"] = len(reused)

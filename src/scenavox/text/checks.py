@@ -9,12 +9,15 @@ from typing import Any
 from .answers import MAX_CHARS
 from .language import language_problem
 from .normalize import missing_slots, normalize
+from .spoken import HINTS, forms_said, say
 
 
 def check_texts(
-    data: dict[str, Any], slots: dict[str, str], min_words: int, max_words: int, languages: list[str] | None = None
+    data: dict[str, Any], slots: dict[str, str], min_words: int, max_words: int, languages: list[str] | None = None,
+    forms: dict[str, str] | None = None,
 ) -> tuple[dict[str, str] | None, str]:
-    """The checks every answer's utterance and reply must pass, whoever chose the command."""
+    """The checks every answer's utterance and reply must pass, whoever chose the command.
+    forms: slot -> the form its value must be said in (digits, cardinal, grouped; text/spoken.py)."""
     utt = str(data.get("utterance", "")).strip()
     reply = str(data.get("reply", "")).strip()
     if not utt or not reply:
@@ -27,10 +30,14 @@ def check_texts(
     for name, text in (("utterance", utt), ("reply", reply)):
         if len(text) >= MAX_CHARS:  # the schema's cap: constrained decoding cut the sentence off there
             return None, f"{name} was cut off at {MAX_CHARS} characters"
-    missing = missing_slots(utt, slots)
+    forms = forms or {}
+    missing = missing_slots(utt, {k: v for k, v in slots.items() if k not in forms})
     if missing:
         vals = ", ".join(f"{m}={slots[m]!r}" for m in missing)
         return None, f"utterance lacks slot value(s) {vals}"
+    problem = form_problem(utt, {k: v for k, v in slots.items() if k in forms}, forms)
+    if problem:
+        return None, problem
     if normalize(utt) == normalize(reply):
         return None, "utterance and reply are the same"
     for name, text in (("utterance", utt), ("reply", reply)):
@@ -42,6 +49,24 @@ def check_texts(
             if problem:
                 return None, problem
     return {"utterance": utt, "reply": reply}, ""
+
+
+def form_problem(utterance: str, slots: dict[str, str], forms: dict[str, str]) -> str:
+    """"" when every slot value is said in its form; else the reason."""
+    low = utterance.lower()
+    for hint in HINTS.values():
+        if hint in low:  # the prompt's note copied into the words: it would be voiced
+            return f"utterance copies the prompt's note '{hint}'"
+    for name, value in slots.items():
+        said = forms_said(utterance, value)
+        if not said:
+            how = f" ({HINTS[forms[name]]}: {say(value, forms[name])})" if forms[name] in HINTS else ""
+            return f"utterance lacks slot value {name}={value!r}{how}"
+        if forms[name] == "any":
+            continue
+        if forms[name] not in said:
+            return f"slot {name}={value!r} is {' / '.join(HINTS[f] for f in sorted(said))}, not {HINTS[forms[name]]}"
+    return ""
 
 
 def _repetitive(text: str) -> bool:

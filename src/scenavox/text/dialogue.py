@@ -20,7 +20,7 @@ from functools import lru_cache
 
 from ..records import Command, DialogueTurn, TextTask, content_id
 from ..scenario import RhythmMode, Scenario
-from .commands import _rng, plan_commands, slot_values
+from .commands import _rng, plan_commands, prompt_slots, slot_values
 
 CORRECTION_SHARE = 0.35  # of the turns after the first, when the previous command has a slot to change
 BARGE_IN_SHARE = 0.5  # barge_in mode: of the turns after the first (at least one per dialogue)
@@ -97,9 +97,12 @@ def plan_tasks(scenario: Scenario, n: int, seed: int, extra_fingerprint: str = "
 def _correct(prev: Command, sources: dict, scenario: Scenario, rng) -> tuple[Command, str] | None:  # noqa: ANN001
     """The previous command with one of its slots set to another value (None: nothing to change)."""
     options = []
+    parents = {s.depends_on for s in sources.values() if s.depends_on}
     for slot, value in prev.slots.items():
         src = sources.get(slot)
-        values = slot_values(src, scenario) if src is not None else []
+        if slot in parents:  # another drug would leave the dose of the previous one
+            continue
+        values = slot_values(src, scenario, prev.slots) if src is not None else []
         if any(v != value for v in values):
             options.append((slot, values))
     if not options:
@@ -150,7 +153,8 @@ def dialogue_request(prompts, task: TextTask) -> str:  # noqa: ANN001 - a text.s
     (the scenario's template's own turn() if it has one, else prompts/templates/turn.j2)."""
     module = prompts.module
     macro = getattr(module, "turn", None) or _turn_macro(turn_template()[0])
-    req = prompts._request(task.command.intent, spoken_slots(task), task.persona, task.style)
-    new = " and ".join(spoken_slots(task).values()) if task.dialogue.kind == "correction" else ""
+    shown = prompt_slots(task, spoken_slots(task))
+    req = prompts._request(task.command.intent, shown, task.persona, task.style)
+    new = " and ".join(shown.values()) if task.dialogue.kind == "correction" else ""
     extra = str(macro(task.dialogue, describe(task.dialogue.previous), new)).strip()
     return f"{req}\n{extra}" if extra else req

@@ -1,6 +1,11 @@
 """Text normalization for matching slot values against what was written or heard.
 
-Numbers are compared as words ("21" == "twenty-one" == "twenty one"), case and
+Two forms. `normalize()` (text checks, dedup, the judge) compares numbers as words. `canonical()`
+(QA: WER, CER, entity recall) compares them as digit strings, so that a digit string keeps its
+boundaries and its leading zeros: "910,420" == "910 420" == "nine one zero four two zero" ==
+"nine hundred ten thousand four hundred twenty" == "910420", but "770 8600" != "778600".
+
+In `normalize()`, numbers are compared as words ("21" == "twenty-one" == "twenty one"), case and
 punctuation are ignored, "7:30" reads as "seven thirty", "3rd" as "third", the titles
 and street words recognizers like to abbreviate read in full ("Dr. Patel" == "Doctor Patel"),
 and British spellings read as American ones ("harbour" == "harbor": Whisper writes either).
@@ -70,3 +75,82 @@ def contains(haystack: str, needle: str) -> bool:
 
 def missing_slots(utterance: str, slots: dict[str, str]) -> list[str]:
     return [name for name, value in slots.items() if not contains(utterance, value)]
+
+
+# --- canonical(): numbers as digit strings (QA) ------------------------------------
+# Thousands separators in English (910,420) and other locales' style (910.420); a leading
+# non-zero group of one to three digits and then groups of exactly three, so "2.5" stays a decimal.
+_THOUSANDS = re.compile(r"(?<![\d.,])([1-9]\d{0,2})((?:,\d{3})+(?!\d|,\d)|(?:\.\d{3})+(?!\d|[.,]\d))")
+_NUMERAL = re.compile(r"^\d+(?:\.\d+)?$")
+_A_MULTIPLIER = re.compile(r"\ba (hundred|thousand|million)\b")
+_CURRENCY = {"$": "dollars", "\u00a3": "pounds", "\u20ac": "euros"}
+_CURRENCY_RE = re.compile(r"([$\u00a3\u20ac])(\d+(?:\.\d+)?)")
+
+
+@cache
+def _number_words() -> object:
+    # Whisper's own English number normalizer ("twenty one" -> 21, "oh two" -> 02, "double five" -> 55),
+    # shipped in whisper-normalizer. It is only given words: on numerals it drops leading zeros ("0207"
+    # -> "207") and writes a lone 1 as "one", so numerals are kept out of it.
+    from whisper_normalizer.english import EnglishNumberNormalizer
+
+    return EnglishNumberNormalizer()
+
+
+def _words_to_digits(words: list[str]) -> list[str]:
+    if not words:
+        return []
+    out = str(_number_words()(" ".join(words)))  # type: ignore[operator]
+    out = out.replace("%", " percent ")
+    out = _CURRENCY_RE.sub(lambda m: f"{m.group(2)} {_CURRENCY[m.group(1)]}", out)
+    return out.split()
+
+
+def canonical(text: str) -> str:
+    """normalize() with numbers as digit strings: every number, said or written, becomes its digits, and
+    adjacent numbers join into one ("571 490", "five seven one, four nine zero" -> "571490"). A lone
+    "one" reads as 1 ("1 ticket" == "one ticket")."""
+    text = unicodedata.normalize("NFKC", text).lower()
+    text = text.replace("%", " percent ").replace("&", " and ")
+    text = _ABBREV_RE.sub(lambda m: " " + _ABBREV[m.group(1).lower()] + " ", text)
+    text = _AMPM.sub(lambda m: f" {m.group(1)}m ", text)
+    text = _CLOCK.sub(lambda m: f"{m.group(1)} {'' if m.group(2) == '00' else m.group(2)}", text)
+    text = _THOUSANDS.sub(lambda m: m.group(1) + re.sub(r"[.,]", "", m.group(2)), text)
+    text = re.sub(r"o'clock|oclock", " ", text)
+    text = _A_MULTIPLIER.sub(r"one \1", text)
+    text = re.sub(r"(\d)(?!(?:st|nd|rd|th)\b)([a-z])", r"\1 \2", text)  # "5mg" -> "5 mg"; "3rd" stays
+    text = re.sub(r"([a-z])(\d)", r"\1 \2", text)
+    text = re.sub(r"(?<!\d)\.|\.(?!\d)", " ", text)  # a dot between digits is a decimal point
+    text = re.sub(r"[^\w\s'.$\u00a3\u20ac]|_", " ", text).replace("'", "")
+    tokens: list[str] = []
+    words: list[str] = []
+    for tok in text.split():
+        if _NUMERAL.match(tok):
+            tokens += _words_to_digits(words) + [tok]
+            words = []
+        else:
+            words.append(tok)
+    tokens += _words_to_digits(words)
+    out: list[str] = []
+    for tok in tokens:
+        tok = "1" if tok == "one" else tok.strip("$\u00a3\u20ac.")
+        tok = re.sub(r"^one\.(?=\d)", "1.", tok)  # Whisper's "one point five" -> "one.5"
+        if not tok:
+            continue
+        if tok.isdigit() and out and out[-1].isdigit():
+            out[-1] += tok  # adjacent numbers are one digit string: "770 8600" -> "7708600"
+        else:
+            out.append(tok)
+    spelling = _spelling()
+    return " ".join(spelling.get(w, w) for w in out if w != "and")
+
+
+def contains_canonical(haystack: str, needle: str) -> bool:
+    """contains() on canonical(): a digit string matches only the same digits, whole."""
+    n = canonical(needle)
+    if not n:
+        return False
+    if f" {n} " in f" {canonical(haystack)} ":
+        return True
+    bare = _POSSESSIVE.sub(r"\1", haystack)
+    return bare != haystack and f" {n} " in f" {canonical(bare)} "

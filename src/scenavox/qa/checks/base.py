@@ -22,8 +22,8 @@ The contract, point by point:
 - Order. Checks run, gate and fill columns in registration order: a clip's reasons and the
   dataset's qa_* columns come in that order (qa_passed and qa_reasons first).
 - measure(signals) -> {field: value}: a pure function of the clip's signals (ClipSignals below:
-  clip, triple, audio at its own rate and at 16 kHz, the transcripts of the noisy and the clean
-  copy, VAD probabilities and silences, DNSMOS scores). JSON-serializable values; the result
+  clip, triple, audio at its own rate and at 16 kHz, the clean copy, the transcripts of the noisy
+  and the clean copy, VAD probabilities and silences, DNSMOS scores of both copies). JSON-serializable values; the result
   stores them under their field names (QAResult declares the built-in checks' fields; a new
   check's fields are kept as extra fields). A result stored without a registered check's fields
   is measured again on the next run.
@@ -64,13 +64,17 @@ class ClipSignals:
     The VAD and DNSMOS run on first use (`vad`, `dnsmos`), with the models the QA stage loaded.
     """
 
-    def __init__(self, clip: Clip, triple: Triple, audio: np.ndarray, sr: int, transcript: str,
+    def __init__(self, clip: Clip, triple: Triple, audio: np.ndarray, sr: int, transcript: str | None,
                  clean_transcript: str | None, vad: Callable[[np.ndarray], np.ndarray],
-                 dnsmos: Callable[[np.ndarray], dict[str, float]] | None):
+                 dnsmos: Callable[[list[np.ndarray]], list[dict[str, float]]] | None, *,
+                 clean_audio_16k: np.ndarray | None = None, noisy_mos: bool = True):
         self.clip, self.triple = clip, triple
         self.audio, self.sr = audio, sr  # the file's samples (mono) at its own rate
+        self.clean_audio_16k = clean_audio_16k  # the speech before acoustics, when the corpus kept it
+        # transcript: None where the noisy copy was not transcribed (the QA stage's noisy sample)
         self.transcript, self.clean_transcript = transcript, clean_transcript
         self._vad, self._dnsmos = vad, dnsmos
+        self.noisy_mos = noisy_mos  # False: DNSMOS of the clean copy only (the QA stage's noisy sample)
 
     @cached_property
     def audio_16k(self) -> np.ndarray:
@@ -87,9 +91,25 @@ class ClipSignals:
         return metrics.silence_stats(self.vad)
 
     @cached_property
+    def _mos(self) -> list[dict[str, float]]:
+        # the clip and its clean copy in one batched DNSMOS call
+        if not self._dnsmos:
+            return [{}, {}]
+        xs = ([self.audio_16k] if self.noisy_mos else []) + ([] if self.clean_audio_16k is None else
+                                                              [self.clean_audio_16k])
+        scores = self._dnsmos(xs) if xs else []
+        noisy = scores.pop(0) if self.noisy_mos else {}
+        return [noisy, scores[0] if scores else {}]
+
+    @cached_property
     def dnsmos(self) -> dict[str, float]:
-        """ovrl, sig, bak, p808; empty when the stage runs without DNSMOS."""
-        return self._dnsmos(self.audio_16k) if self._dnsmos else {}
+        """ovrl, sig, bak, p808 of the clip as it is in the corpus; empty when the stage runs without DNSMOS."""
+        return self._mos[0]
+
+    @cached_property
+    def clean_dnsmos(self) -> dict[str, float]:
+        """The same of the clean copy (the voice without the scene); empty without a clean copy."""
+        return self._mos[1]
 
 
 class QACheck:

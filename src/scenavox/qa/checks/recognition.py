@@ -29,9 +29,11 @@ class Recognition(QACheck):
 
     def measure(self, s: ClipSignals) -> dict[str, Any]:
         text, heard, clean, slots = s.clip.text, s.transcript, s.clean_transcript, s.triple.command.slots
-        ents = metrics.entity_stability(text, heard, slots)
+        # heard is None where the QA stage did not transcribe the noisy copy (its seeded sample)
+        ents = {} if heard is None else metrics.entity_stability(text, heard, slots)
         return {
-            "wer": round(metrics.wer(text, heard), 4), "cer": round(metrics.cer(text, heard), 4),
+            "wer": None if heard is None else round(metrics.wer(text, heard), 4),
+            "cer": None if heard is None else round(metrics.cer(text, heard), 4),
             "entities": ents, "entity_recall": metrics.recall(ents),
             "clean_wer": None if clean is None else round(metrics.wer(text, clean), 4),
             "clean_entity_recall": None if clean is None else metrics.recall(
@@ -41,10 +43,11 @@ class Recognition(QACheck):
     def rescore(self, r: Any) -> None:
         """Text measures from the stored transcripts: keeps stored results in step with the current
         normalization without running the recognizer again."""
-        r.wer = round(metrics.wer(r.reference, r.transcript), 4)
-        r.cer = round(metrics.cer(r.reference, r.transcript), 4)
-        r.entities = metrics.entity_stability(r.reference, r.transcript, r.slots)
-        r.entity_recall = metrics.recall(r.entities)
+        if r.transcript is not None:
+            r.wer = round(metrics.wer(r.reference, r.transcript), 4)
+            r.cer = round(metrics.cer(r.reference, r.transcript), 4)
+            r.entities = metrics.entity_stability(r.reference, r.transcript, r.slots)
+            r.entity_recall = metrics.recall(r.entities)
         if r.clean_transcript is not None:
             r.clean_wer = round(metrics.wer(r.reference, r.clean_transcript), 4)
             r.clean_entity_recall = metrics.recall(metrics.entity_stability(r.reference, r.clean_transcript, r.slots))

@@ -25,10 +25,14 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from .features import Embedder, JudgeItem, Prototypes, mask, score_items
-from .thresholds import PRESETS, JudgeThresholds, thresholds_for
+from .thresholds import GATE_PRESETS, PRESETS, JudgeThresholds, thresholds_for
 
-__all__ = ["Judge", "Verdict", "JudgeItem", "JudgeThresholds", "Scorer", "EmbeddingScorer", "thresholds_for",
-           "PRESETS"]
+# Part of every judged item's id (text/stage.py): a new scorer, new weights or new rules give new ids,
+# so a resumed build never mixes items judged one way with items judged another.
+VERSION = "minilm-rules-2"
+
+__all__ = ["VERSION", "Judge", "Verdict", "JudgeItem", "JudgeThresholds", "Scorer", "EmbeddingScorer", "thresholds_for",
+           "PRESETS", "GATE_PRESETS"]
 
 # Logistic weights over the features of features.score_items, fitted on the whole audit set (153 items,
 # car + clinic + street_food) by `bench/judge_candidates.py --fit`. Held out (leave one scenario out),
@@ -154,18 +158,32 @@ class Judge:
     def judge(self, item: Any) -> Verdict:
         return self.judge_many([item])[0]
 
-    def judge_many(self, items: list[Any]) -> list[Verdict]:
+    def judge_many(self, items: list[Any], judge_reply: list[bool] | None = None, *,
+                   commit: bool = True) -> list[Verdict]:
         """Batched: one embedding pass for all items. With remember=True, items accepted here join the
-        prototypes for the items of later calls (not of this one: the batch is scored at once)."""
+        prototypes for the items of later calls (not of this one: the batch is scored at once).
+        judge_reply: per item, False where the reply is not to be judged (e.g. a scenario's reply
+        template, faithful by construction). commit=False: candidates, not decisions (nothing is
+        remembered; call accept() for the one kept). Reasons name the failing probability and its
+        threshold, e.g. "utterance does not ask for set_temperature (0.31 < 0.50): the utterance is not a
+        request (...)"."""
         its = [JudgeItem.of(i) for i in items]
+        flags = judge_reply or [True] * len(its)
         verdicts = []
-        for it, s in zip(its, self.scorer.score(its)):
-            u_ok = s["utterance"] >= self.thresholds.min_utterance
-            r_ok = s["reply"] >= self.thresholds.min_reply or not self.check_reply
-            reasons = ([] if u_ok else [s.get("why_utterance", "the utterance fails")]) + (
-                [] if r_ok else [s.get("why_reply", "the reply fails")])
+        th = self.thresholds
+        for it, s, jr in zip(its, self.scorer.score(its), flags):
+            u_ok = s["utterance"] >= th.min_utterance
+            r_ok = s["reply"] >= th.min_reply or not self.check_reply or not jr
+            reasons = ([] if u_ok else [f"utterance does not ask for {it.intent} ({s['utterance']:.2f} < "
+                                        f"{th.min_utterance:.2f}): " + s.get("why_utterance", "the utterance fails")]) + (
+                [] if r_ok else [f"reply does not confirm {it.intent} ({s['reply']:.2f} < {th.min_reply:.2f}): "
+                                 + s.get("why_reply", "the reply fails")])
             scores = {k: round(float(v), 4) for k, v in s.items() if isinstance(v, (int, float))}
             verdicts.append(Verdict(u_ok, r_ok, scores, "; ".join(reasons)))
-            if u_ok and r_ok:
+            if u_ok and r_ok and commit:
                 self.scorer.accept(it)
         return verdicts
+
+    def accept(self, item: Any) -> None:
+        """The item a caller kept after judge_many(..., commit=False)."""
+        self.scorer.accept(JudgeItem.of(item))

@@ -87,7 +87,8 @@ class Embedder:
             import torch
             from sentence_transformers import SentenceTransformer
         except ImportError:
-            raise UserError(f"the text judge needs the MiniLM model: {INSTALL_HINT}") from None
+            raise UserError(f"the text judge needs the MiniLM model: {INSTALL_HINT}; or turn the judge off with "
+                            "`text.judge.enabled: false` in the scenario") from None
         torch.set_num_threads(max(1, self.threads))
         self.model = SentenceTransformer(str(pkg.get_model_path()), device="cpu")
 
@@ -112,15 +113,20 @@ class Prototypes:
         self.scenario = scenario
         self.embedder = embedder
         self.intents = [i.name for i in scenario.intents]
-        base = str(scenario.base_dir())
         # every declared value of every slot, to mask and to spot values the command does not have
         self.choices: dict[str, list[str]] = {}
         for it in scenario.intents:
             for slot, src in it.slots.items():
-                vals = slot_values(src, base)
+                vals = slot_values(src, scenario)
                 if len(vals) <= 5000:
                     self.choices.setdefault(slot, [])
                     self.choices[slot] = sorted(set(self.choices[slot]) | set(vals))
+        # the examples' values too: a small model copies them ("Call Uncle Bob for Grandpa" from the
+        # example "Call Uncle Bob for me"), and naming one is naming another command
+        for ex in scenario.examples:
+            for slot, v in ex.slots.items():
+                if slot in self.choices and str(v).strip():
+                    self.choices[slot] = sorted(set(self.choices[slot]) | {str(v).strip()})
         self.utt: dict[str, list[str]] = {n: [] for n in self.intents}
         self.rep: dict[str, list[str]] = {n: [] for n in self.intents}
         for ex in scenario.examples:
