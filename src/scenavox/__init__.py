@@ -5,9 +5,9 @@
     run = sv.build(sc, n=20)
 """
 
-from .api import RunResult, ShortCorpus, build
+from .api import RunResult, ShortCorpus, build, evaluate
 from .errors import UserError
 from .scenario import Scenario, load_scenario, parse_scenario
 
-__all__ = ["RunResult", "Scenario", "UserError", "build", "load_scenario", "parse_scenario"]
+__all__ = ["RunResult", "Scenario", "UserError", "build", "evaluate", "load_scenario", "parse_scenario"]
 __version__ = "0.1.0"

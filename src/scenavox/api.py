@@ -123,3 +123,26 @@ def build(
     if line and not allow_short:
         raise ShortCorpus(result, line)
     return result
+
+
+def evaluate(
+    scenario: Scenario,
+    *,
+    out: Path | str | None = None,
+    baselines: bool = False,
+    seed: int | None = None,
+    threads: int = 2,
+    progress: bool = True,
+    max_train: int | None = None,
+) -> dict[str, Any]:
+    """Train a probe intent classifier (frozen Whisper-base encoder, mean-pooled, + logistic
+    regression) on the corpus's synthetic train rows and test it on held-out voices, and on the
+    real rows by source. With `baselines`, the same probe also trains on (b) the train texts in
+    one clean generic voice and (c) the scenario's voices without acoustics. Writes <out>/eval/
+    (results.json, results.txt, confusion.png) and the report's probe section; returns the results.
+    """
+    from .eval import evaluate as run_eval
+    from .pipeline import default_out
+
+    return run_eval(scenario, Path(out) if out is not None else default_out(scenario), baselines=baselines,
+                    seed=seed, threads=threads, progress=progress, max_train=max_train)

@@ -297,6 +297,37 @@ def qa(scenario: str, out: Path | None, failure_cost: str | None, workers: int, 
         click.echo(f"report: {store.report_dir / 'index.html'}")
 
 
+@main.command("eval")
+@click.option("--scenario", "-s", required=True, help="The scenario whose corpus to evaluate (name or .yaml path).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Corpus folder [outputs/<scenario name>].")
+@click.option("--baselines", is_flag=True,
+              help="Also train on (b) the train texts in one clean generic voice and (c) the scenario's voices "
+                   "without acoustics, built from the stored text (no LLM), and compare with the corpus (d).")
+@click.option("--seed", type=click.IntRange(min=0, max=2**31 - 1), default=None, help="Probe seed [scenario seed].")
+@click.option("--threads", type=click.IntRange(min=1), default=2, help="Encoder threads [2].")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
+@_allow_path_option
+def eval_cmd(scenario: str, out: Path | None, baselines: bool, seed: int | None, threads: int, quiet: bool,
+             allow_paths: tuple[Path, ...]) -> None:
+    """Train a probe intent classifier on the corpus and test it on held-out voices (and real rows)."""
+    from .api import evaluate
+    from .eval import format_results
+    from .pipeline import default_out
+    from .scenario import load_scenario
+
+    if quiet:
+        _quiet_libraries()
+    sc = load_scenario(scenario, allow_paths=allow_paths)
+    root = out if out is not None else default_out(sc)
+    if not root.is_dir():
+        raise UserError(f"{root}: no corpus folder; build one with `scenavox corpus --scenario {sc.name}` "
+                        "or pass --out")
+    res = evaluate(sc, out=root, baselines=baselines, seed=seed, threads=threads, progress=not quiet)
+    click.echo(format_results(res))
+    click.echo(f"results: {root / 'eval' / 'results.json'}")
+
+
 def _quiet_libraries() -> None:
     """-q also silences the progress bars of the model libraries (transformers' "Loading weights")."""
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")

@@ -340,7 +340,7 @@ class SlotSource(_Strict):
         """The slot type the report groups entity recall by: identifier, number, date, time or name."""
         if self.identifier:
             return "identifier"
-        if self.number is not None:
+        if self.number is not None or self._numeric_values():  # [500 milligrams, 850 milligrams] too
             return "number"
         return "date" if self.date is not None else "time" if self.time is not None else "name"
 

@@ -216,8 +216,11 @@ intents:
     slots: {ref: {digits: 6}, when: {date: {start: 2027-01-01, end: 2027-01-09}}}
   - name: refill
     slots: {drug: {values: [a, b]}, dose: {number: {min: 1, max: 9}}, at: {time: {start: "08:00", end: "09:00"}}}
+  - name: plan
+    slots: {size: {values: [5 gigabytes, 10 gigabytes]}}
 """)
     kinds = metrics.slot_kinds(sc)
+    assert kinds[("plan", "size")] == "number" and kinds[("refill", "drug")] == "name"
     results = [R(intent="check", entities={"ref": True, "when": True}), R(intent="check", entities={"ref": False}),
                R(intent="refill", entities={"drug": True, "dose": False, "at": True})]
     assert metrics.recall_by_slot_type(results, kinds) == {

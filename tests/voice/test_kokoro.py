@@ -100,3 +100,20 @@ def test_mandarin_voice_reads_mandarin_through_misaki(ko, whisper):
     assert ko.native_prosody(v, BASE)["g2p"] == "misaki-zh"
     heard = whisper.transcribe(resample(x, sr, 16000), "zh")
     assert cer(text, heard) <= 0.2, heard  # this sentence comes back exactly in Whisper base, simplified
+
+
+@pytest.mark.parametrize("lang,marker", [("en-029", "də"), ("en-us-nyc", "hˈiə")])
+def test_kokoro_voice_reads_english_with_espeak_accent_phonemes(ko, whisper, speechlike, lang, marker):
+    """lang reaches eSpeak NG: the accent's phonemes (en-029 stops TH, en-us-nyc drops the r) differ from
+    en-us, change the audio, and the clip is still heard as the same words."""
+    from kokoro_onnx.tokenizer import Tokenizer
+
+    text = "How do I get to the nearest gas station from here?"
+    tok = Tokenizer()
+    assert marker in tok.phonemize(text, lang) and marker not in tok.phonemize(text, "en-us")
+    x, sr = ko.synthesize(text, voice(style="af_heart", lang=lang), BASE, seed=1)
+    y, _ = ko.synthesize(text, voice(style="af_heart"), BASE, seed=1)
+    assert speechlike(x, sr) and sha(x) != sha(y)
+    assert ko.native_prosody(voice(style="af_heart", lang=lang), BASE)["lang"] == lang
+    heard = whisper.transcribe(resample(x, sr, 16000), "en")
+    assert wer(text, heard) <= 0.1, heard

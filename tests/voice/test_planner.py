@@ -100,3 +100,19 @@ def test_voice_weights_set_shares_within_an_accent(tmp_path, repo_cwd):
     sc.languages[0].accents[0].weight = 1.0
     counts = Counter(t.voice["id"] for t in plan(sc, 100))
     assert counts == {"natural": 60, "robot-1": 20, "robot-2": 20}
+
+
+def test_default_car_pool_at_200_items_is_mostly_natural_and_keeps_accent_shares(repo_cwd):
+    """The voice planner alone (no synthesis) on the default car scenario at n=200: every accent within
+    5 points of its weight, at least 80% of the clips from neural voices, and eSpeak NG only in accents
+    that no natural voice covers."""
+    sc = load_scenario("prompts/car.yaml")
+    n = 200
+    tasks = plan(sc, n, seed=sc.seed)
+    accents = Counter(t.voice["accent"] for t in tasks)
+    for accent, weight in sc.accent_weights.items():
+        assert abs(accents[accent] / n - weight) <= 0.05, (accent, accents[accent] / n, weight)
+    neural = [t for t in tasks if t.voice["backend"] != "espeak"]
+    assert len(neural) / n >= 0.8, len(neural) / n
+    natural_accents = {t.voice["accent"] for t in neural}
+    assert not [t.voice["id"] for t in tasks if t.voice["backend"] == "espeak" and t.voice["accent"] in natural_accents]

@@ -286,6 +286,15 @@ def _six_answers(sc: Scenario) -> list[list[str]]:
     ]
 
 
+def espeak_only_accents(voices: Iterable[dict[str, Any]]) -> list[str]:
+    """The accents whose every voice (with rows) is an eSpeak NG voice."""
+    backends: dict[str, set[str]] = {}
+    for v in voices:
+        if v.get("accent"):
+            backends.setdefault(str(v["accent"]), set()).add(str(v.get("backend")))
+    return sorted(a for a, b in backends.items() if b == {"espeak"})
+
+
 def card_body(scenario: Scenario, rows_by_split: dict[str, list[dict[str, Any]]], meta: dict[str, Any], *,
               qa: dict[str, Any] | None = None, run_config: dict[str, Any] | None = None,
               columns: list[str] | None = None) -> str:
@@ -344,6 +353,10 @@ def card_body(scenario: Scenario, rows_by_split: dict[str, list[dict[str, Any]]]
     notes = [f"- `{k}`: {v['about']}" for k, v in sorted(voices.items()) if v["about"]]
     if notes:  # what a voice is where its accent tag alone would claim more
         out += ["What some voices are:", "", *notes, ""]
+    formant_only = espeak_only_accents(voices.values())
+    if formant_only:  # a model trained on these accents learns eSpeak NG's formant synthesis, not people
+        out += ["Accents spoken only by eSpeak NG (formant synthesis, robotic; no natural voice covers them "
+                "here): " + ", ".join(formant_only) + ".", ""]
     if real_rows:
         srcs = Counter((str(_provenance(r).get("real", {}).get("source") or "?"),
                         str(_provenance(r).get("real", {}).get("licence") or "unrecorded")) for r in real_rows)

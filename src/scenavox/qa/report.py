@@ -318,4 +318,57 @@ def write_report(store: Store, scenario: Scenario, results: list[Any], summary: 
     data = {"summary": summary, "labels": labels, "plots": sorted(plots),
             "clips": [r.model_dump(mode="json") for r in results]}
     write_atomic(json_path, json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False, default=str) + "\n")
+    probe = store.root / "eval" / "results.json"  # a re-run QA keeps the probe's section of `scenavox eval`
+    if probe.is_file():
+        insert_eval_section(store, json.loads(probe.read_text(encoding="utf-8")))
     return {"html": str(html_path), "json": str(json_path)}
+
+
+# --- the probe's section (`scenavox eval`), kept between markers so eval can refresh it alone ---
+EVAL_START, EVAL_END = "<!-- scenavox-eval -->", "<!-- /scenavox-eval -->"
+
+
+def eval_section(results: dict[str, Any], confusion_png: bytes | None) -> str:
+    rows = [[f"({k}) {v['description']}", v["n"], v["accuracy"], v["error"], f"{v['error_ci95'][0]}-{v['error_ci95'][1]}"]
+            for k, v in results["variants"].items()]
+    parts = [EVAL_START, "<h2>Probe: does the corpus train a model that works on unseen voices?</h2>",
+             f"<p>Intent probe ({html.escape(results['features'])} + {html.escape(results['head'])}) trained on "
+             f"{results['train_rows']} synthetic train rows, tested on {results['test_rows']} rows of held-out voices "
+             f"({html.escape(', '.join(results['held_out_voices']))}; {html.escape(results['held_out_from'])}). "
+             "A proxy, not your production model: see docs/eval.md.</p>",
+             _table(["variant", "test clips", "accuracy", "error", "error 95% interval"], rows)]
+    for key in ("b", "c"):
+        rr = results.get(f"relative_error_reduction_d_over_{key}")
+        if rr and rr.get("value") is not None:
+            parts.append(f"<p>Relative error reduction of (d) over ({key}): {rr['value']} "
+                         f"(95% interval {rr['low']} to {rr['high']}).</p>")
+    d = results["variants"]["d"]
+    for what in ("intent", "accent"):
+        per = d.get(f"error_by_{what}", {})
+        parts.append(_table([what, "test clips", "error"], [[k, g["n"], g["error"]] for k, g in per.items()]))
+    if results.get("real"):
+        parts.append(_table(["real source", "rows", "with intent", "error", "mean confidence"],
+                            [[k, b["rows"], b["with_intent"], b.get("error"), b["mean_confidence"]]
+                             for k, b in results["real"].items()]))
+    if confusion_png:
+        b64 = base64.b64encode(confusion_png).decode("ascii")
+        parts.append(f"<figure><figcaption>Confusion matrix, (d) on held-out voices</figcaption>"
+                     f"<img alt='confusion matrix' src='data:image/png;base64,{b64}'></figure>")
+    parts.append(EVAL_END)
+    return "\n".join(parts)
+
+
+def insert_eval_section(store: Store, results: dict[str, Any]) -> None:
+    """Put (or replace) the probe's section in report/index.html; a no-op without a report."""
+    page_path = store.report_dir / "index.html"
+    if not page_path.is_file():
+        return
+    png = store.root / "eval" / "confusion.png"
+    section = eval_section(results, png.read_bytes() if png.is_file() else None)
+    page = page_path.read_text(encoding="utf-8")
+    if EVAL_START in page and EVAL_END in page:
+        a, rest = page.split(EVAL_START, 1)
+        page = a + section + rest.split(EVAL_END, 1)[1]
+    else:
+        page = page.replace("</body></html>", section + "\n</body></html>")
+    write_atomic(page_path, page)

