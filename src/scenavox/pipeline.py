@@ -112,8 +112,11 @@ class _Run:
         self.quotas = AccentQuotas(self.tasks, [slot[0] for slot in self.schedule], n,
                                    dict(zip(self.planner.accents, self.planner.weights)))
         # duplicates are decided in index order, so the kept set does not depend on completion order
+        # the wording cap only while the judge is on: the fake backend's fixed sentences would all hit it
+        cap_wording = scenario.text.dedup and self.text_stage.judged
         self.deduper = InOrderDeduper(list(range(n)),
-                                      scenario.text.dedup_threshold if scenario.text.dedup else 1.0)
+                                      scenario.text.dedup_threshold if scenario.text.dedup else 1.0,
+                                      scenario.text.max_wording_share if cap_wording else None)
         self.progress = progress
         self.stats = {"text": StageStats(), "voice": StageStats(), "acoustics": StageStats(), "qa": StageStats()}
         self.qa_on = scenario.qa.enabled

@@ -515,8 +515,12 @@ class TextConfig(_Strict):
     # (rapidfuzz ratio, 0..1; 1.0 = exact copies only) to an earlier one, before voicing
     dedup: bool = True
     dedup_threshold: float = Field(0.95, ge=0.5, le=1.0)
+    # ... and drop an utterance whose wording (slot values masked) already makes up this share of its
+    # intent's kept items (3 items always allowed), while the judge is on: a small model says "Take me to
+    # X, please." for a third of its navigation requests otherwise. 1.0 = no cap.
+    max_wording_share: float = Field(0.15, gt=0.0, le=1.0)
     # --- faithfulness: the judge gates every item; each attempt asks for `candidates` answers and
-    # keeps the best-judged one whose wording is least used for its intent so far (text/stage.py)
+    # keeps the best-judged one not worded like the scenario's examples (text/stage.py)
     judge: JudgeConfig = Field(default_factory=JudgeConfig)
     candidates: int = Field(3, ge=1, le=16)  # per attempt, while the judge is on (else 1)
 
@@ -529,7 +533,7 @@ class TextConfig(_Strict):
     # stay out of item ids (a rerun with another concurrency, server address or key reuses every item).
     NOT_IN_ID: ClassVar[frozenset[str]] = frozenset(
         {"base_url", "api_key_env", "concurrency", "request_timeout_s", "max_retries", "price", "dedup",
-         "dedup_threshold", "device"}
+         "dedup_threshold", "max_wording_share", "device"}
     )
     # Settings added after corpora existed: left out of item ids while at their default, so those
     # corpora keep their ids (and a rerun reuses their items).

@@ -163,8 +163,9 @@ def format_summary(summary: dict[str, Any]) -> str:
         for reason, count in qa["dropped_reasons"].items():
             lines.append(f"  {count} x qa: {reason}")
     d = summary.get("duplicates_removed") or {}
-    if d.get("exact") or d.get("near"):
-        lines.append(f"duplicates removed: {d['exact']} exact, {d['near']} near (see duplicates.jsonl)")
+    if d.get("exact") or d.get("near") or d.get("wording"):
+        lines.append(f"duplicates removed: {d['exact']} exact, {d['near']} near, {d.get('wording', 0)} over the "
+                     "wording cap (see duplicates.jsonl)")
     dl = summary.get("dialogues")
     if dl:
         lines.append(f"dialogues: {dl['rendered']} rendered, {dl['audio_minutes']} min (dialogues.jsonl, dataset config"

@@ -36,10 +36,10 @@ def _run(order, threshold=0.95):
 def test_exact_and_near_within_a_command_only():
     kept, d = _run(range(len(ITEMS)))
     assert kept == ["id0", "id3", "id4"]
-    assert d.counts() == {"exact": 1, "near": 1}
+    assert d.counts() == {"exact": 1, "near": 1, "wording": 0}
     assert {x.id: (x.kind, x.duplicate_of) for x in d.duplicates} == {"id1": ("exact", "id0"), "id2": ("near", "id0")}
     kept, d = _run(range(len(ITEMS)), threshold=1.0)  # exact copies only
-    assert kept == ["id0", "id2", "id3", "id4"] and d.counts() == {"exact": 1, "near": 0}
+    assert kept == ["id0", "id2", "id3", "id4"] and d.counts() == {"exact": 1, "near": 0, "wording": 0}
 
 
 def test_kept_set_does_not_depend_on_completion_order():
@@ -68,7 +68,30 @@ def test_pipeline_removes_and_counts_duplicates(make_scenario, tmp_path):
     # Only 3 contacts + 7 temperatures exist: dropped duplicates are topped up with further planned
     # items (up to 5 x n = 60), which keeps the 10 distinct commands and drops the other 50 as copies.
     assert MAX_PLANNED_FACTOR == 5
-    assert res.summary["utterances"] == 10 and dup == {"exact": 50, "near": 0}
+    assert res.summary["utterances"] == 10 and dup == {"exact": 50, "near": 0, "wording": 0}
     lines = [json.loads(x) for x in (res.out / "duplicates.jsonl").read_text().splitlines()]
     assert len(lines) == 50 and all(x["kind"] == "exact" for x in lines)
     assert len({(t.command.intent, tuple(t.command.slots.items())) for t in res.triples}) == 10
+
+
+def test_a_wording_over_its_share_of_the_intent_is_dropped_in_index_order():
+    temps = [f"{t} degrees" for t in range(16, 29)]
+    same = [_t(i, f"Set the temperature to {v}", temperature=v) for i, v in enumerate(temps)]  # one wording
+    other = [_t(100 + i, w.format(v), temperature=v) for i, (w, v) in enumerate(zip(
+        ["Make it {} please", "Could you do {} in here", "I want {} now", "Change it to {} for me",
+         "Turn the heat to {}", "Please go {}", "Cabin at {} thanks", "Warm it to {}", "Cool it to {}",
+         "Put it on {}", "Adjust to {}", "{} would be nice", "Go with {}"], temps))]
+    items = [x for pair in zip(same, other) for x in pair]
+    items = [t.model_copy(update={"index": k}) for k, t in enumerate(items)]  # interleaved in index order
+    d = InOrderDeduper([t.index for t in items], 1.0, max_wording_share=0.15)
+    kept = []
+    for t in sorted(items, key=lambda t: t.index, reverse=True):  # completion order does not matter
+        kept += d.add(t.index, t)
+    copies = [t for t in kept if t.utterance.startswith("Set the temperature to")]
+    assert 3 <= len(copies) <= max(3, 0.15 * len(kept)) + 1
+    assert len(copies) / len(kept) <= 0.2
+    assert d.counts()["wording"] == len(same) - len(copies)
+    assert all(x.kind == "wording" and x.duplicate_of == "id0" for x in d.duplicates)
+    # without the cap everything distinct is kept
+    d = InOrderDeduper([t.index for t in items], 1.0)
+    assert sum(len(d.add(t.index, t)) for t in items) == len(items)
