@@ -69,7 +69,8 @@ def mask(text: str, values: list[str]) -> str:
 
 
 class Embedder:
-    """all-MiniLM-L6-v2 on CPU, with a cache: prototypes and repeated texts are encoded once."""
+    """all-MiniLM-L6-v2 on CPU, with a cache: prototypes and repeated texts are encoded once (each alone,
+    so a text's embedding does not depend on the texts encoded with it)."""
 
     name = "all-MiniLM-L6-v2"
     max_cache = 20_000
@@ -99,7 +100,11 @@ class Embedder:
             self._cache.clear()
             todo = sorted(set(texts))
         if todo:
-            vecs = self.model.encode(todo, normalize_embeddings=True, batch_size=64, show_progress_bar=False)
+            # one text per forward pass: in a batch, a text is padded to the longest one beside it, which moves
+            # its embedding in the last digits; which texts share a batch depends on this worker's cache (what
+            # it judged before), and a score at the threshold must not depend on that (a resumed build
+            # re-judged one item the other way and exported another)
+            vecs = self.model.encode(todo, normalize_embeddings=True, batch_size=1, show_progress_bar=False)
             self._cache.update(zip(todo, np.asarray(vecs, dtype=np.float32)))
         if not texts:
             return np.zeros((0, 384), dtype=np.float32)
