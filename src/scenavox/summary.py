@@ -106,7 +106,7 @@ def _qa_headline(full: dict[str, Any] | None, failed: list[Any], st: StageStats)
     if full:
         c = compact_summary(full)
         for key in ("recognizer", "wer_mean", "clean_wer_mean", "entity_recall", "dnsmos_ovrl_mean",
-                    "words_per_s_mean", "accent_balance_tvd", "intent_balance_tvd", "distinct_voice_ids",
+                    "dnsmos_clean_vs_noisy", "entity_recall_by_type", "words_per_s_mean", "accent_balance_tvd", "intent_balance_tvd", "distinct_voice_ids",
                     "distinct_speakers", "effective_speakers", "off_topic_rate", "not_measured"):
             out[key] = c.get(key)
     return out
