@@ -9,6 +9,7 @@ from typing import Any
 
 from ..records import Clip, Triple, reason_kind
 from ..scenario import Scenario
+from ..text.diversity import distinct_n
 from ..text.normalize import normalize
 from .metrics import recall_by_slot_type, slot_kinds
 
@@ -19,15 +20,6 @@ def _stats(values: Iterable[float | None]) -> dict[str, float]:
         return {}
     return {"mean": round(statistics.fmean(v), 4), "median": round(statistics.median(v), 4),
             "min": round(min(v), 4), "max": round(max(v), 4), "n": len(v)}
-
-
-def distinct_n(texts: list[str], n: int) -> float:
-    """Distinct n-grams over all n-grams (Li et al. 2016), on normalized words."""
-    grams: list[tuple[str, ...]] = []
-    for t in texts:
-        w = normalize(t).split()
-        grams += [tuple(w[i:i + n]) for i in range(len(w) - n + 1)]
-    return round(len(set(grams)) / len(grams), 4) if grams else 0.0
 
 
 def near_duplicate_rate(texts: list[str], cutoff: float = 90.0, limit: int = 5000) -> float:

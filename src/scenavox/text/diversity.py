@@ -12,6 +12,7 @@ from .normalize import normalize
 
 
 def distinct_n(texts: list[str], n: int) -> float:
+    """Distinct n-grams over all n-grams (Li et al. 2016), on normalized words."""
     grams: list[tuple[str, ...]] = []
     for t in texts:
         w = normalize(t).split()

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from functools import cache
 
 from num2words import num2words
@@ -61,16 +62,17 @@ def normalize(text: str) -> str:
     return " ".join(spelling.get(w, w) for w in text.split())
 
 
-def contains(haystack: str, needle: str) -> bool:
-    """Whether needle's words appear, in order and adjacent, in haystack (both normalized).
-    A possessive names the same thing: "Adele's new song" contains "Adele"."""
-    n = normalize(needle)
+def contains(haystack: str, needle: str, norm: Callable[[str], str] | None = None) -> bool:
+    """Whether needle's words appear, in order and adjacent, in haystack (both normalized by `norm`,
+    normalize() by default). A possessive names the same thing: "Adele's new song" contains "Adele"."""
+    norm = norm or normalize
+    n = norm(needle)
     if not n:
         return False
-    if f" {n} " in f" {normalize(haystack)} ":
+    if f" {n} " in f" {norm(haystack)} ":
         return True
     bare = _POSSESSIVE.sub(r"\1", haystack)
-    return bare != haystack and f" {n} " in f" {normalize(bare)} "
+    return bare != haystack and f" {n} " in f" {norm(bare)} "
 
 
 def missing_slots(utterance: str, slots: dict[str, str]) -> list[str]:
@@ -147,10 +149,4 @@ def canonical(text: str) -> str:
 
 def contains_canonical(haystack: str, needle: str) -> bool:
     """contains() on canonical(): a digit string matches only the same digits, whole."""
-    n = canonical(needle)
-    if not n:
-        return False
-    if f" {n} " in f" {canonical(haystack)} ":
-        return True
-    bare = _POSSESSIVE.sub(r"\1", haystack)
-    return bare != haystack and f" {n} " in f" {canonical(bare)} "
+    return contains(haystack, needle, canonical)
