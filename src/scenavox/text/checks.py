@@ -89,10 +89,10 @@ def request_only(utt: str, slots: dict[str, str], forms: dict[str, str]) -> str:
     if not slots:
         return utt
     parts = _SENTENCE_END.split(utt)
+    plain = {n: v for n, v in slots.items() if n not in forms}
+    formed = {n: v for n, v in slots.items() if n in forms}
     for k in range(1, len(parts)):
         head = " ".join(parts[:k])
-        plain = {n: v for n, v in slots.items() if n not in forms}
-        if not missing_slots(head, plain) and not form_problem(head, {n: v for n, v in slots.items() if n in forms},
-                                                                forms):
+        if not missing_slots(head, plain) and not form_problem(head, formed, forms):
             return head
     return utt
