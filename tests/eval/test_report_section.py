@@ -49,3 +49,28 @@ def test_probe_never_holds_out_the_generic_speaker_and_groups_piper_accents():
     for seed in range(20):
         held, where = held_out_voices(sc, rows, seed)
         assert held and not any(v.startswith("piper-joe") for v in held), (seed, held)
+
+
+def test_one_timbre_in_two_accents_is_one_speaker():
+    """A Kokoro style reading New York phonemes is the same person as that style reading American ones
+    (and Piper joe in any accent is joe): holding out one of those voice ids must hold out the other."""
+    import json
+
+    from scenavox.eval.run import GENERIC_SPEAKER, speaker_of
+
+    def row(voice_id, backend, model, options, speaker=None):
+        prov = {"clip": {"voice_options": options, "speaker": speaker}}
+        return {"voice_id": voice_id, "tts_backend": backend, "tts_model": model, "source": "synthetic",
+                "provenance": json.dumps(prov)}
+
+    sarah_us = row("kokoro-af-sarah", "kokoro", "kokoro-82m-v1.0-int8", {"style": "af_sarah"})
+    sarah_nyc = row("kokoro-af-sarah-en-us-nyc", "kokoro", "kokoro-82m-v1.0-int8",
+                    {"style": "af_sarah", "lang": "en-us-nyc"})
+    heart = row("kokoro-af-heart", "kokoro", "kokoro-82m-v1.0-int8", {"style": "af_heart"})
+    blend = row("kokoro-us-blend", "kokoro", "kokoro-82m-v1.0-int8", {"blend": {"af_heart": 0.45, "am_michael": 0.55}})
+    assert speaker_of(sarah_us) == speaker_of(sarah_nyc)
+    assert len({speaker_of(sarah_us), speaker_of(heart), speaker_of(blend)}) == 3
+    joe_gb = row("piper-joe-en-gb-rp", "piper", "bundled:joe", {"espeak_voice": "en-gb-x-rp"})
+    assert speaker_of(joe_gb) == GENERIC_SPEAKER
+    vctk = [row(f"coqui-vctk-{i}", "coqui", "vctk", {}, speaker=f"p{i}") for i in (225, 226)]
+    assert speaker_of(vctk[0]) != speaker_of(vctk[1])
