@@ -231,3 +231,30 @@ intents:
 def test_a_spelled_code_counts_as_said_and_heard():
     assert metrics.entity_stability("ticket E Q, nine zero five four", "ticket EQ 9.054", {"t": "EQ-9054"}) == {"t": True}
     assert metrics.entity_stability("ticket E Q, nine zero five four", "ticket EQ 9.055", {"t": "EQ-9054"}) == {"t": False}
+
+
+# Seen in a default car build: the voice said the name right and Whisper spelled it another way.
+@pytest.mark.parametrize("transcript, value", [
+    ("Play music by Nina Simmon. Here is some fun music.", "Nina Simone"),
+    ("Can you play some music by Billy Eilish?", "Billie Eilish"),
+    ("Um, can you play Aratha Franklin?", "Aretha Franklin"),
+    ("Play Beyoncé's music now.", "Beyonce"),  # accents on Latin letters
+    ("Call Sara for me.", "Sarah"),
+])
+def test_a_name_spelled_otherwise_that_sounds_the_same_is_heard(transcript, value):
+    assert metrics.heard(transcript, value)
+    assert metrics.entity_stability(f"Play {value}.", transcript, {"x": value}) == {"x": True}
+
+
+@pytest.mark.parametrize("transcript, value", [
+    ("Call Marie.", "Maria"),  # one Metaphone key, two people
+    ("Call Tim.", "Tom"),
+    ("Call Mack.", "Mike"),
+    ("Play the Byrls.", "the Beatles"),
+    ("Call Grand Potemey.", "Grandpa"),
+    ("Um, play some bib mallet, please.", "Bob Marley"),
+    ("set it to 25 degrees", "21 degrees"),  # numbers: digit for digit, never by sound
+    ("reference 418 203", "418208"),
+])
+def test_a_different_name_or_number_is_not_heard(transcript, value):
+    assert not metrics.heard(transcript, value)

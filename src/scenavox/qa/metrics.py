@@ -70,8 +70,9 @@ def entity_stability(reference: str, transcript: str, slots: dict[str, str]) -> 
 
 def heard(transcript: str, value: str) -> bool:
     """contains_canonical(), also accepting a different split into words ("Coldplay" heard as "cold
-    play", "AB-1234" heard as "A B 1234")."""
-    if contains_canonical(transcript, value):
+    play", "AB-1234" heard as "A B 1234") and a name the recognizer spelled another way that sounds
+    the same (sounds_alike: "Nina Simone" heard as "Nina Simmon")."""
+    if contains_canonical(transcript, value) or sounds_alike(transcript, value):
         return True
     v = canonical(value).replace(" ", "")
     words = canonical(transcript).split()
@@ -85,6 +86,42 @@ def heard(transcript: str, value: str) -> bool:
             if len(joined) >= len(v):
                 break
     return False
+
+
+# A word heard in another spelling still counts when it sounds the same: equal Metaphone keys, the same
+# closing vowel (Metaphone ignores vowels: "Maria" and "Marie" share a key but are two people) and
+# spelled nearly the same (Indel similarity >= this). "Simone"/"Simmon", "Billie"/"Billy", "Aretha"/
+# "Aratha", "Sarah"/"Sara" pass; "Maria"/"Marie", "Tom"/"Tim", "Mike"/"Mack", "Beatles"/"Byrls" do not.
+# Only words of at least 4 letters: numbers and identifiers are compared digit for digit, always.
+SOUNDS_ALIKE_MIN_SIMILARITY = 0.7
+
+
+def _closing_vowel(word: str) -> str:
+    """The vowel a word ends on ("i" for -i, -y, -ie), "" for a consonant; a silent final e or h dropped."""
+    w = word.rstrip("eh") or word
+    return "i" if w[-1] in "iy" else w[-1] if w[-1] in "aou" else ""
+
+
+def _alike(said: str, heard_word: str) -> bool:
+    if said == heard_word:
+        return True
+    if len(said) < 4 or not said.isalpha() or not heard_word.isalpha():
+        return False
+    import jellyfish
+    from rapidfuzz.distance import Indel
+
+    return (jellyfish.metaphone(said) == jellyfish.metaphone(heard_word)
+            and _closing_vowel(said) == _closing_vowel(heard_word)
+            and Indel.normalized_similarity(said, heard_word) >= SOUNDS_ALIKE_MIN_SIMILARITY)
+
+
+def sounds_alike(transcript: str, value: str) -> bool:
+    """Whether the transcript says the value's words in order, each spelled the same or (a word of
+    letters) sounding the same; never for a value with a digit in it."""
+    v, words = canonical(value).split(), canonical(transcript).split()
+    if not v or any(any(c.isdigit() for c in w) for w in v):
+        return False
+    return any(all(_alike(a, b) for a, b in zip(v, words[i:i + len(v)])) for i in range(len(words) - len(v) + 1))
 
 
 def recall(found: dict[str, bool]) -> float | None:

@@ -81,8 +81,22 @@ def _spelling() -> dict[str, str]:
     return EnglishSpellingNormalizer().mapping
 
 
-def normalize(text: str) -> str:
+def _fold(text: str) -> str:
+    """NFKC, lower case, and Latin letters without their accents ("Beyoncé" == "Beyonce": writers and
+    recognizers spell names either way). Marks on other scripts stay: a Devanagari vowel sign is a letter."""
     text = unicodedata.normalize("NFKC", text).lower()
+    if text.isascii():
+        return text
+    out: list[str] = []
+    for ch in unicodedata.normalize("NFD", text):
+        if unicodedata.combining(ch) and out and "a" <= out[-1] <= "z":
+            continue
+        out.append(ch)
+    return unicodedata.normalize("NFC", "".join(out))
+
+
+def normalize(text: str) -> str:
+    text = _fold(text)
     text = text.replace("%", " percent ").replace("&", " and ")
     text = _ABBREV_RE.sub(lambda m: " " + _ABBREV[m.group(1).lower()] + " ", text)
     text = _AMPM.sub(lambda m: f" {m.group(1)}m ", text)
@@ -147,7 +161,7 @@ def canonical(text: str) -> str:
     """normalize() with numbers as digit strings: every number, said or written, becomes its digits, and
     adjacent numbers join into one ("571 490", "five seven one, four nine zero" -> "571490"). A lone
     "one" reads as 1 ("1 ticket" == "one ticket")."""
-    text = unicodedata.normalize("NFKC", text).lower()
+    text = _fold(text)
     text = text.replace("%", " percent ").replace("&", " and ")
     text = _ABBREV_RE.sub(lambda m: " " + _ABBREV[m.group(1).lower()] + " ", text)
     text = _AMPM.sub(lambda m: f" {m.group(1)}m ", text)
