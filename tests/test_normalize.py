@@ -38,3 +38,44 @@ def test_missing_slots_names_the_missing_ones():
 
 def test_normalize_is_stable():
     assert normalize("  Hello,   WORLD!! ") == "hello world"
+
+
+# Clock times said in words (issue 18: "a time in several ways"), both ways, in the text check's
+# normalize() and in QA's canonical() alike.
+@pytest.mark.parametrize(
+    "said, value",
+    [
+        ("Book me for half past two in the afternoon", "2:30 pm"),
+        ("two thirty pm, please", "2:30 pm"),
+        ("at 2.30 pm", "2:30 pm"),  # British style
+        ("at 14:30", "2:30 pm"),
+        ("quarter to three", "2:45"),
+        ("a quarter past nine in the morning", "9:15 am"),
+        ("nine o'clock in the morning", "9 am"),
+        ("seven forty-five in the evening", "7:45 pm"),
+        ("at noon", "12 pm"),
+        ("quarter to one", "12:45"),
+    ],
+)
+def test_clock_times_in_words_match_the_written_time(said, value):
+    from scenavox.text.normalize import contains_canonical
+
+    assert contains(said, value), (normalize(said), normalize(value))
+    assert contains_canonical(said, value)
+
+
+@pytest.mark.parametrize(
+    "said, value",
+    [
+        ("half past two", "2:30 pm"),  # the part of the day is part of the value
+        ("quarter past two", "2:45"),
+        ("quarter to three", "3:15"),
+        ("half past two in the morning", "2:30 pm"),
+        ("it costs 2.30 pounds", "2:30"),  # a price is not a time
+    ],
+)
+def test_clock_times_that_differ_do_not_match(said, value):
+    from scenavox.text.normalize import contains_canonical
+
+    assert not contains(said, value)
+    assert not contains_canonical(said, value)

@@ -9,6 +9,9 @@ In `normalize()`, numbers are compared as words ("21" == "twenty-one" == "twenty
 punctuation are ignored, "7:30" reads as "seven thirty", "3rd" as "third", the titles
 and street words recognizers like to abbreviate read in full ("Dr. Patel" == "Doctor Patel"),
 and British spellings read as American ones ("harbour" == "harbor": Whisper writes either).
+
+Both forms read a clock time said in words as the written time: "half past two in the afternoon" ==
+"two thirty pm" == "2:30 pm" == "2.30 pm" == "14:30"; "quarter to three" == "2:45"; "noon" == "12 pm".
 """
 
 from __future__ import annotations
@@ -29,6 +32,37 @@ _ABBREV = {"dr": "doctor", "mr": "mister", "mrs": "missus", "prof": "professor",
            "blvd": "boulevard", "hwy": "highway", "mt": "mount"}
 _ABBREV_RE = re.compile(r"\b(" + "|".join(_ABBREV) + r")\b\.?", re.IGNORECASE)
 _POSSESSIVE = re.compile(r"(\w)['\u2019]s\b", re.IGNORECASE)
+
+
+# --- clock times said in words -> "H:MM [am|pm]" ---------------------------------
+_HOURS = ("one two three four five six seven eight nine ten eleven twelve").split()
+_HOUR = r"(1[0-2]|[1-9]|" + "|".join(_HOURS) + r")"
+_PAST = re.compile(r"\b(half|quarter|twenty|ten|five|twenty[- ]five) past " + _HOUR + r"\b")
+_TO = re.compile(r"\b(quarter|twenty|ten|five|twenty[- ]five) to " + _HOUR + r"\b")
+_MINUTES = {"half": 30, "quarter": 15, "twenty": 20, "ten": 10, "five": 5, "twenty five": 25, "twenty-five": 25}
+# "in the morning" after a time ("nine in the morning", "7:30 in the evening") is am / pm
+_TIME_WORD = r"(?:\d{1,2}(?::\d{2})?|" + "|".join(_HOURS) + r"|(?:thirteen|fourteen|fifteen|sixteen|seventeen|" \
+             r"eighteen|nineteen|twenty|thirty|forty|fifty)(?:[- ](?:one|two|three|four|five|six|seven|eight|nine))?)"
+_DAYPART = re.compile(r"\b(" + _TIME_WORD + r")\s+(?:o'?clock\s+)?(in the morning|in the afternoon|in the evening|"
+                      r"at night)\b")
+_DOT_CLOCK = re.compile(r"\b(1[0-2]|0?[1-9])\.([0-5]\d)(?=\s*[ap]\.?\s?m\b)")  # British "2.30 pm"
+_H24 = re.compile(r"\b(1[3-9]|2[0-3]):([0-5]\d)\b")
+
+
+def _hour(word: str) -> int:
+    return int(word) if word.isdigit() else _HOURS.index(word) + 1
+
+
+def _clock_times(text: str) -> str:
+    """Lower-case text with spoken clock times written as clock times, so that both ways of saying one
+    compare equal (see the module docstring)."""
+    text = re.sub(r"\b(noon|midday)\b", "12 pm", text)
+    text = re.sub(r"\bmidnight\b", "12 am", text)
+    text = _PAST.sub(lambda m: f"{_hour(m.group(2))}:{_MINUTES[m.group(1)]:02d}", text)
+    text = _TO.sub(lambda m: f"{(_hour(m.group(2)) + 10) % 12 + 1}:{60 - _MINUTES[m.group(1)]:02d}", text)
+    text = _DAYPART.sub(lambda m: f"{m.group(1)} {'am' if m.group(2).endswith('morning') else 'pm'}", text)
+    text = _DOT_CLOCK.sub(lambda m: f"{int(m.group(1))}:{m.group(2)}", text)
+    return _H24.sub(lambda m: f"{int(m.group(1)) - 12}:{m.group(2)} pm", text)
 
 
 def _num_words(match: re.Match[str]) -> str:
@@ -52,6 +86,7 @@ def normalize(text: str) -> str:
     text = text.replace("%", " percent ").replace("&", " and ")
     text = _ABBREV_RE.sub(lambda m: " " + _ABBREV[m.group(1).lower()] + " ", text)
     text = _AMPM.sub(lambda m: f" {m.group(1)}m ", text)
+    text = _clock_times(text)
     text = _CLOCK.sub(lambda m: f"{m.group(1)} {'' if m.group(2) == '00' else m.group(2)}", text)
     text = _ORDINAL.sub(lambda m: " " + num2words(int(m.group(1)), lang="en", to="ordinal") + " ", text)
     text = _NUMBER.sub(_num_words, text)
@@ -116,6 +151,7 @@ def canonical(text: str) -> str:
     text = text.replace("%", " percent ").replace("&", " and ")
     text = _ABBREV_RE.sub(lambda m: " " + _ABBREV[m.group(1).lower()] + " ", text)
     text = _AMPM.sub(lambda m: f" {m.group(1)}m ", text)
+    text = _clock_times(text)
     text = _CLOCK.sub(lambda m: f"{m.group(1)} {'' if m.group(2) == '00' else m.group(2)}", text)
     text = _THOUSANDS.sub(lambda m: m.group(1) + re.sub(r"[.,]", "", m.group(2)), text)
     text = re.sub(r"o'clock|oclock", " ", text)
