@@ -39,12 +39,12 @@ __all__ = ["VERSION", "Judge", "Verdict", "JudgeItem", "JudgeThresholds", "Score
 # Logistic weights over the features of features.score_items, fitted on the whole audit set (153 items,
 # car + clinic + street_food) by `bench/judge_candidates.py --fit`. Held out (leave one scenario out),
 # utterances: 85% of bad ones found at 10% of good ones rejected (medium); replies of the scenarios that
-# voice them: 82% at 11%, and 84% at 9% cross-validated (tests/data/audit/README.md).
+# voice them: 82% at 11%, and 83% at 9% cross-validated (tests/data/audit/README.md).
 UTTERANCE_MODEL = {"bias": -2.554, "u_margin": 2.978, "u_form": 3.044, "u_invented": -1.328}
 # Replies: fitted on standardized features (C=1), folded back to weights over the raw values.
-REPLY_MODEL = {"bias": -3.746, "r_min_sent_any": 4.195, "r_form": 2.238, "r_invented": -3.314, "r_asks": -2.221,
-               "r_question": -1.582, "r_copy": -2.697, "r_rare": -0.746, "r_foreign": -3.066, "r_you": -0.65,
-               "r_negations": -1.667}
+REPLY_MODEL = {"bias": -3.732, "r_min_sent_any": 4.199, "r_form": 2.218, "r_invented": -3.312, "r_asks": -2.197,
+               "r_question": -1.583, "r_copy": -2.697, "r_rare": -0.745, "r_foreign": -2.988, "r_you": -0.653,
+               "r_negations": -1.666}
 
 
 def _prob(model: dict[str, float], f: dict[str, Any]) -> float:
