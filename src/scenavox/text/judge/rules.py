@@ -9,6 +9,7 @@ first is a request. English only; other languages get neutral scores (0.5) from 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from ..normalize import contains, normalize
 
@@ -147,20 +148,114 @@ _ACK = re.compile(
 )
 
 
+# A word of assent before the reply itself ("Awesome, 3 tacos coming up", "Sí, 5 dumplings!"): what follows
+# it decides the form ("Sure, please pay card" is a request), an assent alone confirms.
+_ASSENT = re.compile(r"^(?:awesome|cheers|great|perfect|excellent|nice|good|fine|sí|si|yes|yep|okay|ok|sure|alright|"
+                     r"all right|right|no problem|of course|certainly|absolutely|got it|you got it|done)\b[\s,.!…:-]*",
+                     re.I)
+# Confirmation phrases anywhere in a reply ("No, 2 arepas coming up for now").
+_CONFIRMS = re.compile(r"\b(?:coming (?:right )?up|right away|on (?:its|it's|the) way|is fine|works|(?:is|are) now|"
+                       r"now (?:playing|calling|setting|heading)|here (?:is|are|you go))\b", re.I)
+
+
 def reply_form(text: str, verbs: frozenset[str] = frozenset()) -> tuple[float, str]:
     """(score, cue) for a reply: 1.0 when it reads as the assistant confirming or answering, 0.0 when it
     reads as a request to the assistant (the user's words again), 0.5 otherwise."""
-    body = strip_lead(text)
+    t = text.strip().lstrip("\"'“”‘’¡¿ ")
+    assent = _ASSENT.match(t)
+    rest = t[assent.end():] if assent else t
+    body = strip_lead(rest)
     low = body.lower()
     words = re.findall(r"[a-z']+", low)
     if not words:
-        return 0.5, "no words"
+        return (1.0, "confirmation") if assent else (0.5, "no words")
     gerund = _GERUND.match(low)
-    if _ACK.match(low) or _ACK.match(text.strip().lower()):
+    if _ACK.match(low) or _ACK.match(rest.strip().lower()):
         return 1.0, "confirmation"
     if gerund and gerund.group(1) not in _NOT_GERUND:
         return 1.0, f"'{gerund.group(1)}' (doing it)"
-    form, cue = request_form(text, verbs)
+    form, cue = request_form(rest, verbs)
     if form == 1.0:
         return 0.0, f"a request ({cue})"
+    if assent or _CONFIRMS.search(t):
+        return 1.0, "confirmation"
     return 0.5, "form unclear"
+
+
+# Clause openings that ask the user for something or hand the command back: "you can go to the museum",
+# "how about 6 dumplings", "let's just take a bus", "don't forget to call Uncle Bob".
+_ASKS = re.compile(r"^(?:please|can you|could you|would you|will you|can i|could i|may i|do you|did you|let's|lets|"
+                   r"how about|what about|why don't|you can|you could|you should|you need|you have to|you must|"
+                   r"you want|don't forget|remember to|try)\b", re.I)
+_CLAUSE = re.compile(r"[,.;!?:()]+|\s+(?:and|but|so)\s+", re.I)
+_YOU = re.compile(r"\b(?:you|you're|youre|you've|you'll|youll|you'd)\b", re.I)
+_NEGATION = re.compile(r"\b(?:not|no|never|can't|cannot|cant|don't|dont|won't|wont|isn't|sorry|afraid|unfortunately|"
+                       r"nothing|nobody)\b", re.I)
+
+
+def clauses(text: str) -> list[str]:
+    return [c.strip() for c in _CLAUSE.split(text) if c and c.strip() and any(ch.isalpha() for ch in c)]
+
+
+def request_clauses(text: str, verbs: frozenset[str] = frozenset()) -> list[str]:
+    """The clauses of a reply that ask the user (or the assistant) for something: an imperative ("Well
+    done, set the temperature to 25 degrees"), "please", "can you", "you can", "how about", "let's"."""
+    found = []
+    verbs = verbs | IMPERATIVES
+    for c in clauses(strip_lead(text) or text):
+        low = strip_lead(c).lower()
+        words = re.findall(r"[a-z']+", low)
+        if words and (_ASKS.match(low) or (words[0] in verbs and not _GERUND.match(low))):
+            found.append(c)
+    return found
+
+
+def you_count(text: str) -> int:
+    """How often the reply says "you": the assistant telling the user what they do ("You're calling Emma
+    again"), not doing it."""
+    return len(_YOU.findall(text))
+
+
+def negations(text: str) -> int:
+    """Refusals and negations ("I'm afraid you don't know Elvis Presley", "No, that's not me")."""
+    return len(_NEGATION.findall(text))
+
+
+_PRICE = re.compile(r"[$€£]\s*\d+(?:[.,]\d+)?|\b\d+(?:[.,]\d+)?\s*(?:dollars?|euros?|pounds?|bucks|cents?)\b", re.I)
+
+
+def foreign_values(text: str, own_slots: set[str], planned: dict[str, str], choices: dict[str, list[str]]) -> list[str]:
+    """Values of slots that the planned intent does not have: "Sure, 2 bao buns coming up" answers a
+    price question with an order (quantity is order_item's slot). Prices are not quantities ("$2.25",
+    "10 dollars"), and a value inside a planned one is the planned one ("the office" as a contact)."""
+    norm = f" {normalize(_PRICE.sub(' ', text))} "
+    found = []
+    for slot, values in choices.items():
+        if slot in own_slots:
+            continue
+        for v in values:
+            nv = normalize(v)
+            if nv and f" {nv} " in norm and not any(contains(p, v) or contains(v, p) for p in planned.values()):
+                found.append(v)
+    return found
+
+
+def copy_share(masked_utterance: str, masked_reply: str, mask_token: str = "x") -> float:
+    """The share of the reply's words (values masked out) that the utterance already says: a reply that
+    repeats the request ("Sorry, I meant corn on the cob" after "I'm sorry, I mean corn on the cob")."""
+    said = set(masked_utterance.split())
+    words = [w for w in masked_reply.split() if w != mask_token]
+    return sum(w in said for w in words) / len(words) if words else 0.0
+
+
+def rare_words(text: str, known: frozenset[str] | set[str], in_vocabulary: Callable[[str], bool]) -> list[str]:
+    """Words of the reply that neither the scenario, its values nor the utterance use, and that a
+    tokenizer's vocabulary does not hold whole: garble and made-up words ("the feast of the sabayon,
+    laaayak"). "it's" is judged by "it". Latin-script words only: the vocabulary is English, and it would
+    split every word of a script it does not cover."""
+    out = []
+    for w in re.findall(r"[A-Za-zÀ-ÖØ-öø-ÿ]+(?:['’][A-Za-z]+)?", text):
+        base = re.split(r"['’]", w)[0].lower()
+        if len(base) > 2 and base not in known and not in_vocabulary(base):
+            out.append(w)
+    return out

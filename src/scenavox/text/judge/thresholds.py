@@ -21,10 +21,11 @@ class JudgeThresholds(BaseModel):
     check_reply: bool | None = None
 
 
-# Measured on the audit set (in sample; tests/data/audit/README.md). Utterances: low rejects 5% of good
-# ones and finds 84% of bad ones, medium 9% / 89%, high 12% / 90%. Replies (scenarios that voice them):
-# low 14% / 61%, medium 18% / 77%, high 25% / 87%. The reply model's probabilities sit lower (two
-# thirds of the audit replies are bad), hence its lower numbers.
+# Measured on the audit set (in sample; tests/data/audit/README.md has the held-out numbers too).
+# Utterances: low rejects 5% of good ones and finds 84% of bad ones, medium 9% / 89%, high 12% / 90%.
+# Replies (scenarios that voice them): low 7% / 81%, medium 7% / 87%, high 14% / 91%; held out (leave one
+# scenario out) low 7% / 73%, medium 11% / 82%, high 21% / 86%. The reply model's probabilities sit
+# lower (two thirds of the audit replies are bad), hence its lower thresholds.
 PRESETS: dict[str, dict[str, float]] = {
     "low": dict(min_utterance=0.4, min_reply=0.2),
     "medium": dict(min_utterance=0.5, min_reply=0.3),
