@@ -17,7 +17,8 @@ Voice options (the registry's `options`):
   lang    en-us (default), en-gb, en-us-nyc or en-029: English phonemized by eSpeak NG (kokoro-onnx's
           own path); en-us-nyc and en-029 put eSpeak NG's New York City and Caribbean phonemes
           (non-rhotic vowels; TH stopping, open vowels) under a voice trained on American or
-          British speech: the accent is in the phonemes only (bench/kokoro_voices.py --accent-langs);
+          British speech (the accent is in the phonemes only) or on another language's speech
+          (its timbre and intonation stay; bench/kokoro_voices.py --accent-langs);
           cmn: Mandarin phonemized by misaki's ZHG2P (jieba + pypinyin + pinyin-to-IPA), the
           G2P Kokoro v1.0 was trained with. Whisper base CER on 6 taxi requests (traditional
           characters folded to simplified): zf_xiaoxiao 0.07, zm_yunxi 0.08, against 0.56 and
