@@ -274,8 +274,10 @@ def car_pool(b: Bench, args: argparse.Namespace, texts: list[str]) -> None:
     stock = {voices[v]["options"]["style"]: v for v in pool
              if voices[v]["backend"] == "kokoro" and "style" in voices[v]["options"]}
     langs = [x for x in args.accent_langs.split(",") if x]
+    # a trial "name" is read in every --accent-langs language, "name@lang" in that one only
     trials = {f"{name}@{lang}": (name, {"style": name, "lang": lang})
-              for lang in langs for name in [x for x in args.accent_voices.split(",") if x]}
+              for lang in langs for spec in [x for x in args.accent_voices.split(",") if x]
+              for name, only in [(spec.split("@") + [""])[:2]] if only in ("", lang)}
     # Candidates depend on the seed and the registry only (not on measurements), so a run can measure
     # them first (--measure-only) while another measures the pool. Parents: the car pool's American and
     # British stock voices (all passed the gate); languages alternate over the candidates.
@@ -315,6 +317,16 @@ def car_pool(b: Bench, args: argparse.Namespace, texts: list[str]) -> None:
             own = float(r["emb"] @ b.rows[stock[name]]["emb"]) if name in stock else float("nan")
             print(fmt(key, r, b.max_cos(key, [k for k in pool if k != stock.get(name)])), f"own {own:.3f}",
                   flush=True)
+        # which passing trials would be new speakers in the pool: greedy, one accent per style (its first
+        # passing language here; a style read with other phonemes is the same speaker to GE2E)
+        new, seen = [], set()
+        for key, (name, _) in trials.items():
+            if b.rows[key]["ok"] and name not in stock and name not in seen:
+                seen.add(name)
+                new.append(key)
+        gain = [k for k in distinct(b, pool + new) if k in new]
+        print(f"car pool + passing trials: {len(distinct(b, pool))} -> {len(distinct(b, pool + new))} distinct "
+              f"(new: {', '.join(gain) or 'none'})")
     kept: list[tuple[str, str, dict]] = []
     if candidates:
         print(f"\n# blend candidates read with {', '.join(langs)} (seed {args.seed}): kept when passing and max "
@@ -391,7 +403,8 @@ def main() -> None:
     ap.add_argument("--plan-n", type=int, default=200, help="items the voice planner plans for --car's shares")
     ap.add_argument("--accent-langs", default="", help="with --car: eSpeak NG English variants to read Kokoro "
                     "voices with, e.g. en-us-nyc,en-029")
-    ap.add_argument("--accent-voices", default="af_heart,am_michael", help="with --accent-langs: stock styles to try")
+    ap.add_argument("--accent-voices", default="af_heart,am_michael", help="with --accent-langs: stock styles to try "
+                    "(name@lang: in that language only)")
     ap.add_argument("--measure-only", action="store_true", help="with --car: measure the --accent-langs trials "
                     "and blend candidates only (to fill the cache), no pool, no comparison")
     ap.add_argument("--prosody-swaps", type=int, default=0, help="with --car: candidate prosody swaps per "

