@@ -240,6 +240,7 @@ def test_a_spelled_code_counts_as_said_and_heard():
     ("Um, can you play Aratha Franklin?", "Aretha Franklin"),
     ("Play Beyoncé's music now.", "Beyonce"),  # accents on Latin letters
     ("Call Sara for me.", "Sarah"),
+    ("Um, can you play some Billy Eilish's music?", "Billie Eilish"),  # and a possessive
 ])
 def test_a_name_spelled_otherwise_that_sounds_the_same_is_heard(transcript, value):
     assert metrics.heard(transcript, value)

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 from rapidfuzz.distance import Levenshtein
 
-from ..text.normalize import canonical, contains_canonical
+from ..text.normalize import POSSESSIVE, canonical, contains_canonical
 
 
 # --- recognition -------------------------------------------------------------------
@@ -118,10 +118,14 @@ def _alike(said: str, heard_word: str) -> bool:
 def sounds_alike(transcript: str, value: str) -> bool:
     """Whether the transcript says the value's words in order, each spelled the same or (a word of
     letters) sounding the same; never for a value with a digit in it."""
-    v, words = canonical(value).split(), canonical(transcript).split()
+    v = canonical(value).split()
     if not v or any(any(c.isdigit() for c in w) for w in v):
         return False
-    return any(all(_alike(a, b) for a, b in zip(v, words[i:i + len(v)])) for i in range(len(words) - len(v) + 1))
+    for text in {transcript, POSSESSIVE.sub(r"\1", transcript)}:  # "Billy Eilish's music" names Billie Eilish
+        words = canonical(text).split()
+        if any(all(_alike(a, b) for a, b in zip(v, words[i:i + len(v)])) for i in range(len(words) - len(v) + 1)):
+            return True
+    return False
 
 
 def recall(found: dict[str, bool]) -> float | None:

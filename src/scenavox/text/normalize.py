@@ -31,7 +31,7 @@ _AMPM = re.compile(r"\b([ap])\.?\s?m\b\.?", re.IGNORECASE)
 _ABBREV = {"dr": "doctor", "mr": "mister", "mrs": "missus", "prof": "professor", "ave": "avenue", "rd": "road",
            "blvd": "boulevard", "hwy": "highway", "mt": "mount"}
 _ABBREV_RE = re.compile(r"\b(" + "|".join(_ABBREV) + r")\b\.?", re.IGNORECASE)
-_POSSESSIVE = re.compile(r"(\w)['\u2019]s\b", re.IGNORECASE)
+POSSESSIVE = re.compile(r"(\w)['\u2019]s\b", re.IGNORECASE)
 
 
 # --- clock times said in words -> "H:MM [am|pm]" ---------------------------------
@@ -120,7 +120,7 @@ def contains(haystack: str, needle: str, norm: Callable[[str], str] | None = Non
         return False
     if f" {n} " in f" {norm(haystack)} ":
         return True
-    bare = _POSSESSIVE.sub(r"\1", haystack)
+    bare = POSSESSIVE.sub(r"\1", haystack)
     return bare != haystack and f" {n} " in f" {norm(bare)} "
 
 
