@@ -10,6 +10,8 @@ stored results without loading any model.
 from __future__ import annotations
 
 import hashlib
+import inspect
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -240,6 +242,23 @@ class QAStage(Stage):
         audio = np.ascontiguousarray(x16[: n * metrics.VAD_CHUNK], dtype=np.float32)
         return np.asarray(self._vad(audio, num_samples=metrics.VAD_CHUNK), dtype=np.float32).reshape(-1)[:n]
 
+    def _round_trip_passes(self, text: str, slots: dict[str, str]) -> Callable[[str], bool]:
+        """Whether a transcript passes the recognition gates (WER, entity recall) at this scenario's thresholds."""
+        t = self.thresholds
+
+        def accept(heard: str) -> bool:
+            rec = metrics.recall(metrics.entity_stability(text, heard, slots))
+            return metrics.wer(text, heard) <= t.max_wer and (rec is None or rec >= t.min_entity_recall)
+
+        return accept
+
+    def _transcribe(self, audio: np.ndarray, lang: str | None, accept: Callable[[str], bool]) -> str:
+        """The recognizer's transcript; one that can decode again when the first one fails (the
+        clip-context recognizer, qa/asr.py) gets the gates' verdict to decide."""
+        if "accept" in inspect.signature(self._asr.transcribe).parameters:
+            return str(self._asr.transcribe(audio, lang, accept=accept))
+        return str(self._asr.transcribe(audio, lang))
+
     def process(self, task: QATask) -> Outcome:
         from .asr import whisper_language
 
@@ -253,10 +272,11 @@ class QAStage(Stage):
         signals = ClipSignals(clip, triple, x, sr, None, None, self._vad_probs,
                               self._dnsmos.score_many if self._dnsmos else None,
                               clean_audio_16k=clean if self.clean_mos else None, noisy_mos=noisy_mos)
+        accept = self._round_trip_passes(clip.text, triple.command.slots)
         if noisy:
-            signals.transcript = self._asr.transcribe(signals.audio_16k, lang)
+            signals.transcript = self._transcribe(signals.audio_16k, lang, accept)
         if clean is not None:
-            signals.clean_transcript = self._asr.transcribe(clean, lang)
+            signals.clean_transcript = self._transcribe(clean, lang, accept)
         _ = signals.vad  # the VAD before the checks' own models (DNSMOS), as it always ran
         fields: dict[str, Any] = dict(
             id=clip.id, triple_id=clip.triple_id, key=result_key(clip, triple, self.recognizer_name, noisy, noisy_mos),
