@@ -738,7 +738,9 @@ class QAConfig(_Strict):
     max_clipped_fraction: float | None = Field(None, ge=0, le=1)
     min_rms_dbfs: float | None = Field(None, le=0)
     max_rms_dbfs: float | None = Field(None, le=0)
-    gate_mos: bool | None = None  # None: gate on DNSMOS only for clips without added noise below 20 dB SNR
+    # None: gate on the clean copy's DNSMOS SIG (else on the clip's, if no noise under 20 dB SNR was added);
+    # true: on the clip's as it is in the corpus; false: no DNSMOS gate
+    gate_mos: bool | None = None
     # which transcript the WER/entity gates read: clean (speech before the scenario's noise; default),
     # noisy, or both; clips without a clean copy always use the noisy one
     recognition_on: Literal["clean", "noisy", "both"] | None = None

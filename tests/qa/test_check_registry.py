@@ -158,3 +158,16 @@ def test_builtin_columns_and_thresholds_keep_their_names_and_order():
     assert list(cols) == BUILTIN_COLUMNS
     assert cols["qa_reasons"] == "; ".join(r.reasons) and cols["qa_snr_db"] == 12.5 and cols["qa_cer"] == 0.3
     assert list(thresholds_for(scenario("medium")).model_dump()) == BUILTIN_THRESHOLDS
+
+
+def test_the_dnsmos_gate_reads_the_voice_not_the_scene():
+    """A phone line's band limit took DNSMOS SIG from about 3.6 (clean copy) to 1.1-1.3 on the service_line
+    scenario, and the gate on the corpus copy dropped voices that were fine: with a clean copy, the gate
+    reads its SIG; qa.gate_mos: true gates the corpus copy as it is; false, nothing."""
+    ok = dict(clean_transcript="Call Doctor Patel now", clean_wer=0.0, clean_entity_recall=1.0, target_snr_db=25.0)
+    phone = _result(**ok, dnsmos_sig=1.2, clean_dnsmos_sig=3.6)
+    assert judge(phone, thresholds_for(scenario("high"))).reasons == []
+    bad_voice = _result(**ok, dnsmos_sig=3.0, clean_dnsmos_sig=2.1)
+    assert judge(bad_voice, thresholds_for(scenario("high"))).reasons == ["clean dnsmos sig 2.10 < 2.8"]
+    assert judge(phone, thresholds_for(scenario("high", "qa: {gate_mos: true}\n"))).reasons == ["dnsmos sig 1.20 < 2.8"]
+    assert judge(bad_voice, thresholds_for(scenario("high", "qa: {gate_mos: false}\n"))).reasons == []

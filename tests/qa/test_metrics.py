@@ -259,3 +259,18 @@ def test_a_name_spelled_otherwise_that_sounds_the_same_is_heard(transcript, valu
 ])
 def test_a_different_name_or_number_is_not_heard(transcript, value):
     assert not metrics.heard(transcript, value)
+
+
+@pytest.mark.parametrize("transcript, value", [
+    ("I want the Plus Plan with 20 GB.", "20 gigabytes"),  # seen in a service_line build
+    ("with 10 Gb please", "10 gigabytes"),
+    ("take 500mg twice a day", "500 milligrams"),  # a dose heard right is not a lost entity
+    ("just 1 GB", "1 gigabyte"),
+])
+def test_unit_abbreviations_after_a_number_read_as_their_words(transcript, value):
+    assert metrics.heard(transcript, value)
+
+
+def test_a_unit_does_not_make_another_number_heard():
+    assert not metrics.heard("with 20GB", "10 gigabytes")
+    assert not metrics.heard("500 mg", "500 milliliters")

@@ -198,15 +198,13 @@ class QAStage(Stage):
 
     def noisy_plan(self, clip: Clip, has_clean: bool) -> tuple[bool, bool]:
         """(transcribe, DNSMOS) the noisy copy: always where a gate reads it (no clean copy; recognition_on
-        noisy/both; the DNSMOS gate on, i.e. no noise under 20 dB added), else on the seeded sample
-        (reported, not gated)."""
-        from .checks.dnsmos import mos_gated
-
+        noisy/both; qa.gate_mos true), else on the seeded sample (reported, not gated)."""
         if not has_clean:
             return True, True
         sampled = in_noisy_sample(clip.id, self.noisy_share)
         asr = sampled or getattr(self.thresholds, "recognition_on", "clean") != "clean"
-        mos = sampled or not self.clean_mos or mos_gated(_target_snr(clip), self.thresholds)
+        # the DNSMOS gate reads the clean copy's scores, unless qa.gate_mos asks for the clip's
+        mos = sampled or not self.clean_mos or getattr(self.thresholds, "gate_mos", None) is True
         return asr, mos
 
     def key(self, clip: Clip, triple: Triple, has_clean: bool) -> str:

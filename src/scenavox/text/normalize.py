@@ -11,7 +11,8 @@ and street words recognizers like to abbreviate read in full ("Dr. Patel" == "Do
 and British spellings read as American ones ("harbour" == "harbor": Whisper writes either).
 
 Both forms read a clock time said in words as the written time: "half past two in the afternoon" ==
-"two thirty pm" == "2:30 pm" == "2.30 pm" == "14:30"; "quarter to three" == "2:45"; "noon" == "12 pm".
+"two thirty pm" == "2:30 pm" == "2.30 pm" == "14:30"; "quarter to three" == "2:45"; "noon" == "12 pm". A unit
+abbreviation after a number reads as its word: "20GB" == "20 gigabytes", "500 mg" == "500 milligrams".
 """
 
 from __future__ import annotations
@@ -95,8 +96,19 @@ def _fold(text: str) -> str:
     return unicodedata.normalize("NFC", "".join(out))
 
 
+# Unit abbreviations after a number, as recognizers write them ("20GB", "500 mg"), read as the words
+# a writer uses: otherwise a dose or a data allowance heard right counts as lost.
+_UNITS = {"gb": "gigabyte", "mb": "megabyte", "kb": "kilobyte", "tb": "terabyte", "mg": "milligram",
+          "ml": "milliliter", "kg": "kilogram", "km": "kilometer", "cm": "centimeter", "mm": "millimeter"}
+_UNIT_RE = re.compile(r"(\d+(?:\.\d+)?)\s*(" + "|".join(_UNITS) + r")\b")
+
+
+def _units(text: str) -> str:
+    return _UNIT_RE.sub(lambda m: f"{m.group(1)} {_UNITS[m.group(2)]}{'' if m.group(1) == '1' else 's'}", text)
+
+
 def normalize(text: str) -> str:
-    text = _fold(text)
+    text = _units(_fold(text))
     text = text.replace("%", " percent ").replace("&", " and ")
     text = _ABBREV_RE.sub(lambda m: " " + _ABBREV[m.group(1).lower()] + " ", text)
     text = _AMPM.sub(lambda m: f" {m.group(1)}m ", text)
@@ -161,7 +173,7 @@ def canonical(text: str) -> str:
     """normalize() with numbers as digit strings: every number, said or written, becomes its digits, and
     adjacent numbers join into one ("571 490", "five seven one, four nine zero" -> "571490"). A lone
     "one" reads as 1 ("1 ticket" == "one ticket")."""
-    text = _fold(text)
+    text = _units(_fold(text))
     text = text.replace("%", " percent ").replace("&", " and ")
     text = _ABBREV_RE.sub(lambda m: " " + _ABBREV[m.group(1).lower()] + " ", text)
     text = _AMPM.sub(lambda m: f" {m.group(1)}m ", text)
