@@ -22,14 +22,17 @@ AUDIT = Path(__file__).resolve().parents[1] / "data" / "audit"
 # --- units: no model ---------------------------------------------------------------------
 @pytest.mark.parametrize("text", ["Call Emma for me.", "Um, can you play some Elton John?", "I'd like 3 tacos.",
                                   "How much are the arepas?", "I need a refill of metformin, 10 milligrams please.",
-                                  "I'll have two tacos, please.", "Hey, take me to the airport."])
+                                  "I'll have two tacos, please.", "Hey, take me to the airport.",
+                                  # a caller's openings (service_line's own example: judged a statement before)
+                                  "I'm calling about fault ticket K M, two two nine one.",
+                                  "I am reporting a fault by ticket S, forty-nine sixty-two."])
 def test_requests_read_as_requests(text):
     assert request_form(text)[0] == 1.0
 
 
 @pytest.mark.parametrize("text", ["You set your cabin temperature to 17 degrees.",
                                   "Here is the fastest route to Main Street.", "Calling Aunt Lucy now.", "I'm playing a pop music by Beyonce.",
-                                  "I will cancel your appointment on January 17th."])
+                                  "I will cancel your appointment on January 17th.", "I'm heading to the airport."])
 def test_statements_and_confirmations_do_not(text):
     assert request_form(text)[0] == 0.0
 

@@ -27,7 +27,10 @@ _WANT = re.compile(
     # "I'll have two tacos", "I'll pay by card": the conventional forms of ordering and paying
     r"(?:i'?ll|i will|we'?ll) (?:have|take|get|go with|pay|need you|want)|i'?m (?:paying|having|taking)|"
     r"(?:i'?m|i am) (?:gonna|going to) (?:pay|have|take)|"
-    r"i (?:can|could) (?:pay|get|have)|(?:i'?ll|i will) (?:just )?need)\b", re.I,
+    r"i (?:can|could) (?:pay|get|have)|(?:i'?ll|i will) (?:just )?need|"
+    # a caller's openings: "I'm calling about ticket KM-2291", "I am reporting a fault", "I'm trying to pay"
+    r"(?:i'?m|i am) (?:calling|ringing|phoning|reporting|trying to|looking for|looking to|here (?:to|about)))\b",
+    re.I,
 )
 # "I will cancel your appointment", "I'm going to book...": the speaker announces their own action
 _OWN_ACTION = re.compile(r"^(?:i'?ll|i will|i'?m (?:gonna|going to)|i am (?:gonna|going to)|i shall)\b", re.I)
