@@ -183,3 +183,40 @@ def test_an_accent_that_never_passes_is_reported_short(mini_yaml, tmp_path, monk
     assert res.summary["accent_shortfall"] == {"en-GB": 5}
     assert res.summary["accents"] == {"en-US": 10}  # its places go to the accent that passes
     assert "en-GB 5 fewer" in __import__("scenavox.summary", fromlist=["x"]).format_summary(res.summary)
+
+
+def _failing_intent(monkeypatch, intent, keep_every):
+    """Items of `intent` are set aside by the text stage, all but one in keep_every (by their id)."""
+    from scenavox.stages import Outcome
+    from scenavox.records import Quarantined
+
+    real = TextStage.process
+
+    def process(self, task):
+        if task.command.intent == intent and int(task.id, 16) % keep_every:
+            return Outcome(id=task.id, quarantined=Quarantined(id=task.id, stage="text", reason="judge: no",
+                                                               input=task.model_dump(mode="json")))
+        return real(self, task)
+
+    monkeypatch.setattr(TextStage, "process", process)
+
+
+def test_top_up_keeps_intent_weights_when_one_intent_is_set_aside_more(mini_yaml, tmp_path, monkeypatch):
+    """The judge once set aside most of one intent's items (service_line exported none of report_fault):
+    top-ups go to the intent that is short, so the corpus keeps the scenario's intent weights."""
+    _failing_intent(monkeypatch, "call_contact", keep_every=3)
+    sc = load_scenario(mini_yaml)
+    res = build(sc, n=20, out=tmp_path / "c", workers=0, progress=False)
+    assert res.summary["utterances"] == 20
+    assert res.summary["intents"] == {"call_contact": 10, "set_temperature": 10}, res.summary["intents"]
+    assert res.summary["accents"] == {"en-GB": 10, "en-US": 10}
+    assert res.summary["intent_shortfall"] == {} and res.summary["accent_shortfall"] == {}
+
+
+def test_an_intent_that_never_passes_is_reported_short(mini_yaml, tmp_path, monkeypatch):
+    _failing_intent(monkeypatch, "call_contact", keep_every=10**12)
+    sc = load_scenario(mini_yaml)
+    res = build(sc, n=10, out=tmp_path / "c", workers=0, progress=False, allow_short=True)
+    assert res.summary["intent_shortfall"] == {"call_contact": 5}
+    assert res.summary["intents"] == {"set_temperature": 10}
+    assert "call_contact 5 fewer" in __import__("scenavox.summary", fromlist=["x"]).format_summary(res.summary)
