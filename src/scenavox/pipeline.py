@@ -109,18 +109,8 @@ class _Run:
         self.tasks = plan_tasks(scenario, cap, seed, extra_fingerprint=self.text_stage.prompts.fingerprint)
         self.schedule = voice_slots(self.planner, self.tasks)  # a dialogue keeps its voice
         self.index_of = {t.id: t.index for t in self.tasks}
-        # one-turn commands are stratified by accent and intent: the judge and QA drop some intents' items
-        # far more often than others' (service_line once exported no report_fault at all), and top-ups
-        # by accent alone refilled them with whatever intent came next in the plan
-        accent_w = dict(zip(self.planner.accents, self.planner.weights))
-        if any(t.dialogue is not None for t in self.tasks):
-            self.stratum_of = [slot[0] for slot in self.schedule]
-            weights: dict[Any, float] = accent_w
-        else:
-            self.stratum_of = [(slot[0], t.command.intent) for slot, t in zip(self.schedule, self.tasks)]
-            intent_w = dict(zip((i.name for i in scenario.intents), scenario.intent_weights))
-            weights = {s: accent_w[s[0]] * intent_w.get(s[1], 0.0) for s in set(self.stratum_of)}
-        self.quotas = AccentQuotas(self.tasks, self.stratum_of, n, weights)
+        self.quotas = AccentQuotas(self.tasks, [slot[0] for slot in self.schedule], n,
+                                   dict(zip(self.planner.accents, self.planner.weights)))
         # duplicates are decided in index order, so the kept set does not depend on completion order
         # the wording cap only while the judge is on: the fake backend's fixed sentences would all hit it
         cap_wording = scenario.text.dedup and self.text_stage.judged
@@ -262,8 +252,8 @@ class _Run:
             return list(self.clips.values())
         return [c for c in self.clips.values() if c.id in self.qa and self.qa[c.id].passed]
 
-    def _stratum(self, c: Clip) -> Any:
-        return self.stratum_of[self.triples[c.triple_id].index]
+    def _accent(self, c: Clip) -> str:
+        return self.schedule[self.triples[c.triple_id].index][0]
 
     # -- the whole run --------------------------------------------------------------------
     def execute(self) -> RunFacts:
@@ -277,7 +267,7 @@ class _Run:
             while True:
                 self._run_pass(todo)
                 self._run_qa()
-                todo, targets = self.quotas.top_up(Counter(self._stratum(c) for c in self._passing()))
+                todo, targets = self.quotas.top_up(Counter(self._accent(c) for c in self._passing()))
                 if not todo:
                     break
                 self.deduper.extend([t.index for t in todo])
@@ -336,20 +326,7 @@ class _Run:
             seconds={"generate": t_gen, "export": t_export, "total": time.perf_counter() - t0},
             qa_summary=qa_summary, qa_failed=qa_failed, duplicates=self.deduper.counts(),
             planned={"tried": len(self.quotas.tried), "cap": len(self.tasks)},
-            accent_shortfall=_shortfall_of(self.quotas.shortfall(targets), 0),
-            intent_shortfall=_shortfall_of(self.quotas.shortfall(targets), 1), dialogues=dialogues)
-
-
-def _shortfall_of(short: dict[Any, int], part: int) -> dict[str, int]:
-    """Shortfall per accent (part 0) or per intent (part 1) from the quotas' per-stratum shortfall (strata
-    are accents, or (accent, intent) pairs; an accent-only stratum says nothing of intents)."""
-    out: Counter[str] = Counter()
-    for stratum, k in short.items():
-        if isinstance(stratum, tuple):
-            out[stratum[part]] += k
-        elif part == 0:
-            out[stratum] += k
-    return dict(out)
+            accent_shortfall=self.quotas.shortfall(targets), dialogues=dialogues)
 
 
 def _persist(store: Store, outcome: Any, st: StageStats, kind: str) -> None:

@@ -1,13 +1,12 @@
 """How many items a build tries, and which passing clips make the corpus (the top-up policy).
 
 QA drops some voices' clips far more often than others' (Whisper base hears eSpeak's Caribbean
-English much worse than Piper's US English), and the judge some intents' items more than others',
-so "the first n clips that passed" would drift off the scenario's weights. Instead, per stratum (an
-accent; for one-turn commands an (accent, intent) pair: the pipeline decides):
-- each stratum's quota comes from the first n planned slots;
-- top-ups plan the next untried items of the strata still short, at each stratum's own pass rate;
-- the corpus takes each stratum's quota in plan order;
-- a stratum whose planned items run out gives its places to the others (`shortfall` names it).
+English much worse than Piper's US English), so "the first n clips that passed" would drift off
+the scenario's accent weights. Instead:
+- each accent's quota comes from the first n planned slots;
+- top-ups plan the next untried items of the accents still short, at each accent's own pass rate;
+- the corpus takes each accent's quota in plan order;
+- an accent whose planned items run out gives its places to the others (`shortfall` names it).
 
 Everything here is a function of the plan and of which clips passed, so a resumed run decides
 the same way as an uninterrupted one.
@@ -28,8 +27,8 @@ MAX_PLANNED_FACTOR = 5
 
 
 class AccentQuotas:
-    """tasks: the whole plan (MAX_PLANNED_FACTOR x n items); accent_of[i]: the stratum of plan index i
-    (an accent, or any hashable such as (accent, intent)); weights: stratum -> weight."""
+    """tasks: the whole plan (MAX_PLANNED_FACTOR x n items); accent_of[i]: the accent of plan index i;
+    weights: the scenario's accent weights (accent -> weight)."""
 
     def __init__(self, tasks: Sequence[TextTask], accent_of: Sequence[str], n: int, weights: dict[str, float]):
         self.tasks, self.accent_of, self.n, self.weights = tasks, accent_of, n, weights

@@ -52,7 +52,6 @@ class RunFacts:
     duplicates: dict[str, int] = field(default_factory=dict)
     planned: dict[str, int] = field(default_factory=dict)  # tried, cap
     accent_shortfall: dict[str, int] = field(default_factory=dict)
-    intent_shortfall: dict[str, int] = field(default_factory=dict)
     dialogues: list[Any] = field(default_factory=list)
 
 
@@ -92,7 +91,6 @@ def run_summary(f: RunFacts) -> dict[str, Any]:
     summary["duplicates_removed"] = f.duplicates
     summary["planned"] = f.planned
     summary["accent_shortfall"] = f.accent_shortfall
-    summary["intent_shortfall"] = f.intent_shortfall
     if f.dialogues or scenario.interaction_rhythm.mode.value != "one_turn":
         summary["dialogues"] = {"rendered": len(f.dialogues),
                                 "audio_minutes": round(sum(d.duration_s for d in f.dialogues) / 60, 2)}
@@ -137,10 +135,6 @@ def format_summary(summary: dict[str, Any]) -> str:
     if short:
         lines.append("accents short of their weights (every planned item was used; raise the pass rate or n): "
                      + ", ".join(f"{k} {v} fewer" for k, v in short.items()))
-    short_i = summary.get("intent_shortfall") or {}
-    if short_i:
-        lines.append("intents short of their weights (every planned item was used; raise the pass rate or n): "
-                     + ", ".join(f"{k} {v} fewer" for k, v in short_i.items()))
     mix = summary.get("mix") or {}
     if mix.get("mode") == "blended":
         lines.append("synthetic share: " + ", ".join(
