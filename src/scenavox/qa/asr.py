@@ -9,12 +9,11 @@ the clip's own length plus a margin (`context_frames`), not on a 30-s window.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import importlib.util
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
