@@ -1,9 +1,9 @@
 """Several sequences per `llama_decode` on one llama.cpp model (llama-cpp-python's low-level API).
 
 `BatchDecoder.generate(prompts, seeds, ...)` decodes one answer per (prompt, seed) pair together:
-- the longest prefix all prompts share is evaluated once, on a cache sequence that keeps it between
-  calls (the system prompt and few-shot examples are the same for every item), and its KV cells are
-  shared with every working sequence (`llama_memory_seq_cp` on a unified KV cache: no copy);
+- the longest prefix all prompts share is evaluated once per call, on a cache sequence, and its KV
+  cells are shared with every working sequence (`llama_memory_seq_cp` on a unified KV cache: no copy);
+  the cache starts empty on every call, so an answer never depends on earlier calls (see generate);
 - each distinct prompt's rest is evaluated once, its tokens tagged with all the sequences that answer
   that prompt;
 - then one token per live sequence per `llama_decode`.
@@ -238,6 +238,13 @@ class BatchDecoder:
         longest = max(len(p) for p in prompts)
         if shared + sum(len(p) - shared for p in {tuple(p) for p in prompts}) + n * max_tokens > self.n_ctx:
             max_tokens = max(1, (self.n_ctx - longest) // n)  # as create_completion: truncate to the context
+        # A fresh cache on every call: a prefix kept from an earlier call was evaluated in other batch
+        # shapes and placed in other cells, so the logits (and at temperature > 0 the text) came to depend
+        # on what this worker had written before: a build resumed after kill -9 wrote other candidates for
+        # an item than the uninterrupted build (tests/test_e2e.py). An item must be a pure function of
+        # (scenario, seed, index); the shared prefix is still evaluated once per call for all sequences.
+        lc.llama_memory_clear(self.mem, True)
+        self.cached = []
         self._cache_prefix(prompts[0][:shared])
         seq_of = list(range(1, n + 1))
         for s in seq_of:
