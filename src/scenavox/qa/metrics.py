@@ -10,7 +10,8 @@ import re
 from collections.abc import Callable, Sequence
 
 import numpy as np
-from rapidfuzz.distance import Levenshtein
+import jellyfish
+from rapidfuzz.distance import Indel, Levenshtein
 
 from ..text.normalize import POSSESSIVE, canonical, contains_canonical
 
@@ -107,9 +108,6 @@ def _alike(said: str, heard_word: str) -> bool:
         return True
     if len(said) < 4 or not said.isalpha() or not heard_word.isalpha():
         return False
-    import jellyfish
-    from rapidfuzz.distance import Indel
-
     return (jellyfish.metaphone(said) == jellyfish.metaphone(heard_word)
             and _closing_vowel(said) == _closing_vowel(heard_word)
             and Indel.normalized_similarity(said, heard_word) >= SOUNDS_ALIKE_MIN_SIMILARITY)

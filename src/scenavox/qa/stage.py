@@ -178,13 +178,14 @@ class QAStage(Stage):
         self.mos = mos
         self.resources = Resources(cpus=threads, threads=threads)
         self._asr = transcriber
+        self._asr_retries: bool | None = None  # whether the recognizer takes `accept` (decodes again on a fail)
         self._vad: Any = None
         self._dnsmos: Any = None
         self.checks: list[QACheck] = [cls() for cls in check_classes()]  # the registry when the stage was made
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
-        state["_asr"] = state["_vad"] = state["_dnsmos"] = None
+        state["_asr"] = state["_vad"] = state["_dnsmos"] = state["_asr_retries"] = None
         state["checks"] = [type(c)() for c in self.checks]  # classes travel, models loaded in setup do not
         return state
 
@@ -253,7 +254,9 @@ class QAStage(Stage):
     def _transcribe(self, audio: np.ndarray, lang: str | None, accept: Callable[[str], bool]) -> str:
         """The recognizer's transcript; one that can decode again when the first one fails (the
         clip-context recognizer, qa/asr.py) gets the gates' verdict to decide."""
-        if "accept" in inspect.signature(self._asr.transcribe).parameters:
+        if self._asr_retries is None:  # once per worker, not per clip
+            self._asr_retries = "accept" in inspect.signature(self._asr.transcribe).parameters
+        if self._asr_retries:
             return str(self._asr.transcribe(audio, lang, accept=accept))
         return str(self._asr.transcribe(audio, lang))
 

@@ -107,13 +107,19 @@ def _units(text: str) -> str:
     return _UNIT_RE.sub(lambda m: f"{m.group(1)} {_UNITS[m.group(2)]}{'' if m.group(1) == '1' else 's'}", text)
 
 
-def normalize(text: str) -> str:
+def _common(text: str) -> str:
+    """The steps both forms share: case, accents, units, %, &, abbreviations, am/pm, clock times ("7:30"
+    -> "7 30")."""
     text = _units(_fold(text))
     text = text.replace("%", " percent ").replace("&", " and ")
     text = _ABBREV_RE.sub(lambda m: " " + _ABBREV[m.group(1).lower()] + " ", text)
     text = _AMPM.sub(lambda m: f" {m.group(1)}m ", text)
     text = _clock_times(text)
-    text = _CLOCK.sub(lambda m: f"{m.group(1)} {'' if m.group(2) == '00' else m.group(2)}", text)
+    return _CLOCK.sub(lambda m: f"{m.group(1)} {'' if m.group(2) == '00' else m.group(2)}", text)
+
+
+def normalize(text: str) -> str:
+    text = _common(text)
     text = _ORDINAL.sub(lambda m: " " + num2words(int(m.group(1)), lang="en", to="ordinal") + " ", text)
     text = _NUMBER.sub(_num_words, text)
     text = re.sub(r"o'clock|oclock", " ", text)
@@ -173,12 +179,7 @@ def canonical(text: str) -> str:
     """normalize() with numbers as digit strings: every number, said or written, becomes its digits, and
     adjacent numbers join into one ("571 490", "five seven one, four nine zero" -> "571490"). A lone
     "one" reads as 1 ("1 ticket" == "one ticket")."""
-    text = _units(_fold(text))
-    text = text.replace("%", " percent ").replace("&", " and ")
-    text = _ABBREV_RE.sub(lambda m: " " + _ABBREV[m.group(1).lower()] + " ", text)
-    text = _AMPM.sub(lambda m: f" {m.group(1)}m ", text)
-    text = _clock_times(text)
-    text = _CLOCK.sub(lambda m: f"{m.group(1)} {'' if m.group(2) == '00' else m.group(2)}", text)
+    text = _common(text)
     text = _THOUSANDS.sub(lambda m: m.group(1) + re.sub(r"[.,]", "", m.group(2)), text)
     text = re.sub(r"o'clock|oclock", " ", text)
     text = _A_MULTIPLIER.sub(r"one \1", text)
