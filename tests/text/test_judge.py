@@ -25,14 +25,20 @@ AUDIT = Path(__file__).resolve().parents[1] / "data" / "audit"
                                   "I'll have two tacos, please.", "Hey, take me to the airport.",
                                   # a caller's openings (service_line's own example: judged a statement before)
                                   "I'm calling about fault ticket K M, two two nine one.",
-                                  "I am reporting a fault by ticket S, forty-nine sixty-two."])
+                                  "I am reporting a fault by ticket S, forty-nine sixty-two.",
+                                  # asks for the route; "can I get" orders
+                                  "How do I get to Main Street?", "Can I get two tacos?"])
 def test_requests_read_as_requests(text):
     assert request_form(text)[0] == 1.0
 
 
 @pytest.mark.parametrize("text", ["You set your cabin temperature to 17 degrees.",
                                   "Here is the fastest route to Main Street.", "Calling Aunt Lucy now.", "I'm playing a pop music by Beyonce.",
-                                  "I will cancel your appointment on January 17th.", "I'm heading to the airport."])
+                                  "I will cancel your appointment on January 17th.", "I'm heading to the airport.",
+                                  # the bad utterances of session 6's audit: an offer, a driver's promise, a how-to
+                                  "I'll take you to the airport.", "Do you want to play some Coldplay?",
+                                  "Would you like me to call Emma?", "Shall I set it to 20 degrees?",
+                                  "How do I set the temperature to 20 degrees?", "How can I set the fan speed?"])
 def test_statements_and_confirmations_do_not(text):
     assert request_form(text)[0] == 0.0
 

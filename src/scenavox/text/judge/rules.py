@@ -25,13 +25,23 @@ _MODAL = re.compile(r"^(?:can|could|would|will|may|might|mind)\s+(?:you|i|we|u)\
 _WANT = re.compile(
     r"^(?:i'?d|i would|i want|i need|i wanna|i gotta|we'?d|we want|we need|let me|let's|lemme|i (?:wish|hope) to|"
     # "I'll have two tacos", "I'll pay by card": the conventional forms of ordering and paying
-    r"(?:i'?ll|i will|we'?ll) (?:have|take|get|go with|pay|need you|want)|i'?m (?:paying|having|taking)|"
+    # ... but not "I'll take you to the airport", the speaker offering to do it
+    r"(?:i'?ll|i will|we'?ll) (?:have|take|get|go with|pay|need you|want)(?! (?:you|u|ya)\b)|"
+    r"i'?m (?:paying|having|taking)|"
     r"(?:i'?m|i am) (?:gonna|going to) (?:pay|have|take)|"
     r"i (?:can|could) (?:pay|get|have)|(?:i'?ll|i will) (?:just )?need|"
     # a caller's openings: "I'm calling about ticket KM-2291", "I am reporting a fault", "I'm trying to pay"
     r"(?:i'?m|i am) (?:calling|ringing|phoning|reporting|trying to|looking for|looking to|here (?:to|about)))\b",
     re.I,
 )
+# "Do you want to play some Coldplay?", "Would you like me to call Emma?", "Shall I set it to 20?": the
+# assistant's offer, not the user's request ("Can I get two tacos?" stays a request; "can I get you" does not)
+_OFFER = re.compile(
+    r"^(?:do you (?:want|wanna|need|like)|would you (?:like|want|prefer|care)|shall i|should i|(?:you )?want me to|"
+    r"how about (?:i|we)|(?:can|may|could) i (?:get you|help|offer|suggest|interest))\b", re.I)
+# "How do I set the temperature?": asks how to do it, not for it to be done ("How do I get to Main Street?"
+# asks for the route, a navigation request)
+_HOW_TO = re.compile(r"^how (?:do|can|could|should|would) (?:i|we|you)\b(?! (?:get|go) to\b| get there\b)", re.I)
 # "I will cancel your appointment", "I'm going to book...": the speaker announces their own action
 _OWN_ACTION = re.compile(r"^(?:i'?ll|i will|i'?m (?:gonna|going to)|i am (?:gonna|going to)|i shall)\b", re.I)
 _QUESTION = re.compile(r"^(?:how|what|what's|whats|which|when|where|is|are|do|does|did|any|got)\b", re.I)
@@ -83,6 +93,10 @@ def request_form(text: str, verbs: frozenset[str] = frozenset()) -> tuple[float,
     if not words:
         return 0.5, "no words"
     first = words[0]
+    if _OFFER.match(low):
+        return 0.0, "offers to do it"
+    if _HOW_TO.match(low):
+        return 0.0, "asks how to do it"
     if _MODAL.match(low):
         return 1.0, "modal question"
     if _WANT.match(low):
