@@ -99,3 +99,18 @@ def test_the_module_function_uses_the_batched_call(backend, monkeypatch):
 def test_cut_at_the_first_stop_string():
     assert _cut('{"a": 1}<|im_end|>x', ["<|im_end|>"]) == '{"a": 1}'
     assert _cut('{"a": 1}', ["<|im_end|>"]) == '{"a": 1}'
+
+
+@pytest.mark.slow
+def test_a_kept_shared_prefix_never_makes_an_answer_depend_on_earlier_calls(backend):
+    # shared=1: the system message stays in the KV cache between calls (what the text stage asks for);
+    # an answer must still be the same whatever this worker wrote before (resume after kill -9)
+    first = backend.complete_many(MESSAGES, n=3, seed=31, shared=1, **KW)
+    backend.complete_many(OTHER, n=2, seed=4, shared=1, **KW)
+    backend.complete_many(OTHER + [{"role": "assistant", "content": "{}"}, MESSAGES[1]], n=1, seed=4, shared=2,
+                          **KW)  # a longer kept part in between
+    assert backend.complete_many(MESSAGES, n=3, seed=31, shared=1, **KW) == first
+    fresh = LocalLlamaBackend(threads=1)
+    assert fresh.complete_many(MESSAGES, n=3, seed=31, shared=1, **KW) == first
+    # what stays cached is the system message (about 30 tokens), not the whole last prompt
+    assert 10 < len(backend._decoder.cached) < 50

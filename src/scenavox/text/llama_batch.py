@@ -3,7 +3,10 @@
 `BatchDecoder.generate(prompts, seeds, ...)` decodes one answer per (prompt, seed) pair together:
 - the longest prefix all prompts share is evaluated once per call, on a cache sequence, and its KV
   cells are shared with every working sequence (`llama_memory_seq_cp` on a unified KV cache: no copy);
-  the cache starts empty on every call, so an answer never depends on earlier calls (see generate);
+- the first `keep` tokens of it (the caller's word: the part every request of a run starts with, e.g. a
+  system prompt and few-shot examples) stay cached between calls; they are always evaluated alone, the
+  same way, and everything after them leaves the cache at the end of a call, so an answer never depends
+  on earlier calls (see generate);
 - each distinct prompt's rest is evaluated once, its tokens tagged with all the sequences that answer
   that prompt;
 - then one token per live sequence per `llama_decode`.
@@ -227,9 +230,10 @@ class BatchDecoder:
 
     def generate(
         self, prompts: list[list[int]], seeds: list[int], *, grammar: str | None, sampling: Sampling,
-        max_tokens: int,
+        max_tokens: int, keep: int = 0,
     ) -> list[Generation]:
-        """One answer per (prompt, seed); equal prompts are evaluated once."""
+        """One answer per (prompt, seed); equal prompts are evaluated once. keep: how many leading tokens
+        (of those all prompts share) to keep cached for the next call that starts with the same ones."""
         n = len(prompts)
         if n != len(seeds) or not 1 <= n <= self.max_seqs:
             raise ValueError(f"generate: {n} prompts for {len(seeds)} seeds (1..{self.max_seqs} sequences)")
@@ -238,14 +242,24 @@ class BatchDecoder:
         longest = max(len(p) for p in prompts)
         if shared + sum(len(p) - shared for p in {tuple(p) for p in prompts}) + n * max_tokens > self.n_ctx:
             max_tokens = max(1, (self.n_ctx - longest) // n)  # as create_completion: truncate to the context
-        # A fresh cache on every call: a prefix kept from an earlier call was evaluated in other batch
-        # shapes and placed in other cells, so the logits (and at temperature > 0 the text) came to depend
-        # on what this worker had written before: a build resumed after kill -9 wrote other candidates for
-        # an item than the uninterrupted build (tests/test_e2e.py). An item must be a pure function of
-        # (scenario, seed, index); the shared prefix is still evaluated once per call for all sequences.
-        lc.llama_memory_clear(self.mem, True)
-        self.cached = []
-        self._cache_prefix(prompts[0][:shared])
+        # An item must be a pure function of (scenario, seed, index). A cache holding the longest prefix
+        # shared with the previous call (an earlier version) made the logits, and at temperature > 0 the
+        # text, depend on what this worker had written before: that prefix was evaluated in other batch
+        # shapes and the rest placed in other cells, and a build resumed after kill -9 wrote other
+        # candidates for an item than the uninterrupted build (tests/test_e2e.py). So the kept part is
+        # fixed by the caller, always evaluated alone from cell 0, and the cache holds nothing else between
+        # calls: every call then evaluates the same tokens in the same shapes into the same cells.
+        keep = max(0, min(keep, shared))
+        head = prompts[0][:keep]
+        if not keep or self.cached != head:
+            lc.llama_memory_clear(self.mem, True)
+            self.cached = []
+            if keep:
+                self._cache_prefix(head)
+        self.cached = []  # unknown until this call ends well (an error below clears the cache)
+        for pos in range(keep, shared):
+            self.batch.add(prompts[0][pos], pos, (CACHE_SEQ,), False)
+        self._flush()
         seq_of = list(range(1, n + 1))
         for s in seq_of:
             lc.llama_memory_seq_rm(self.mem, s, -1, -1)
@@ -265,6 +279,7 @@ class BatchDecoder:
                         last_row[k] = row
         samplers = [SeqSampler(self, grammar, seeds[k], sampling) for k in range(n)]
         outs = [Generation([], "length") for _ in range(n)]
+        ok = False
         try:
             self._flush()
             rows = last_row
@@ -289,11 +304,18 @@ class BatchDecoder:
                     rows[k] = self.batch.add(outs[k].tokens[-1], pos_next[k], (seq_of[k],), True)
                     pos_next[k] += 1
                 self._flush()
+            ok = True
         finally:
             self.resampled = sum(x.resampled for x in samplers)
             for x in samplers:
                 x.free()
-            for s in seq_of:
-                lc.llama_memory_seq_rm(self.mem, s, -1, -1)
             self.batch.clear()
+            if ok and keep:  # back to the kept prefix alone
+                for s in seq_of:
+                    lc.llama_memory_seq_rm(self.mem, s, -1, -1)
+                lc.llama_memory_seq_rm(self.mem, CACHE_SEQ, keep, -1)
+                self.cached = head
+            else:  # nothing kept, or an error left the cache in an unknown state
+                lc.llama_memory_clear(self.mem, True)
+                self.cached = []
         return outs

@@ -294,7 +294,8 @@ class TextStage(Stage):
     def process(self, task: TextTask) -> Outcome:
         backend = self.backend
         attempts: list[dict[str, Any]] = []
-        messages = (self.free or self.prompts).messages(task)
+        builder = self.free or self.prompts
+        messages = builder.messages(task)
         self._usage()  # start this item's count from zero
         judged: Counter[str] = Counter()
         k = self.cfg.candidates if self.judged else 1  # without a judge, nothing tells candidates apart
@@ -302,7 +303,8 @@ class TextStage(Stage):
             seed = (task.seed + 7919 * attempt) % (2**31)
             try:
                 raws = complete_many(backend, messages, n=k, schema=self.schema, seed=seed,
-                                     temperature=self.cfg.temperature, max_tokens=self.cfg.max_tokens)
+                                     temperature=self.cfg.temperature, max_tokens=self.cfg.max_tokens,
+                                     shared=len(builder.prefix))
             except BackendRequestError as exc:  # the server failed for good on this item: set it aside
                 attempts.append({"seed": seed, "raw": None, "reason": f"request failed: {exc}"})
                 break

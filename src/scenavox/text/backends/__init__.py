@@ -17,7 +17,8 @@ A text backend answers chat messages with JSON text. Adding one is one module pl
   n candidate answers to the same messages in one call (a batch sharing the prompt, for
   best-of-n). Candidate i must equal what `complete(..., seed=candidate_seed(seed, i))` would give
   where the engine allows it. Callers use the module function `complete_many`, which falls back to
-  n calls of `complete` for a backend without it.
+  n calls of `complete` for a backend without it. It may also take `shared=k`: the first k messages
+  are the same in every request of the run (a local engine keeps their KV cache between calls).
 - Errors: UserError (one line) for configuration problems, which stop the run;
   BackendRequestError when a request failed for good, which sets the item aside.
 - Usage: subclass UsageMeter and `count(requests=1, prompt_tokens=..., completion_tokens=...)`
@@ -31,6 +32,7 @@ A text backend answers chat messages with JSON text. Adding one is one module pl
 from __future__ import annotations
 
 import importlib
+import inspect
 import threading
 from collections import Counter
 from dataclasses import dataclass
@@ -61,12 +63,15 @@ def candidate_seed(seed: int, i: int) -> int:
 
 def complete_many(
     backend: TextBackend, messages: list[dict[str, str]], *, n: int, schema: dict[str, Any], seed: int,
-    temperature: float, max_tokens: int,
+    temperature: float, max_tokens: int, shared: int = 0,
 ) -> list[str]:
-    """n candidate answers; one batched call where the backend has one, else n single calls."""
+    """n candidate answers; one batched call where the backend has one, else n single calls.
+    shared: how many leading messages every request of the run has in common (for a backend that takes it)."""
     many = getattr(backend, "complete_many", None)
     if many is not None:
-        return many(messages, n=n, schema=schema, seed=seed, temperature=temperature, max_tokens=max_tokens)
+        extra = {"shared": shared} if shared and "shared" in inspect.signature(many).parameters else {}
+        return many(messages, n=n, schema=schema, seed=seed, temperature=temperature, max_tokens=max_tokens,
+                    **extra)
     return [
         backend.complete(messages, schema=schema, seed=candidate_seed(seed, i), temperature=temperature,
                          max_tokens=max_tokens)

@@ -34,6 +34,7 @@ class LocalLlamaBackend(UsageMeter):
         self._decoder: Any = None
         self._formatter: Any = None
         self._grammars: dict[str, str] = {}
+        self._kept_tokens: dict[str, tuple[list[int], int]] = {}  # the shared messages -> their tokens
 
     def __getstate__(self) -> dict[str, Any]:
         state = super().__getstate__()
@@ -104,7 +105,24 @@ class LocalLlamaBackend(UsageMeter):
         return self.complete_many(messages, n=1, schema=schema, seed=seed, temperature=temperature,
                                   max_tokens=max_tokens)[0]
 
-    def complete_many(self, messages, *, n, schema, seed, temperature, max_tokens) -> list[str]:  # noqa: ANN001
+    def _kept(self, messages: list[dict[str, str]], prompt: list[int], shared: int) -> int:
+        """How many leading tokens of `prompt` come from the first `shared` messages (kept cached)."""
+        if not shared:
+            return 0
+        key = json.dumps(messages[:shared], sort_keys=True)
+        if key not in self._kept_tokens:
+            from ..llama_batch import _common_prefix
+
+            fmt = self._formatter(messages=messages[:shared])
+            head = self._llm.tokenize(fmt.prompt.encode("utf-8"), add_bos=not fmt.added_special, special=True)
+            self._kept_tokens = {key: (head, _common_prefix([head, prompt]))}
+        head, k = self._kept_tokens[key]
+        return k if prompt[:k] == head[:k] else 0
+
+    def complete_many(self, messages, *, n, schema, seed, temperature, max_tokens, shared=0) -> list[str]:  # noqa: ANN001
+        """shared: the first `shared` messages are the same in every request of the run; their tokens stay
+        in the KV cache between calls instead of being evaluated again. An answer still never depends on
+        earlier calls; it may differ from the answer without `shared` by float rounding (other batch shapes)."""
         from ..llama_batch import Sampling
 
         self.load()
@@ -121,7 +139,7 @@ class LocalLlamaBackend(UsageMeter):
         max_tokens = min(max_tokens, self.n_ctx - len(prompt))  # as create_completion truncates it
         dec = self._decoder_for(n, len(prompt) + n * max_tokens)
         gens = dec.generate([prompt] * n, seeds, grammar=self._grammar(schema), sampling=Sampling(temperature),
-                            max_tokens=max_tokens)
+                            max_tokens=max_tokens, keep=self._kept(messages, prompt, shared))
         stops = fmt.stop if isinstance(fmt.stop, list) else [fmt.stop] if fmt.stop else []
         self.count(requests=1, candidates=n, prompt_tokens=len(prompt),
                    completion_tokens=sum(len(g.tokens) for g in gens))
