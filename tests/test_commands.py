@@ -2,6 +2,9 @@
 
 from collections import Counter
 
+import pytest
+
+from scenavox.errors import UserError
 from scenavox.scenario import load_scenario, parse_scenario
 from scenavox.text.commands import plan_commands, slot_values
 
@@ -50,3 +53,38 @@ def test_value_sources(tmp_path):
     assert slot_values(sc.intents[1].slots["contact"], sc) == ["Alice", "Bob"]
     assert slot_values(sc.intents[2].slots["date"], sc) == ["January 1st", "January 2nd", "January 3rd"]
     assert slot_values(sc.intents[2].slots["time"], sc) == ["8 am", "8:30 am", "9 am"]
+
+
+def test_openings_are_drawn_per_item_and_leave_the_other_draws_alone(repo_cwd):
+    sc = load_scenario("car")
+    assert sc.text.openings  # the default car scenario uses them
+    plain = sc.with_text(openings=[])
+    with_o, without = plan_commands(sc, 200, seed=3), plan_commands(plain, 200, seed=3)
+    for a, b in zip(with_o, without):
+        assert (a.command, a.persona, a.style, a.seed, a.forms) == (b.command, b.persona, b.style, b.seed, b.forms)
+        assert a.opening in sc.text.openings and b.opening == ""
+        assert "opening" not in b.model_dump()  # records of corpora without openings keep their bytes
+    assert {t.opening for t in with_o} == set(sc.text.openings)  # every opening drawn in 200 items
+    assert {t.id for t in with_o}.isdisjoint({t.id for t in without})
+    assert [t.opening for t in with_o] == [t.opening for t in plan_commands(sc, 200, seed=3)]
+
+
+@pytest.mark.parametrize("bad", ['say "hi', "two\nlines", " padded", "x" * 61])
+def test_a_bad_opening_is_a_one_line_error(repo_cwd, bad):
+    with pytest.raises(UserError, match="opening"):
+        load_scenario("car").with_text(openings=["Can you", bad])
+
+
+def test_a_template_without_openings_refuses_a_scenario_with_them(repo_cwd, tmp_path):
+    from scenavox.text.stage import PromptBuilder
+
+    sc = load_scenario("car")
+    (tmp_path / "old.j2").write_text(  # a template written before text.openings
+        "{% macro system(scenario) %}Write JSON.{% endmacro %}"
+        "{% macro request(intent, slots, persona, style) %}Intent: {{ intent.name }}{% endmacro %}")
+    sc.text.template = str(tmp_path / "old.j2")
+    sc.source_path = tmp_path / "car.yaml"
+    with pytest.raises(UserError, match="openings"):
+        PromptBuilder(sc)
+    sc.text.openings = []
+    PromptBuilder(sc).messages(plan_commands(sc, 1, seed=0)[0])  # the old template still works without

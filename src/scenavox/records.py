@@ -55,12 +55,14 @@ class TextTask(Record):
     # slot -> how its value is said (digits, cardinal, grouped), for slots with a `spoken` form
     # (text/spoken.py); left out of dumps when empty, so records of existing corpora keep their bytes
     forms: dict[str, str] = Field(default_factory=dict)
+    opening: str = ""  # how the utterance begins (text.openings); "" = the model's choice
 
     @model_serializer(mode="wrap")
     def _dump(self, handler: Any) -> dict[str, Any]:
         data = handler(self)
-        if not data.get("forms"):
-            data.pop("forms", None)
+        for key in ("forms", "opening"):
+            if not data.get(key):
+                data.pop(key, None)
         return data
 
 

@@ -523,6 +523,20 @@ class TextConfig(_Strict):
     # keeps the best-judged one not worded like the scenario's examples (text/stage.py)
     judge: JudgeConfig = Field(default_factory=JudgeConfig)
     candidates: int = Field(3, ge=1, le=16)  # per attempt, while the judge is on (else 1)
+    # How an utterance may begin ("Can you", "Hey,", "I'd like to"; "" leaves it to the model): one is
+    # drawn per one-turn item, seeded. The prompt asks for it, and the local backend writes the answer
+    # from it, so a small model cannot fall back on its favourite wording: without them the bundled
+    # model said "Set the temperature to X." or "Take me to X, please." for a third of an intent.
+    openings: list[str] = Field(default_factory=list, max_length=200)
+
+    @field_validator("openings")
+    @classmethod
+    def _openings(cls, v: list[str]) -> list[str]:
+        for o in v:
+            if len(o) > 60 or any(c in o for c in '"\\\n\r\t') or o != o.strip():
+                raise ValueError(f"opening {o!r}: at most 60 characters, no quotes, backslashes, line breaks "
+                                 "or surrounding spaces")
+        return v
 
     def judged(self, backend: str | None = None) -> bool:
         """Whether the judge gates this scenario's items with this backend (None: text.backend)."""
@@ -586,6 +600,8 @@ class TextConfig(_Strict):
             skip.add("judge")
         if self.candidates == type(self).model_fields["candidates"].default:
             skip.add("candidates")
+        if not self.openings:
+            skip.add("openings")
         return self.model_dump(mode="json", exclude=skip)
 
 

@@ -270,7 +270,14 @@ def test_the_bundled_model_through_the_gate_on_car():
     again.load()
     for r, v in zip(recs, again.judge_many(recs)):
         assert v.utterance_ok, (r.utterance, v.reason)
-        assert r.provenance["reply_source"] == "template" and r.provenance["judge"]["judged"] >= 2
+        # best-of-2 asked for two; the judge saw those that passed the slot checks
+        assert r.provenance["reply_source"] == "template" and r.provenance["candidates"] == 2
+        assert r.provenance["judge"]["judged"] >= 1
+    # car's text.openings: the local backend writes each utterance from its planned opening
+    opened = [r for r in recs if r.provenance.get("opening")]
+    assert opened
+    for r in opened:
+        assert r.utterance.startswith(r.provenance["opening"]), (r.provenance["opening"], r.utterance)
     for o in outs:
         if o.quarantined is not None:
             assert o.quarantined.reason

@@ -38,7 +38,9 @@ def test_requests_read_as_requests(text):
                                   # the bad utterances of session 6's audit: an offer, a driver's promise, a how-to
                                   "I'll take you to the airport.", "Do you want to play some Coldplay?",
                                   "Would you like me to call Emma?", "Shall I set it to 20 degrees?",
-                                  "How do I set the temperature to 20 degrees?", "How can I set the fan speed?"])
+                                  "How do I set the temperature to 20 degrees?", "How can I set the fan speed?",
+                                  # what the bundled model wrote from the openings "Let's" and "I want to"
+                                  "Let's take you to Pine Avenue.", "I want to take you to Lincoln High School"])
 def test_statements_and_confirmations_do_not(text):
     assert request_form(text)[0] == 0.0
 

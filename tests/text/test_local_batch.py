@@ -114,3 +114,20 @@ def test_a_kept_shared_prefix_never_makes_an_answer_depend_on_earlier_calls(back
     assert fresh.complete_many(MESSAGES, n=3, seed=31, shared=1, **KW) == first
     # what stays cached is the system message (about 30 tokens), not the whole last prompt
     assert 10 < len(backend._decoder.cached) < 50
+
+
+@pytest.mark.slow
+def test_a_prefill_starts_every_answer_and_the_grammar_goes_on_from_it(backend):
+    start = '{"utterance": "Could you'
+    out = backend.complete_many(MESSAGES, n=3, seed=8, prefill=start, **KW)
+    for raw in out:
+        assert raw.startswith(start)
+        data, reason = parse_answer(raw)
+        assert data is not None, (reason, raw)
+        jsonschema.validate(data, ANSWER_SCHEMA)
+    # the prefill is part of the answer the seed gives: the same call gives it again
+    assert backend.complete_many(MESSAGES, n=3, seed=8, prefill=start, **KW) == out
+    with pytest.raises(ValueError, match="grammar"):  # the schema wants "utterance" first
+        backend.complete_many(MESSAGES, n=1, seed=8, prefill='{"reply": "Sure', **KW)
+    # the failed call left nothing behind
+    assert backend.complete_many(MESSAGES, n=3, seed=8, prefill=start, **KW) == out

@@ -153,6 +153,7 @@ def plan_commands(scenario: Scenario, n: int, seed: int, extra_fingerprint: str 
     persona_names = [p.name for p in scenario.personas]
     persona_w = [p.weight for p in scenario.personas]
     fp = scenario.fingerprint("description", "intents", "personas", "styles", "examples", "text", "languages")
+    openings = scenario.text.openings
     tasks = []
     for i in range(n):
         intent: Intent = scenario.intents[sched.next()]
@@ -182,10 +183,12 @@ def plan_commands(scenario: Scenario, n: int, seed: int, extra_fingerprint: str 
         style = rng.choice(scenario.styles) if scenario.styles else ""
         command = Command(intent=intent.name, slots=slots)
         task_seed = rng.randrange(2**31)
+        # its own random stream: the other draws stay as they were
+        opening = _rng("opening", seed, i).choice(openings) if openings else ""
         tid = content_id("text", fp, extra_fingerprint, seed, i, command.model_dump(), persona, style,
-                         *([forms] if forms else []))
+                         *([forms] if forms else []), *([opening] if opening else []))
         tasks.append(TextTask(id=tid, index=i, command=command, persona=persona, style=style, seed=task_seed,
-                              forms=forms))
+                              forms=forms, opening=opening))
     return tasks
 
 

@@ -97,6 +97,18 @@ class SeqSampler:
         lc.llama_sampler_accept(self.grammar, tok)
         return tok
 
+    def force(self, tokens: list[int]) -> None:
+        """The answer starts with `tokens` (given, not sampled): the grammar moves past them."""
+        if self.grammar is None:
+            return
+        for tok in tokens:
+            self.one[0].id, self.one[0].logit, self.one[0].p = tok, 1.0, 0.0
+            self.one_arr.size, self.one_arr.selected, self.one_arr.sorted = 1, -1, False
+            lc.llama_sampler_apply(self.grammar, ctypes.byref(self.one_arr))
+            if self.one[0].logit == -np.inf:
+                raise ValueError(f"the grammar does not allow the forced start of the answer (token {tok})")
+            lc.llama_sampler_accept(self.grammar, tok)
+
     def _resample(self, row: int) -> int:
         self.resampled += 1
         _, arr = self.dec.full_candidates(row)
@@ -230,10 +242,12 @@ class BatchDecoder:
 
     def generate(
         self, prompts: list[list[int]], seeds: list[int], *, grammar: str | None, sampling: Sampling,
-        max_tokens: int, keep: int = 0,
+        max_tokens: int, keep: int = 0, forced: int = 0,
     ) -> list[Generation]:
         """One answer per (prompt, seed); equal prompts are evaluated once. keep: how many leading tokens
-        (of those all prompts share) to keep cached for the next call that starts with the same ones."""
+        (of those all prompts share) to keep cached for the next call that starts with the same ones.
+        forced: the last `forced` tokens of every prompt are the answer's own start, which the grammar
+        must allow (ValueError if not) and the answer continues."""
         n = len(prompts)
         if n != len(seeds) or not 1 <= n <= self.max_seqs:
             raise ValueError(f"generate: {n} prompts for {len(seeds)} seeds (1..{self.max_seqs} sequences)")
@@ -281,6 +295,9 @@ class BatchDecoder:
         outs = [Generation([], "length") for _ in range(n)]
         ok = False
         try:
+            if forced:
+                for k in range(n):
+                    samplers[k].force(prompts[k][len(prompts[k]) - forced:])
             self._flush()
             rows = last_row
             pos_next = [len(p) for p in prompts]

@@ -80,6 +80,9 @@ class PromptBuilder:
                 raise UserError(f"{self.path}: template error: {exc}") from None
             if not hasattr(module, "system") or not hasattr(module, "request"):
                 raise UserError(f"{self.path}: a text template must define the macros system(scenario) and request(...)")
+            if self.scenario.text.openings and "opening" not in module.request.arguments:
+                raise UserError(f"{self.path}: text.openings is set, but the template's request() macro takes no "
+                                "`opening` argument (see prompts/templates/triple.j2)")
             self._module = module
         return self._module
 
@@ -94,9 +97,11 @@ class PromptBuilder:
         judge = judge_version() if self.judged else ""
         return hashlib.sha256(f"{self.source}\0{PROMPT_ASSEMBLY}{judge}".encode()).hexdigest()[:12]
 
-    def _request(self, intent: str, slots: dict[str, str], persona: str = "", style: str = "") -> str:
+    def _request(self, intent: str, slots: dict[str, str], persona: str = "", style: str = "", opening: str = "",
+                 ) -> str:
         # the persona's name only: descriptions are long for a small model
-        return str(self.module.request(self.intents[intent], slots, persona, style)).strip()
+        extra = {"opening": opening} if opening else {}  # templates written before text.openings still work
+        return str(self.module.request(self.intents[intent], slots, persona, style, **extra)).strip()
 
     def _prefix(self) -> list[dict[str, str]]:
         msgs = [{"role": "system", "content": str(self.module.system(self.scenario)).strip()}]
@@ -108,7 +113,7 @@ class PromptBuilder:
     def messages(self, task: TextTask) -> list[dict[str, str]]:
         if task.dialogue is not None:  # a dialogue turn: the one-turn prompt stays byte-identical
             return [*self.prefix, {"role": "user", "content": dialogue_request(self, task)}]
-        req = self._request(task.command.intent, prompt_slots(task), task.persona, task.style)
+        req = self._request(task.command.intent, prompt_slots(task), task.persona, task.style, task.opening)
         return [*self.prefix, *self._nearest_example(task), {"role": "user", "content": req}]
 
     def _nearest_example(self, task: TextTask) -> list[dict[str, str]]:
@@ -296,6 +301,9 @@ class TextStage(Stage):
         attempts: list[dict[str, Any]] = []
         builder = self.free or self.prompts
         messages = builder.messages(task)
+        # the answer is written from the planned opening where the backend can force it (the prompt asks
+        # for it either way); the JSON key as the grammar orders it: utterance first
+        prefill = ('{"utterance": "' + task.opening) if task.opening and not self.free else ""
         self._usage()  # start this item's count from zero
         judged: Counter[str] = Counter()
         k = self.cfg.candidates if self.judged else 1  # without a judge, nothing tells candidates apart
@@ -304,7 +312,7 @@ class TextStage(Stage):
             try:
                 raws = complete_many(backend, messages, n=k, schema=self.schema, seed=seed,
                                      temperature=self.cfg.temperature, max_tokens=self.cfg.max_tokens,
-                                     shared=len(builder.prefix))
+                                     shared=len(builder.prefix), prefill=prefill)
             except BackendRequestError as exc:  # the server failed for good on this item: set it aside
                 attempts.append({"seed": seed, "raw": None, "reason": f"request failed: {exc}"})
                 break
@@ -330,6 +338,8 @@ class TextStage(Stage):
                                           "attempts": attempt + 1, "template": self.prompts.fingerprint}
             if k > 1:
                 provenance["candidates"] = k
+            if task.opening:
+                provenance["opening"] = task.opening
             if self.free:  # the model's command; the planned intent is kept to measure drift
                 provenance.update(text_mode="free", planned_intent=task.command.intent)
             if next(f for j, _, f in cands if j == i).get("reply_template"):

@@ -18,7 +18,8 @@ A text backend answers chat messages with JSON text. Adding one is one module pl
   best-of-n). Candidate i must equal what `complete(..., seed=candidate_seed(seed, i))` would give
   where the engine allows it. Callers use the module function `complete_many`, which falls back to
   n calls of `complete` for a backend without it. It may also take `shared=k`: the first k messages
-  are the same in every request of the run (a local engine keeps their KV cache between calls).
+  are the same in every request of the run (a local engine keeps their KV cache between calls); and
+  `prefill="..."`: every answer starts with this text (returned with it), where the engine can force it.
 - Errors: UserError (one line) for configuration problems, which stop the run;
   BackendRequestError when a request failed for good, which sets the item aside.
 - Usage: subclass UsageMeter and `count(requests=1, prompt_tokens=..., completion_tokens=...)`
@@ -63,13 +64,15 @@ def candidate_seed(seed: int, i: int) -> int:
 
 def complete_many(
     backend: TextBackend, messages: list[dict[str, str]], *, n: int, schema: dict[str, Any], seed: int,
-    temperature: float, max_tokens: int, shared: int = 0,
+    temperature: float, max_tokens: int, shared: int = 0, prefill: str = "",
 ) -> list[str]:
     """n candidate answers; one batched call where the backend has one, else n single calls.
-    shared: how many leading messages every request of the run has in common (for a backend that takes it)."""
+    shared: how many leading messages every request of the run has in common; prefill: the text every
+    answer is to start with. Each goes only to a backend whose complete_many takes it (see can_prefill)."""
     many = getattr(backend, "complete_many", None)
     if many is not None:
-        extra = {"shared": shared} if shared and "shared" in inspect.signature(many).parameters else {}
+        takes = inspect.signature(many).parameters
+        extra = {k: v for k, v in (("shared", shared), ("prefill", prefill)) if v and k in takes}
         return many(messages, n=n, schema=schema, seed=seed, temperature=temperature, max_tokens=max_tokens,
                     **extra)
     return [
@@ -77,6 +80,12 @@ def complete_many(
                          max_tokens=max_tokens)
         for i in range(n)
     ]
+
+
+def can_prefill(backend: TextBackend) -> bool:
+    """Whether complete_many forces the start of the answer (else only the prompt asks for it)."""
+    many = getattr(backend, "complete_many", None)
+    return many is not None and "prefill" in inspect.signature(many).parameters
 
 
 class BackendRequestError(Exception):

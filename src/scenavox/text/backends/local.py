@@ -119,10 +119,13 @@ class LocalLlamaBackend(UsageMeter):
         head, k = self._kept_tokens[key]
         return k if prompt[:k] == head[:k] else 0
 
-    def complete_many(self, messages, *, n, schema, seed, temperature, max_tokens, shared=0) -> list[str]:  # noqa: ANN001
+    def complete_many(self, messages, *, n, schema, seed, temperature, max_tokens, shared=0,  # noqa: ANN001
+                      prefill="") -> list[str]:
         """shared: the first `shared` messages are the same in every request of the run; their tokens stay
         in the KV cache between calls instead of being evaluated again. An answer still never depends on
-        earlier calls; it may differ from the answer without `shared` by float rounding (other batch shapes)."""
+        earlier calls; it may differ from the answer without `shared` by float rounding (other batch shapes).
+        prefill: every answer starts with this text (fed to the model and the grammar, returned with the
+        answer); a ValueError when the grammar does not allow it."""
         from ..llama_batch import Sampling
 
         self.load()
@@ -133,18 +136,24 @@ class LocalLlamaBackend(UsageMeter):
         llm = self._llm
         fmt = self._formatter(messages=messages)
         prompt = llm.tokenize(fmt.prompt.encode("utf-8"), add_bos=not fmt.added_special, special=True)
+        forced: list[int] = []
+        if prefill:  # tokenized with the prompt, as the model would have read its own words
+            whole = llm.tokenize((fmt.prompt + prefill).encode("utf-8"), add_bos=not fmt.added_special, special=True)
+            forced = whole[len(prompt):] if whole[:len(prompt)] == prompt else \
+                llm.tokenize(prefill.encode("utf-8"), add_bos=False, special=False)
         if len(prompt) >= self.n_ctx:
             raise UserError(f"the text prompt has {len(prompt)} tokens, more than the context window "
                             f"({self.n_ctx}); shorten the scenario's examples or descriptions")
-        max_tokens = min(max_tokens, self.n_ctx - len(prompt))  # as create_completion truncates it
-        dec = self._decoder_for(n, len(prompt) + n * max_tokens)
-        gens = dec.generate([prompt] * n, seeds, grammar=self._grammar(schema), sampling=Sampling(temperature),
-                            max_tokens=max_tokens, keep=self._kept(messages, prompt, shared))
+        max_tokens = min(max_tokens, self.n_ctx - len(prompt) - len(forced))  # as create_completion truncates it
+        dec = self._decoder_for(n, len(prompt) + len(forced) + n * max_tokens)
+        gens = dec.generate([prompt + forced] * n, seeds, grammar=self._grammar(schema),
+                            sampling=Sampling(temperature), max_tokens=max_tokens,
+                            keep=self._kept(messages, prompt, shared), forced=len(forced))
         stops = fmt.stop if isinstance(fmt.stop, list) else [fmt.stop] if fmt.stop else []
-        self.count(requests=1, candidates=n, prompt_tokens=len(prompt),
+        self.count(requests=1, candidates=n, prompt_tokens=len(prompt) + len(forced),
                    completion_tokens=sum(len(g.tokens) for g in gens))
-        return [_cut(llm.detokenize(g.tokens, prev_tokens=prompt).decode("utf-8", errors="ignore"), stops)
-                for g in gens]
+        return [prefill + _cut(llm.detokenize(g.tokens, prev_tokens=prompt + forced).decode("utf-8", errors="ignore"),
+                               stops) for g in gens]
 
     def _complete_one(self, messages, *, schema, seed, temperature, max_tokens) -> str:  # noqa: ANN001
         out = self._llm.create_chat_completion(

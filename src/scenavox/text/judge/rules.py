@@ -42,6 +42,8 @@ _OFFER = re.compile(
 # "How do I set the temperature?": asks how to do it, not for it to be done ("How do I get to Main Street?"
 # asks for the route, a navigation request)
 _HOW_TO = re.compile(r"^how (?:do|can|could|should|would) (?:i|we|you)\b(?! (?:get|go) to\b| get there\b)", re.I)
+# "Let's take you to the beach", "I want to take you to Lincoln High": the driver speaking, not the passenger
+_CARRIES_YOU = re.compile(r"\b(?:take|taking|drive|driving|bring|bringing|get|getting|drop|dropping) (?:you|ya)\b", re.I)
 # "I will cancel your appointment", "I'm going to book...": the speaker announces their own action
 _OWN_ACTION = re.compile(r"^(?:i'?ll|i will|i'?m (?:gonna|going to)|i am (?:gonna|going to)|i shall)\b", re.I)
 _QUESTION = re.compile(r"^(?:how|what|what's|whats|which|when|where|is|are|do|does|did|any|got)\b", re.I)
@@ -97,6 +99,8 @@ def request_form(text: str, verbs: frozenset[str] = frozenset()) -> tuple[float,
         return 0.0, "offers to do it"
     if _HOW_TO.match(low):
         return 0.0, "asks how to do it"
+    if _CARRIES_YOU.search(low):
+        return 0.0, "offers to take the listener somewhere"
     if _MODAL.match(low):
         return 1.0, "modal question"
     if _WANT.match(low):
