@@ -68,7 +68,7 @@ def complete_many(
 ) -> list[str]:
     """n candidate answers; one batched call where the backend has one, else n single calls.
     shared: how many leading messages every request of the run has in common; prefill: the text every
-    answer is to start with. Each goes only to a backend whose complete_many takes it (see can_prefill)."""
+    answer is to start with. Each goes only to a backend whose complete_many takes it."""
     many = getattr(backend, "complete_many", None)
     if many is not None:
         takes = inspect.signature(many).parameters
@@ -80,12 +80,6 @@ def complete_many(
                          max_tokens=max_tokens)
         for i in range(n)
     ]
-
-
-def can_prefill(backend: TextBackend) -> bool:
-    """Whether complete_many forces the start of the answer (else only the prompt asks for it)."""
-    many = getattr(backend, "complete_many", None)
-    return many is not None and "prefill" in inspect.signature(many).parameters
 
 
 class BackendRequestError(Exception):

@@ -141,8 +141,8 @@ class LocalLlamaBackend(UsageMeter):
             whole = llm.tokenize((fmt.prompt + prefill).encode("utf-8"), add_bos=not fmt.added_special, special=True)
             forced = whole[len(prompt):] if whole[:len(prompt)] == prompt else \
                 llm.tokenize(prefill.encode("utf-8"), add_bos=False, special=False)
-        if len(prompt) >= self.n_ctx:
-            raise UserError(f"the text prompt has {len(prompt)} tokens, more than the context window "
+        if len(prompt) + len(forced) >= self.n_ctx:
+            raise UserError(f"the text prompt has {len(prompt) + len(forced)} tokens, more than the context window "
                             f"({self.n_ctx}); shorten the scenario's examples or descriptions")
         max_tokens = min(max_tokens, self.n_ctx - len(prompt) - len(forced))  # as create_completion truncates it
         dec = self._decoder_for(n, len(prompt) + len(forced) + n * max_tokens)
