@@ -40,7 +40,7 @@ from .errors import UserError
 from .real_source import locate_real, metadata_files
 from .records import content_id
 from .scenario import MixConfig, Scenario
-from .splits import HELD_OUT_SPLIT, SPLITS, Member, assign_splits
+from .splits import HELD_OUT_SPLIT, SPLITS, Member, assign_splits, same_speaker_voices, speaker_of
 
 AUDIO_EXTS = (".wav", ".flac", ".ogg", ".mp3", ".opus", ".aiff", ".aif", ".au")
 
@@ -494,8 +494,10 @@ def blend_rows(synthetic_rows: list[dict[str, Any]], scenario: Scenario, seed: i
     from .text.normalize import normalize
 
     cfg = scenario.mix
-    held_out = set(scenario.voices.held_out)
-    syn = _assign_synthetic(list(synthetic_rows), scenario.size.splits, seed, held_out)
+    synthetic_rows = list(synthetic_rows)
+    # a held-out voice's other accents are the same person: they stay out of training too
+    held_out = same_speaker_voices(synthetic_rows, scenario.voices.held_out)
+    syn = _assign_synthetic(synthetic_rows, scenario.size.splits, seed, held_out)
     for rows in syn.values():
         for r in rows:
             r.setdefault("text_normalized", normalize(str(r.get("text") or "")))
@@ -524,20 +526,21 @@ def blend_rows(synthetic_rows: list[dict[str, Any]], scenario: Scenario, seed: i
     if cfg.voice_disjoint:
         fixed = {s: [r for r in syn[s] if r.get("voice_id") in held_out] for s in SPLITS}
         free = [r for r in all_syn if r.get("voice_id") not in held_out]
+        # disjoint by speaker, not by voice id: one timbre in two accents is two ids and one person
         voice_amt: Counter[str] = Counter()
         for r in free:
-            voice_amt[str(r.get("voice_id"))] += _amount(r, unit)
+            voice_amt[speaker_of(r)] += _amount(r, unit)
         targets = {s: sizes[s] for s in takes_syn if not (held_out and s == HELD_OUT_SPLIT)}
         where = _greedy([(v, a, "") for v, a in voice_amt.items()],
                         {s: planned[s] for s in targets}, seed, "voice-split", fill_all=True)
-        syn = {s: fixed[s] + [r for r in free if where.get(str(r.get("voice_id"))) == s] for s in SPLITS}
-        lost = sum(1 for r in free if str(r.get("voice_id")) not in where)
+        syn = {s: fixed[s] + [r for r in free if where.get(speaker_of(r)) == s] for s in SPLITS}
+        lost = sum(1 for r in free if speaker_of(r) not in where)
         if lost:
             dropped += lost
             notes.append(f"voice-disjoint: {lost} synthetic row(s) dropped: no split takes their voices")
         empty = [s for s in targets if not any(r for r in syn[s])]
         if empty:
-            notes.append(f"voice-disjoint: {len(voice_amt)} synthetic voice(s) cannot fill {', '.join(empty)}; "
+            notes.append(f"voice-disjoint: {len(voice_amt)} synthetic speaker(s) cannot fill {', '.join(empty)}; "
                          "those splits have no synthetic rows")
     else:
         for s in active:

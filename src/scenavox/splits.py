@@ -1,6 +1,7 @@
 """Dataset splits: their names, and the rule that puts synthetic items into them.
 
-The rule: items whose voice is held out go to test; the rest are ordered by a seeded hash of
+The rule: items whose voice is held out go to test (and every voice of the same speaker, see
+speaker_of: one timbre reading another accent's phonemes is still one person); the rest are ordered by a seeded hash of
 their group key (so the result does not depend on the order items were produced in) and cut
 by the split shares, with counts that follow the shares exactly (largest remainder). A group
 (a dialogue's turns) always shares one split; a group with a held-out voice goes to test whole.
@@ -11,6 +12,7 @@ is the one assignment every configuration and manifest of the dataset uses.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple
 
@@ -19,6 +21,44 @@ from .sampling import largest_remainder
 
 SPLITS = ("train", "validation", "test")
 HELD_OUT_SPLIT = "test"
+
+# voice options that only choose how text is phonemized (the accent), not whose timbre reads it
+_ACCENT_OPTIONS = ("lang", "espeak_voice")
+
+
+def speaker_of(row: Mapping[str, Any]) -> str:
+    """Who speaks in a dataset row, as a listener would tell: one timbre is one speaker whatever accent
+    phonemizes it. Piper joe in four eSpeak accents is still joe (resemblyzer similarity 0.98), and a
+    Kokoro style reading New York phonemes is the same person as that style reading American ones, so
+    holding out one of those voice ids must hold out the others too. The timbre is the backend, its
+    model, its speaker index and the voice options less the phonemizer's (from the row's provenance)."""
+    if row.get("source") == "real" or not row.get("tts_backend"):
+        return str(row.get("voice_id"))
+    clip = json.loads(row.get("provenance") or "{}").get("clip")
+    if not clip or "voice_options" not in clip:
+        # nothing to tell the timbre by: a Piper model is one speaker, anything else its voice id
+        return f"piper:{row['tts_model']}" if row["tts_backend"] == "piper" else str(row.get("voice_id"))
+    return timbre_key(row["tts_backend"], row.get("tts_model"), clip.get("voice_options"), clip.get("speaker"))
+
+
+def timbre_key(backend: str, model: str | None, options: Mapping[str, Any] | None, speaker: Any = None) -> str:
+    """One speaker's key: the backend, its model, its speaker index and the voice options less the
+    phonemizer's (a registry voice's fields, or a row's provenance)."""
+    timbre = {k: v for k, v in (options or {}).items() if k not in _ACCENT_OPTIONS}
+    if speaker is not None:
+        timbre["speaker"] = speaker
+    key = f"{backend}:{model or ''}"
+    return key + (":" + json.dumps(timbre, sort_keys=True) if timbre else "")
+
+
+def same_speaker_voices(rows: Iterable[Mapping[str, Any]], voice_ids: Iterable[str]) -> set[str]:
+    """voice_ids and every voice id in rows that is the same speaker as one of them."""
+    rows = list(rows)
+    ids = set(voice_ids)
+    if not ids:
+        return set()
+    speakers = {speaker_of(r) for r in rows if r.get("voice_id") in ids}
+    return ids | {str(r["voice_id"]) for r in rows if r.get("voice_id") is not None and speaker_of(r) in speakers}
 
 
 class Member(NamedTuple):

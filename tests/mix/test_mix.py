@@ -321,3 +321,44 @@ def test_voice_disjoint_with_too_few_voices_says_so(real_folder, tmp_path):
     assert summary["voice_disjoint"]
     assert any("cannot fill" in n for n in summary["notes"])
     assert sum(1 for s in SPLITS if _voices(out[s])) == 2
+
+
+def _as_kokoro(rows):
+    """The fixture's voices as Kokoro voices: piper-a and piper-b are one style (af_sarah) read with
+    American and New York phonemes, one person under two voice ids; the others are styles of their own."""
+    style = {"piper-a": ("af_sarah", "en-us"), "piper-b": ("af_sarah", "en-us-nyc"), "espeak-c": ("bf_emma", "en-gb"),
+             "espeak-d": ("bm_george", "en-gb"), "espeak-e": ("bf_alice", "en-gb")}
+    for r in rows:
+        prov = json.loads(r["provenance"])
+        name, lang = style[r["voice_id"]]
+        prov["clip"] = {**prov["clip"], "tts_backend": "kokoro", "voice_options": {"style": name, "lang": lang}}
+        r.update(tts_backend="kokoro", tts_model="kokoro-82m-v1.0-int8", provenance=json.dumps(prov))
+    return rows
+
+
+def test_a_held_out_voice_takes_its_other_accents_to_test_too(real_folder, tmp_path):
+    sc = scenario({"real": str(real_folder), "synthetic_share": {"train": 0.5, "validation": 0.5, "test": 0.5}},
+                  voices={"held_out": ["piper-a"]})
+    out, _ = blend_rows(_as_kokoro(synthetic_rows(tmp_path / "c", sc)), sc, 3, 16000)
+    assert {"piper-a", "piper-b"} <= _voices(out["test"])
+    assert not {"piper-a", "piper-b"} & (_voices(out["train"]) | _voices(out["validation"]))
+
+
+def test_voice_disjoint_splits_are_speaker_disjoint(real_folder, tmp_path):
+    sc = scenario({"real": str(real_folder), "voice_disjoint": True,
+                   "synthetic_share": {"train": 0.5, "validation": 0.5, "test": 0.5}})
+    out, _ = blend_rows(_as_kokoro(synthetic_rows(tmp_path / "c", sc)), sc, 3, 16000)
+    where = {s for s in SPLITS if {"piper-a", "piper-b"} & _voices(out[s])}
+    assert len(where) == 1, where  # af_sarah in one split, under both of her voice ids
+
+
+def test_leakage_counts_a_held_out_speaker_under_another_voice_id(tmp_path):
+    from scenavox.qa.corpus import leakage_of_rows
+
+    sc = scenario()
+    rows = _as_kokoro(synthetic_rows(tmp_path / "c", sc, n=20))
+    by_split = {"train": [r for r in rows if r["voice_id"] != "piper-a"],
+                "test": [r for r in rows if r["voice_id"] == "piper-a"]}
+    leak = leakage_of_rows(by_split, ["piper-a"])
+    assert leak["held_out_voices_outside_test"] == ["piper-b"] and leak["leak"]
+    assert leakage_of_rows(by_split, ["espeak-c"])["held_out_voices_outside_test"] == ["espeak-c"]

@@ -87,6 +87,23 @@ def test_held_out_voices_only_in_test_split_and_within_quota(repo_cwd, n):
         assert share <= 0.15, (h, share)
 
 
+def test_a_held_out_voice_holds_out_its_other_accents_within_the_quota(repo_cwd):
+    # piper-joe-en-us-nyc is joe reading New York phonemes: the same person as piper-joe-en-us
+    from scenavox.voice.stage import VoicePlanner
+
+    sc = load_scenario("prompts/car.yaml")
+    free = VoicePlanner(sc, 7)
+    sc.voices.held_out = ["piper-joe-en-us"]
+    p = VoicePlanner(sc, 7)
+    for accent in ("en-US-nyc", "en-029"):
+        ids = [v.id for v in p.by_accent[accent]]
+        joe = next(i for i, v in enumerate(ids) if v.startswith("piper-joe"))
+        share = p.voice_weights[accent][joe] / sum(p.voice_weights[accent])
+        # the test split's share of the accent (0.1), as for the declared id; 1/8 without the hold-out
+        assert share == pytest.approx(sc.size.splits["test"]), (accent, share)
+        assert free.voice_weights[accent][joe] / sum(free.voice_weights[accent]) == pytest.approx(1 / len(ids))
+
+
 def test_voice_weights_set_shares_within_an_accent(tmp_path, repo_cwd):
     reg = tmp_path / "reg.yaml"
     reg.write_text(

@@ -23,6 +23,7 @@ import numpy as np
 from ..errors import UserError
 from ..records import content_id
 from ..scenario import Scenario
+from ..splits import speaker_of  # noqa: F401 - also read from here by the tests and the report
 from ..store import Store, write_atomic
 from . import probe
 
@@ -62,28 +63,6 @@ def load_rows(store: Store) -> list[dict[str, Any]]:
 
 
 GENERIC_SPEAKER = "piper:bundled:joe"
-
-
-# voice options that only choose how text is phonemized (the accent), not whose timbre reads it
-_ACCENT_OPTIONS = ("lang", "espeak_voice")
-
-
-def speaker_of(row: dict[str, Any]) -> str:
-    """Who speaks, as a listener would tell: one timbre is one speaker whatever accent phonemizes it.
-    Piper joe in four eSpeak accents is still joe (resemblyzer similarity 0.98), and a Kokoro style
-    reading New York phonemes is the same person as that style reading American ones, so holding
-    out one of those voice ids must hold out the others too. The timbre is the backend, its model,
-    its speaker index and the voice options less the phonemizer's (from the row's provenance)."""
-    if row.get("source") == "real" or not row.get("tts_backend"):
-        return str(row.get("voice_id"))
-    clip = json.loads(row.get("provenance") or "{}").get("clip")
-    if not clip:  # no provenance to tell by: a Piper model is one speaker, anything else its voice id
-        return f"piper:{row['tts_model']}" if row["tts_backend"] == "piper" else str(row.get("voice_id"))
-    timbre = {k: v for k, v in (clip.get("voice_options") or {}).items() if k not in _ACCENT_OPTIONS}
-    if clip.get("speaker") is not None:
-        timbre["speaker"] = clip["speaker"]
-    key = f"{row['tts_backend']}:{row.get('tts_model') or ''}"
-    return key + (":" + json.dumps(timbre, sort_keys=True) if timbre else "")
 
 
 def held_out_voices(scenario: Scenario, rows: list[dict[str, Any]], seed: int) -> tuple[list[str], str]:

@@ -390,7 +390,12 @@ def card_body(scenario: Scenario, rows_by_split: dict[str, list[dict[str, Any]]]
             f"Total: {n} rows, {_duration(hours * 3600)}. Synthetic/real: {syn['synthetic_rows']}/{syn['real_rows']} "
             f"(synthetic share {syn['synthetic_share']:.0%}).", ""]
     if sc.voices.held_out:
-        out += ["Voices kept for the test split only: " + ", ".join(sc.voices.held_out) + ".", ""]
+        from ..splits import same_speaker_voices
+
+        also = sorted(same_speaker_voices(rows, sc.voices.held_out) - set(sc.voices.held_out))
+        out += ["Voices kept for the test split only: " + ", ".join(sc.voices.held_out)
+                + (f" (and the same speakers under other voice ids, in other accents: {', '.join(also)})" if also else "")
+                + ".", ""]
     # QA
     qa_all = dict(qa or {})
     from_rows = qa_from_rows(rows)

@@ -211,16 +211,19 @@ def split_leakage(root: Any, held_out: list[str]) -> dict[str, Any] | None:
         return None
     rows: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for f in files:
-        cols = [c for c in ("voice_id", "text", "triple_id") if c in pq.read_schema(f).names]
+        cols = [c for c in ("voice_id", "text", "triple_id", "source", "tts_backend", "tts_model", "provenance")
+                if c in pq.read_schema(f).names]  # the rest tell who speaks (splits.speaker_of)
         rows[f.name.split("-")[0]] += pq.read_table(f, columns=cols).to_pylist()
     return leakage_of_rows(rows, held_out)
 
 
 def leakage_of_rows(rows_by_split: dict[str, list[dict[str, Any]]], held_out: list[str]) -> dict[str, Any]:
-    """Leaks between splits: voices, texts, triples. Held-out voices must appear in test only; a
-    voice or an identical (normalized) text in both train and test inflates test scores."""
-    from ..splits import HELD_OUT_SPLIT
+    """Leaks between splits: voices, texts, triples. Held-out voices, and the other accents of the same
+    speakers, must appear in test only; a voice or an identical (normalized) text in both train and
+    test inflates test scores."""
+    from ..splits import HELD_OUT_SPLIT, same_speaker_voices
 
+    held_out = sorted(same_speaker_voices((r for rows in rows_by_split.values() for r in rows), held_out))
     voices: dict[str, set[str]] = defaultdict(set)
     texts: dict[str, set[str]] = defaultdict(set)
     trip: dict[str, set[str]] = defaultdict(set)

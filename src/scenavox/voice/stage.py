@@ -17,6 +17,7 @@ from ..audio import encode_lossless, resample
 from ..errors import UserError
 from ..records import Clip, Quarantined, Triple, VoiceTask, content_id
 from ..scenario import Scenario
+from ..splits import timbre_key
 from ..stages import Outcome, Resources, Stage
 from ..store import Store
 from .audio import set_level, trim_silence
@@ -64,7 +65,11 @@ class VoicePlanner:
         # accent, so the held-out speakers do not swamp the test split nor starve train.
         splits = scenario.size.splits
         test_share = splits.get("test", 0.0) / sum(splits.values())
-        held = set(scenario.voices.held_out)
+        # a held-out voice's other accents are the same speaker, held out with it (splits.speaker_of)
+        declared = set(scenario.voices.held_out)
+        pool = [v for vs in self.by_accent.values() for v in vs]
+        held_keys = {timbre_key(v.backend, v.model, v.options, v.speaker) for v in pool if v.id in declared}
+        held = declared | {v.id for v in pool if timbre_key(v.backend, v.model, v.options, v.speaker) in held_keys}
         self.voice_weights: dict[str, list[float]] = {}
         for accent, voices in self.by_accent.items():
             n_held = sum(v.id in held for v in voices)
