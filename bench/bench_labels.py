@@ -3,8 +3,8 @@
     python bench/bench_labels.py [--items 24] [--chunk 4] [--threads 2]
 
 The car scenario's text stage on the bundled model, in this process, over the same planned commands:
-  (a) before the gate: no judge, one candidate, the model writes utterance and reply (the car
-      scenario without its reply templates): the text path when issue 14 was filed;
+  (a) before the gate: no judge, one candidate, no openings, the model writes utterance and reply
+      (the car scenario without its reply templates): the text path when issue 14 was filed;
   (b) no judge, one candidate, reply templates (the model writes the utterance only);
   (c) the default: the judge on (medium preset), best of `text.candidates` (3), reply templates.
 Each is fed through the pipeline's in-order deduper (exact copies, near-duplicates, the wording cap
@@ -35,7 +35,7 @@ def configs(threads: int) -> dict[str, TextStage]:
     no_templates = sc.model_copy(update={"intents": [i.model_copy(update={"replies": None}) for i in sc.intents]})
     off = {"judge": {"enabled": False}, "candidates": 1}
     return {
-        "a before the gate": TextStage(no_templates.with_text(**off), threads=threads),
+        "a before the gate": TextStage(no_templates.with_text(**off, openings=[]), threads=threads),
         "b templates, no judge": TextStage(sc.with_text(**off), threads=threads),
         "c default (judge, best of k)": TextStage(sc, threads=threads),
     }
