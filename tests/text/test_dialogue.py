@@ -104,13 +104,16 @@ def test_one_turn_prompt_is_byte_identical(repo_cwd):
     car = load_scenario("car")
     pb = PromptBuilder(car)
     task = plan_commands(car, 3, 0)[2]
-    assert pb.messages(task)[-1]["content"] == (
-        "Intent: play_media (play music by an artist or a radio station)\nSlots:\n- artist: Billie Eilish\n"
-        "Tone: hesitant with a filler word like um")
-    # the template and the message assembly (PROMPT_ASSEMBLY) shape every text id: a change here is deliberate;
-    # the judge's version too (text/judge VERSION), so the unjudged fingerprint is the one before the judge
-    assert PromptBuilder(car, "fake").fingerprint == "0ab50529f066"
-    assert pb.fingerprint != "0ab50529f066"
+    request = ("Intent: play_media (play music by an artist or a radio station)\nSlots:\n- artist: Billie Eilish\n"
+               "Tone: hesitant with a filler word like um")
+    assert pb.messages(task)[-1]["content"] == request + "\nThe utterance begins with: I need to"
+    plain = car.with_text(openings=[])  # without text.openings the request reads as before them
+    assert PromptBuilder(plain).messages(plan_commands(plain, 3, 0)[2])[-1]["content"] == request
+    # the template and the message assembly (PROMPT_ASSEMBLY) shape every text id: a change here is deliberate
+    # (the template's `opening` line, session 7); the judge's version too (text/judge VERSION), so the
+    # unjudged fingerprint differs from the judged one
+    assert PromptBuilder(car, "fake").fingerprint == "8f962b6d7431"
+    assert pb.fingerprint != "8f962b6d7431"
 
 
 def test_turn_prompts_say_kind_previous_command_barge_in_and_speaker():

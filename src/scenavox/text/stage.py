@@ -80,7 +80,8 @@ class PromptBuilder:
                 raise UserError(f"{self.path}: template error: {exc}") from None
             if not hasattr(module, "system") or not hasattr(module, "request"):
                 raise UserError(f"{self.path}: a text template must define the macros system(scenario) and request(...)")
-            if self.scenario.text.openings and "opening" not in module.request.arguments:
+            if (self.scenario.text.openings and self.scenario.text.mode != "free"  # free mode asks for none
+                    and "opening" not in module.request.arguments):
                 raise UserError(f"{self.path}: text.openings is set, but the template's request() macro takes no "
                                 "`opening` argument (see prompts/templates/triple.j2)")
             self._module = module
