@@ -88,3 +88,11 @@ def test_a_template_without_openings_refuses_a_scenario_with_them(repo_cwd, tmp_
         PromptBuilder(sc)
     sc.text.openings = []
     PromptBuilder(sc).messages(plan_commands(sc, 1, seed=0)[0])  # the old template still works without
+
+
+def test_dialogue_turns_get_no_opening(repo_cwd):
+    from scenavox.text.dialogue import plan_tasks
+
+    sc = load_scenario("street_food").with_text(openings=["Can I get"])  # a barge-in dialogue scenario
+    tasks = plan_tasks(sc, 12, 0)
+    assert tasks and all(t.dialogue is not None and t.opening == "" for t in tasks)

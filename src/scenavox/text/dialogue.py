@@ -90,7 +90,9 @@ def plan_tasks(scenario: Scenario, n: int, seed: int, extra_fingerprint: str = "
             barge_in=barge, speaker=r.speakers[who], speaker_index=who, previous=prev, changed=changed,
         )
         tid = content_id("text-turn", task.id, turn_fp, command.model_dump(), persona, turn.model_dump(mode="json"))
-        out.append(task.model_copy(update={"id": tid, "command": command, "persona": persona, "dialogue": turn}))
+        # text.openings are for one-turn items: a turn's prompt says what kind of turn it is
+        out.append(task.model_copy(update={"id": tid, "command": command, "persona": persona, "dialogue": turn,
+                                           "opening": ""}))
     return out
 
 
