@@ -527,14 +527,15 @@ def blend_rows(synthetic_rows: list[dict[str, Any]], scenario: Scenario, seed: i
         fixed = {s: [r for r in syn[s] if r.get("voice_id") in held_out] for s in SPLITS}
         free = [r for r in all_syn if r.get("voice_id") not in held_out]
         # disjoint by speaker, not by voice id: one timbre in two accents is two ids and one person
+        speaker = [speaker_of(r) for r in free]  # parsed once: provenance is JSON
         voice_amt: Counter[str] = Counter()
-        for r in free:
-            voice_amt[speaker_of(r)] += _amount(r, unit)
+        for r, who in zip(free, speaker):
+            voice_amt[who] += _amount(r, unit)
         targets = {s: sizes[s] for s in takes_syn if not (held_out and s == HELD_OUT_SPLIT)}
         where = _greedy([(v, a, "") for v, a in voice_amt.items()],
                         {s: planned[s] for s in targets}, seed, "voice-split", fill_all=True)
-        syn = {s: fixed[s] + [r for r in free if where.get(speaker_of(r)) == s] for s in SPLITS}
-        lost = sum(1 for r in free if speaker_of(r) not in where)
+        syn = {s: fixed[s] + [r for r, who in zip(free, speaker) if where.get(who) == s] for s in SPLITS}
+        lost = sum(1 for who in speaker if who not in where)
         if lost:
             dropped += lost
             notes.append(f"voice-disjoint: {lost} synthetic row(s) dropped: no split takes their voices")

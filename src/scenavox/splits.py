@@ -53,12 +53,16 @@ def timbre_key(backend: str, model: str | None, options: Mapping[str, Any] | Non
 
 def same_speaker_voices(rows: Iterable[Mapping[str, Any]], voice_ids: Iterable[str]) -> set[str]:
     """voice_ids and every voice id in rows that is the same speaker as one of them."""
-    rows = list(rows)
     ids = set(voice_ids)
     if not ids:
         return set()
-    speakers = {speaker_of(r) for r in rows if r.get("voice_id") in ids}
-    return ids | {str(r["voice_id"]) for r in rows if r.get("voice_id") is not None and speaker_of(r) in speakers}
+    speaker: dict[str, str] = {}
+    for r in rows:  # a voice id is one timbre: its first row tells it (provenance is JSON to parse)
+        v = r.get("voice_id")
+        if v is not None and str(v) not in speaker:
+            speaker[str(v)] = speaker_of(r)
+    held = {speaker[v] for v in ids if v in speaker}
+    return ids | {v for v, who in speaker.items() if who in held}
 
 
 class Member(NamedTuple):

@@ -304,7 +304,7 @@ class TextStage(Stage):
         messages = builder.messages(task)
         # the answer is written from the planned opening where the backend can force it (the prompt asks
         # for it either way); the JSON key as the grammar orders it: utterance first
-        prefill = ('{"utterance": "' + task.opening) if task.opening and not self.free and task.dialogue is None else ""
+        prefill = ('{"utterance": "' + task.opening) if task.opening and not self.free else ""
         self._usage()  # start this item's count from zero
         judged: Counter[str] = Counter()
         k = self.cfg.candidates if self.judged else 1  # without a judge, nothing tells candidates apart
