@@ -13,8 +13,8 @@ from scenavox.scenario import load_scenario
 from scenavox.text.judge import Judge, JudgeItem, JudgeThresholds, thresholds_for
 from scenavox.text.judge.audit import load_audit, rates
 from scenavox.text.judge.features import mask
-from scenavox.text.judge.rules import (copy_share, foreign_values, other_values, rare_words, reply_form,
-                                       request_clauses, request_form)
+from scenavox.text.judge.rules import (copy_share, foreign_values, other_values, prompt_leak, prompt_phrases,
+                                       rare_words, reply_form, request_clauses, request_form)
 
 AUDIT = Path(__file__).resolve().parents[1] / "data" / "audit"
 
@@ -43,6 +43,25 @@ def test_requests_read_as_requests(text):
                                   "Let's take you to Pine Avenue.", "I want to take you to Lincoln High School"])
 def test_statements_and_confirmations_do_not(text):
     assert request_form(text)[0] == 0.0
+
+
+@pytest.mark.parametrize("name", ["car", "clinic", "street_food"])
+def test_prompt_leaks_are_the_prompts_words_not_a_users(name):
+    """The two bad utterances of the last car audit copied the prompt; the audit set's 153 items, good
+    and bad, copy none of it, and an ordinary request in the scenario's own words is not a leak."""
+    sc = load_scenario(Path(__file__).resolve().parents[2] / "prompts" / f"{name}.yaml")
+    leaks = prompt_phrases([i.description for i in sc.intents], sc.styles, [e.utterance for e in sc.examples])
+    for ex in sc.examples:
+        assert prompt_leak(ex.utterance, *leaks) == "", ex.utterance
+    for row in load_audit(AUDIT):
+        if row["scenario"] == name:
+            assert prompt_leak(row["utterance"], *leaks) == "", row["utterance"]
+    if name == "car":
+        assert prompt_leak("I want to play music by an artist or a radio station, Shakira.", *leaks) == "an artist or a radio"
+        assert prompt_leak("I need to play the Terse version of Shakira, please.", *leaks) == "terse"
+        assert prompt_leak("Set the cabin temperature to 22 degrees, please.", *leaks) == ""
+    if name == "clinic":  # the example asks for a refill: asking for one is the user's own words
+        assert prompt_leak("Can I ask for a refill of metformin?", *leaks) == ""
 
 
 def test_reply_form():
@@ -186,6 +205,9 @@ def test_obvious_cases(embedder):
         ("set_temperature", {"temperature": "25 degrees"}, "Set the temperature to 25 degrees.",
          "Well done, I'm glad you're enjoying the train station.", "reply"),
         ("call_contact", {"contact": "Emma"}, "Call Emma.", "Calling Mike now.", "reply"),
+        # the prompt's own words (last session's audit)
+        ("play_media", {"artist": "Shakira"}, "I want to play music by an artist or a radio station, Shakira.",
+         "Playing Shakira.", "utterance"),
     ]
     for intent, slots, utt, rep, bad in cases:
         v = j.judge({"intent": intent, "slots": slots, "utterance": utt, "reply": rep})

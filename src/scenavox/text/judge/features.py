@@ -170,6 +170,9 @@ class Prototypes:
         texts += [ex.utterance + " " + ex.reply for ex in scenario.examples] + self.all_values()
         self.vocab = frozenset(w for t in texts for w in normalize(t).split())
         self.value_words = frozenset(w for v in self.all_values() for w in normalize(v).split())
+        self.leaks = rules.prompt_phrases([i.description for i in scenario.intents if i.description],
+                                          list(getattr(scenario, "styles", []) or []),
+                                          [ex.utterance for ex in scenario.examples])
 
     def add(self, kind: str, intent: str, text: str) -> None:
         """An accepted item's masked utterance ("utt") or reply ("rep") joins its intent's prototypes."""
@@ -238,6 +241,9 @@ def score_items(items: list[JudgeItem], protos: Prototypes) -> list[dict[str, An
             # "No, make it 3" names no command: the form of a correction is what counts (a correction
             # written as a fresh request is judged like one)
             form_u, cue_u, u_margin = 1.0, "a correction", max(u_margin, 0.0)
+        leak = rules.prompt_leak(it.utterance, *protos.leaks)
+        if leak:  # the model wrote its instructions into the utterance: no user says that
+            form_u, cue_u = 0.0, f"repeats the prompt's words '{leak}'"
         # does the utterance sit nearer the scenario's replies than its utterances? ("Here is the route...")
         u_like_reply = (float(np.max(all_r @ vu[k])) if len(all_r) else 0.0) - (
             float(np.max(all_u @ vu[k])) if len(all_u) else 0.0)

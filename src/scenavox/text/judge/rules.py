@@ -127,6 +127,40 @@ _CORRECTION = re.compile(
 )
 
 
+def prompt_leak(text: str, phrases: frozenset[str], words: frozenset[str]) -> str:
+    """The words of the prompt that the utterance repeats ("play music by an artist or a radio station,
+    Shakira" from the intent's description, "the Terse version" from the style), or ""."""
+    padded = f" {normalize(text)} "
+    for x in sorted(phrases) + sorted(words):
+        if f" {x} " in padded:
+            return x
+    return ""
+
+
+def prompt_phrases(descriptions: list[str], styles: list[str], examples: list[str]) -> tuple[frozenset[str], frozenset[str]]:
+    """(phrases, words) that mark an utterance as copying its prompt: the 5-word runs of the intents'
+    descriptions that hold a word no example utterance uses ("an artist or a radio"; "ask for a refill
+    of" stays free when an example asks for a refill), and each style's leading word ("terse",
+    "polite"; adverbs and everyday words excepted: "slightly" anxious, a "friendly" tone may be said)."""
+    ex = [normalize(e) for e in examples]
+    ex_words = {w for e in ex for w in e.split()}
+    joined = " | ".join(ex)
+    phrases = set()
+    for d in descriptions:
+        w = normalize(d).split()
+        for k in range(len(w) - 4):
+            gram = w[k : k + 5]
+            new = [x for x in gram if x not in ex_words and x not in COMMON_WORDS]
+            if new and " ".join(gram) not in joined:
+                phrases.add(" ".join(gram))
+    words = set()
+    for s in styles:
+        w = normalize(s).split()
+        if w and len(w[0]) >= 5 and w[0] not in COMMON_WORDS and w[0] not in ex_words and not w[0].endswith("ly"):
+            words.add(w[0])
+    return frozenset(phrases), frozenset(words)
+
+
 def correction_form(text: str) -> float:
     """1.0 when the words read as a change of the previous request ("No, make it 3")."""
     return 1.0 if _CORRECTION.search(text) else 0.0
