@@ -95,3 +95,49 @@ def test_a_wording_over_its_share_of_the_intent_is_dropped_in_index_order():
     # without the cap everything distinct is kept
     d = InOrderDeduper([t.index for t in items], 1.0)
     assert sum(len(d.add(t.index, t)) for t in items) == len(items)
+
+
+def _alt(t, *wordings):
+    """t with other judge-accepted candidates, as the text stage records them."""
+    alts = [{"candidate": k + 1, "text_seed": 1000 + k, "utterance": w, "reply": f"reply {k + 1}"}
+            for k, w in enumerate(wordings)]
+    return t.model_copy(update={"provenance": {"text_seed": 999, "alternatives": alts,
+                                               "judge": {"utterance_p": 0.9, "candidates": [
+                                                   {"candidate": 0, "utterance_p": 0.9},
+                                                   {"candidate": 1, "utterance_p": 0.8},
+                                                   {"candidate": 2, "utterance_p": 0.7}]}}})
+
+
+def test_an_alternative_replaces_a_repeated_wording_and_saves_a_duplicate():
+    first = _t(0, "Set the temperature to 21 degrees", temperature="21 degrees")
+    # same wording as item 0 (masked): the alternative worded otherwise is kept instead
+    second = _alt(_t(1, "Set the temperature to 22 degrees", temperature="22 degrees"),
+                  "Warm the cabin up to 22 degrees please")
+    # an exact copy of item 0, with an alternative that is not: the item is kept, worded as the alternative
+    third = _alt(_t(2, "Set the temperature to 21 degrees", temperature="21 degrees"),
+                 "Could you make it 21 degrees")
+    # both wordings are made of word pairs kept before (items 0 and 1): the judge's first choice stays
+    fourth = _alt(_t(3, "Warm the cabin up to 23 degrees", temperature="23 degrees"),
+                  "Set the temperature to 23 degrees")
+    d = InOrderDeduper([0, 1, 2, 3], 0.95)
+    kept = []
+    for t in (fourth, third, second, first):
+        kept += d.add(t.index, t)
+    by = {t.index: t for t in kept}
+    assert [t.index for t in kept] == [0, 1, 2, 3] and d.duplicates == []
+    assert by[1].utterance == "Warm the cabin up to 22 degrees please" and by[1].reply == "reply 1"
+    assert by[1].provenance["text_seed"] == 1000
+    assert by[1].provenance["kept_for_variety"] == {"candidate": 1, "instead_of": 999}
+    assert by[1].provenance["judge"]["utterance_p"] == 0.8
+    assert by[2].utterance == "Could you make it 21 degrees"
+    assert by[3].utterance == "Warm the cabin up to 23 degrees" and "kept_for_variety" not in by[3].provenance
+    assert all("alternatives" not in t.provenance for t in kept)
+
+
+def test_alternatives_that_are_all_duplicates_drop_the_item_with_the_first_choices_reason():
+    first = _t(0, "Set the temperature to 21 degrees", temperature="21 degrees")
+    copy = _alt(_t(1, "set the temperature to 21 degrees!", temperature="21 degrees"),
+                "Set the temperature to 21 degrees.")
+    d = InOrderDeduper([0, 1], 0.95)
+    assert [t.id for t in d.add(0, first) + d.add(1, copy)] == ["id0"]
+    assert [(x.id, x.kind, x.duplicate_of) for x in d.duplicates] == [("id1", "exact", "id0")]

@@ -13,7 +13,7 @@ from scenavox.scenario import load_scenario
 from scenavox.text.judge import Judge, JudgeItem, JudgeThresholds, thresholds_for
 from scenavox.text.judge.audit import load_audit, rates
 from scenavox.text.judge.features import mask
-from scenavox.text.judge.rules import (copy_share, foreign_values, other_values, prompt_leak, prompt_phrases,
+from scenavox.text.judge.rules import (copy_share, core, foreign_values, other_values, prompt_leak, prompt_phrases,
                                        rare_words, reply_form, request_clauses, request_form)
 
 AUDIT = Path(__file__).resolve().parents[1] / "data" / "audit"
@@ -62,6 +62,15 @@ def test_prompt_leaks_are_the_prompts_words_not_a_users(name):
         assert prompt_leak("Set the cabin temperature to 22 degrees, please.", *leaks) == ""
     if name == "clinic":  # the example asks for a refill: asking for one is the user's own words
         assert prompt_leak("Can I ask for a refill of metformin?", *leaks) == ""
+
+
+def test_core_drops_the_greeting_and_the_way_of_asking():
+    assert core("Hey, can you call x?") == "call x?"
+    assert core("id like to hear x") == "hear x"
+    assert core("Um, could you please set the temperature to x") == "set the temperature to x"
+    assert core("Hola, can I order 2 x?") == "order 2 x?"
+    assert core("You set your cabin temperature to x.") == "You set your cabin temperature to x."
+    assert core("Please") == "Please"  # nothing after it: the words stay
 
 
 def test_reply_form():
@@ -213,6 +222,26 @@ def test_obvious_cases(embedder):
         v = j.judge({"intent": intent, "slots": slots, "utterance": utt, "reply": rep})
         assert not getattr(v, f"{bad}_ok"), (utt, rep, v)
         assert v.reason
+
+
+@needs_model
+@pytest.mark.slow
+def test_how_a_request_is_asked_does_not_decide_its_intent(embedder):
+    """The planned openings ("Can you", "I'd like to", ...) are forced on the writer: the judge must not
+    hold them against a request (it rejected "Can you call Tom?" and kept "Call Tom.")."""
+    from scenavox.text.judge.thresholds import GATE_PRESETS
+
+    j = _judge("car", embedder, **GATE_PRESETS["medium"])  # the text stage's gate, stricter than the preset
+    asks = ["Call Tom.", "Can you call Tom?", "Could you call Tom?", "I'd like to call Tom.", "I need to call Tom.",
+            "Hey, call Tom.", "Would you call Tom?", "Please call Tom."]
+    vs = j.judge_many([{"intent": "call_contact", "slots": {"contact": "Tom"}, "utterance": u, "reply": "Calling Tom."}
+                       for u in asks])
+    assert all(v.utterance_ok for v in vs), [(u, v.reason) for u, v in zip(asks, vs) if not v.utterance_ok]
+    assert max(v.scores["u_margin"] for v in vs) - min(v.scores["u_margin"] for v in vs) < 0.01
+    # and a request of another intent stays one, however it is asked
+    v = j.judge({"intent": "call_contact", "slots": {"contact": "Tom"}, "utterance": "Can you take me to Tom?",
+                 "reply": "Calling Tom."})
+    assert not v.utterance_ok
 
 
 def _audit_verdicts(embedder):

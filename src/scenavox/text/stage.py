@@ -257,19 +257,21 @@ class TextStage(Stage):
         return mask(triple.utterance, vals)
 
     def _choose(self, task: TextTask, cands: list[tuple[int, int, dict[str, Any]]], metrics: Counter[str],
-                ) -> tuple[tuple[int, int, Triple, dict[str, Any]] | None, list[dict[str, Any]], str]:
+                ) -> tuple[tuple[int, int, Triple, dict[str, Any], list[dict[str, Any]]] | None,
+                           list[dict[str, Any]], str]:
         """Judge the valid candidates (index, seed, fields) and pick one: among those the judge accepts,
         one not worded like the scenario's examples, then the highest score. Returns (chosen or None, per
-        candidate scores, the reason when none passed)."""
+        candidate scores, the reason when none passed); chosen is (index, seed, triple, its scores, the
+        other accepted candidates best first)."""
         triples = [self._triple(task, f, {}) for _, _, f in cands]
         judge = self.judge
         if judge is None:
             chosen = min(range(len(cands)), key=lambda k: self._uses(triples[k]))
             i, seed, f = cands[chosen]
-            return (i, seed, triples[chosen], {}), [], ""
+            return (i, seed, triples[chosen], {}, []), [], ""
         flags = [not f.get("reply_template") for _, _, f in cands]
         verdicts = judge.judge_many(triples, flags, commit=False)
-        scores, best, best_key = [], None, None
+        scores, ranked = [], []
         for (i, seed, f), t, v, jr in zip(cands, triples, verdicts, flags):
             metrics["judged"] += 1
             metrics["judge_rejected_utterances"] += not v.utterance_ok
@@ -282,16 +284,18 @@ class TextStage(Stage):
                 entry["reason"] = v.reason
             scores.append(entry)
             total = v.scores.get("utterance", 0.0) + (v.scores.get("reply", 0.0) if jr and judge.check_reply else 0.0)
-            key = (not v.ok, uses if v.ok else 0, -total)
-            if best_key is None or key < best_key:
-                best, best_key = (i, seed, t, v), key
-        assert best is not None
-        i, seed, t, v = best
+            ranked.append(((not v.ok, uses if v.ok else 0, -total, i), (i, seed, t, v)))
+        ranked.sort(key=lambda r: r[0])
+        i, seed, t, v = ranked[0][1]
         if not v.ok:
             return None, scores, f"judge: {v.reason}"
         jr = not next(f for j, _, f in cands if j == i).get("reply_template") and judge.check_reply
+        # the other candidates the judge accepts, best first: the deduper may keep one of them instead,
+        # worded unlike the items kept before it (text/dedup.py)
+        others = [{"candidate": ai, "text_seed": aseed, "utterance": at.utterance, "reply": at.reply}
+                  for _, (ai, aseed, at, av) in ranked[1:] if av.ok]
         return (i, seed, t, {"utterance_p": v.scores.get("utterance"),
-                             "reply_p": v.scores.get("reply") if jr else None}), scores, ""
+                             "reply_p": v.scores.get("reply") if jr else None}, others), scores, ""
 
     def _uses(self, triple: Triple) -> int:
         """1 when the candidate is worded like one of its intent's examples, else 0."""
@@ -332,15 +336,20 @@ class TextStage(Stage):
                 continue
             chosen, scores, reason = self._choose(task, cands, judged)
             if chosen is None:
-                attempts.append({"seed": seed, "raw": None, "reason": reason, "candidates": scores + failed})
+                # what each judged candidate said, so that quarantine.jsonl shows why an item was set aside
+                said = {i: f["utterance"] for i, _, f in cands}
+                attempts.append({"seed": seed, "raw": None, "reason": reason,
+                                 "candidates": [{**c, "utterance": said[c["candidate"]]} for c in scores] + failed})
                 continue
-            i, cseed, triple, verdict = chosen
+            i, cseed, triple, verdict, others = chosen
             provenance: dict[str, Any] = {"text_backend": backend.name, "text_model": backend.model, "text_seed": cseed,
                                           "attempts": attempt + 1, "template": self.prompts.fingerprint}
             if k > 1:
                 provenance["candidates"] = k
             if task.opening:
                 provenance["opening"] = task.opening
+            if others and not self.free:  # free mode's candidates may name other commands
+                provenance["alternatives"] = others
             if self.free:  # the model's command; the planned intent is kept to measure drift
                 provenance.update(text_mode="free", planned_intent=task.command.intent)
             if next(f for j, _, f in cands if j == i).get("reply_template"):

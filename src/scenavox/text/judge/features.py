@@ -182,7 +182,9 @@ class Prototypes:
     def matrix(self, kind: str, intent: str) -> np.ndarray:
         key = (kind, intent)
         if key not in self._mats:
-            self._mats[key] = self.embedder.encode((self.utt if kind == "utt" else self.rep)[intent])
+            texts = (self.utt if kind == "utt" else self.rep)[intent]
+            # utterances are compared by what they ask for, not how they ask (rules.core)
+            self._mats[key] = self.embedder.encode([rules.core(t) for t in texts] if kind == "utt" else texts)
         return self._mats[key]
 
     def similarity(self, kind: str, vec: np.ndarray) -> dict[str, float]:
@@ -218,8 +220,14 @@ def score_items(items: list[JudgeItem], protos: Prototypes) -> list[dict[str, An
         masked_r.append(mask(it.reply, vals))
     split = [sentences(it.reply) for it in items]
     flat = [mask(s, list(it.slots.values())) for it, ss in zip(items, split) for s in ss]
-    emb.encode(masked_u + masked_r + flat)  # one forward pass for the batch; the lines below hit the cache
+    cores = [rules.core(u) for u in masked_u]
+    # a request followed by chatter ("Take me to x, you should check out the shops") asks for what its
+    # first sentence asks for
+    firsts = [rules.core(sentences(u)[0]) for u in masked_u]
+    emb.encode(masked_u + cores + firsts + masked_r + flat)  # one forward pass; the lines below hit the cache
     vu = emb.encode(masked_u)
+    vc = emb.encode(cores)
+    vf = emb.encode(firsts)
     vr = emb.encode(masked_r)
     vecs = emb.encode(flat)
     sentence_vectors, pos = [], 0
@@ -232,11 +240,11 @@ def score_items(items: list[JudgeItem], protos: Prototypes) -> list[dict[str, An
     all_r = np.concatenate([m for m in ex_r if len(m)]) if any(len(m) for m in ex_r) else np.zeros((0, 384))
     out = []
     for k, it in enumerate(items):
-        su = protos.similarity("utt", vu[k])
+        su = protos.similarity("utt", vc[k])
         sr = protos.similarity("rep", vr[k])
         form_u, cue_u = rules.request_form(it.utterance, protos.verbs)
         form_r, cue_r = rules.reply_form(it.reply, protos.verbs)
-        u_margin = margin(su, it.intent)
+        u_margin = max(margin(su, it.intent), margin(protos.similarity("utt", vf[k]), it.intent))
         if it.turn_kind == "correction" and rules.correction_form(it.utterance):
             # "No, make it 3" names no command: the form of a correction is what counts (a correction
             # written as a fresh request is judged like one)
@@ -246,7 +254,7 @@ def score_items(items: list[JudgeItem], protos: Prototypes) -> list[dict[str, An
             form_u, cue_u = 0.0, f"repeats the prompt's words '{leak}'"
         # does the utterance sit nearer the scenario's replies than its utterances? ("Here is the route...")
         u_like_reply = (float(np.max(all_r @ vu[k])) if len(all_r) else 0.0) - (
-            float(np.max(all_u @ vu[k])) if len(all_u) else 0.0)
+            float(np.max(all_u @ vc[k])) if len(all_u) else 0.0)
         r_like_utt = (float(np.max(all_u @ vr[k])) if len(all_u) else 0.0) - (
             float(np.max(all_r @ vr[k])) if len(all_r) else 0.0)
         allowed = tuple(it.previous.values()) if it.turn_kind == "correction" else ()

@@ -86,6 +86,21 @@ def strip_lead(text: str) -> str:
     return _LEAD.sub("", t).strip()
 
 
+# How a request is put ("can you", "I'd like to", "please"): said of every command alike, so the intent is
+# read from what follows it
+_ASKING = re.compile(
+    r"^(?:(?:can|could|would|will) (?:you|u)(?: please| kindly| just)?|(?:can|could|may) (?:i|we)(?: please)?|please|(?:do you|would you) mind|"
+    r"i (?:want|need|wanna|would like)(?: you)?(?: to)?|i'?d like(?: you)?(?: to)?|let's|lets|let me)\b[\s,]*",
+    re.I)
+
+
+def core(text: str) -> str:
+    """The words after the greeting and the way of asking: "Hey, can you call x?" -> "call x?"."""
+    body = strip_lead(text)
+    rest = _ASKING.sub("", body, count=1)
+    return strip_lead(rest) or body or text.strip()
+
+
 def request_form(text: str, verbs: frozenset[str] = frozenset()) -> tuple[float, str]:
     """(score, cue): 1.0 when the words read as a request or question to the assistant, 0.0 when
     they read as a statement or a confirmation, 0.5 when the form says nothing either way."""
