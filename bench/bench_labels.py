@@ -27,6 +27,7 @@ from common import ROOT, result  # noqa: E402
 from scenavox.scenario import load_scenario  # noqa: E402
 from scenavox.text.commands import plan_commands  # noqa: E402
 from scenavox.text.dedup import InOrderDeduper  # noqa: E402
+from scenavox.text.diversity import diversity  # noqa: E402
 from scenavox.text.stage import TextStage  # noqa: E402
 
 
@@ -67,7 +68,9 @@ def main() -> None:
     per = {k: seconds[k] / max(1, len(kept[k])) for k in stages}
     print(f"car text, {args.items} planned items each, {args.threads} threads, turns of {args.chunk}:")
     for k in stages:
-        print(f"   {k:30s} {seconds[k]:7.1f} s  {len(kept[k]):3d} accepted  {per[k]:6.2f} s/accepted item")
+        d = diversity(kept[k])["all"] if kept[k] else {"distinct_2": 0.0, "max_intent_pattern_share": 0.0}
+        print(f"   {k:30s} {seconds[k]:7.1f} s  {len(kept[k]):3d} accepted  {per[k]:6.2f} s/accepted item  "
+              f"distinct-2 {d['distinct_2']:.2f}  top wording share {d['max_intent_pattern_share']:.2f}")
     a, b, c = (per[k] for k in stages)
     result("text s/accepted item: gate / before the gate", c / a, "<=2x", c / a <= 2.0, items=args.items)
     result("text s/accepted item: gate / templates only", c / b, "-", None, items=args.items)

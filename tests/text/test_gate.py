@@ -141,6 +141,27 @@ def test_best_of_k_keeps_the_best_judged_candidate_and_records_the_scores(script
     assert "reason" in j["candidates"][0] and j["judged"] == 3 and j["judge_rejected_utterances"] == 1
 
 
+def test_the_other_accepted_candidates_stay_with_the_item_for_the_deduper(scripted):
+    scripted.script = ["You set it to {value}.", "Please make it {value}.", "Could you do {value}?",
+                       "Could you do {value}!"]
+    sc = scenario(text="  candidates: 4")
+    st = stage_with(sc, {"You": 0.1, "Please": 0.8, "Could": 0.95})
+    t = st.process(plan_commands(sc, 1, 1)[0]).record
+    assert t.utterance.startswith("Could you do")
+    # the statement was rejected and the fourth says what the chosen one says: one alternative is left
+    alts = t.provenance["alternatives"]
+    assert [(a["candidate"], a["utterance"].split(" ")[0]) for a in alts] == [(1, "Please")]
+    assert alts[0]["reply"] and alts[0]["text_seed"] != t.provenance["text_seed"]
+    # and the deduper can keep it: an earlier item said the chosen wording already
+    from scenavox.text.dedup import InOrderDeduper
+
+    first = t.model_copy(update={"id": "first", "index": 0, "provenance": {}})
+    d = InOrderDeduper([0, 1], 0.95, 0.15)
+    kept = d.add(0, first) + d.add(1, t.model_copy(update={"index": 1}))
+    assert [k.utterance.split(" ")[0] for k in kept] == ["Could", "Please"]
+    assert kept[1].provenance["kept_for_variety"]["candidate"] == 1
+
+
 def test_best_of_k_prefers_a_wording_unlike_the_examples(scripted):
     # the example "Call Tom for me." masked is the first candidate's wording: the other one wins although
     # it scores lower (a small model copies its examples' shape: "Take me to X, please.")

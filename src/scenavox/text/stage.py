@@ -23,6 +23,7 @@ from .dialogue import dialogue_request, spoken_slots
 from .free import FreePrompts, check_free_answer
 from .free import answer_schema as free_schema
 from .judge.features import mask
+from .normalize import normalize
 from .replies import ReplyTemplates
 
 # Version of the message assembly in PromptBuilder (not the template): 2 = an example of the
@@ -292,8 +293,11 @@ class TextStage(Stage):
         jr = not next(f for j, _, f in cands if j == i).get("reply_template") and judge.check_reply
         # the other candidates the judge accepts, best first: the deduper may keep one of them instead,
         # worded unlike the items kept before it (text/dedup.py)
-        others = [{"candidate": ai, "text_seed": aseed, "utterance": at.utterance, "reply": at.reply}
-                  for _, (ai, aseed, at, av) in ranked[1:] if av.ok]
+        others, said = [], {normalize(t.utterance)}
+        for _, (ai, aseed, at, av) in ranked[1:]:
+            if av.ok and normalize(at.utterance) not in said:  # candidates often say the same thing
+                said.add(normalize(at.utterance))
+                others.append({"candidate": ai, "text_seed": aseed, "utterance": at.utterance, "reply": at.reply})
         return (i, seed, t, {"utterance_p": v.scores.get("utterance"),
                              "reply_p": v.scores.get("reply") if jr else None}, others), scores, ""
 
