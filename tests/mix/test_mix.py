@@ -362,3 +362,14 @@ def test_leakage_counts_a_held_out_speaker_under_another_voice_id(tmp_path):
     leak = leakage_of_rows(by_split, ["piper-a"])
     assert leak["held_out_voices_outside_test"] == ["piper-b"] and leak["leak"]
     assert leakage_of_rows(by_split, ["espeak-c"])["held_out_voices_outside_test"] == ["espeak-c"]
+
+
+def test_the_card_names_the_other_voice_ids_of_a_held_out_speaker(real_folder, tmp_path):
+    from scenavox.publish.card import build_card
+
+    sc = scenario({"real": str(real_folder), "synthetic_share": {"train": 0.5, "validation": 0.5, "test": 0.5}},
+                  voices={"held_out": ["piper-a"]})
+    out, _ = blend_rows(_as_kokoro(synthetic_rows(tmp_path / "c", sc)), sc, 3, 16000)
+    card = str(build_card(sc, out))
+    assert ("Voices kept for the test split only: piper-a (and the same speakers under other voice ids, in other "
+            "accents: piper-b).") in card
