@@ -26,6 +26,7 @@ AUDIT = Path(__file__).resolve().parents[1] / "data" / "audit"
                                   # a caller's openings (service_line's own example: judged a statement before)
                                   "I'm calling about fault ticket K M, two two nine one.",
                                   "I am reporting a fault by ticket S, forty-nine sixty-two.",
+                                  "I'm calling to check on my order.", "I'm calling because my line is down.",
                                   # asks for the route; "can I get" orders
                                   "How do I get to Main Street?", "Can I get two tacos?"])
 def test_requests_read_as_requests(text):
@@ -40,7 +41,9 @@ def test_requests_read_as_requests(text):
                                   "Would you like me to call Emma?", "Shall I set it to 20 degrees?",
                                   "How do I set the temperature to 20 degrees?", "How can I set the fan speed?",
                                   # what the bundled model wrote from the openings "Let's" and "I want to"
-                                  "Let's take you to Pine Avenue.", "I want to take you to Lincoln High School"])
+                                  "Let's take you to Pine Avenue.", "I want to take you to Lincoln High School",
+                                  # this session's audit
+                                  "I'm calling my husband to call you, okay?"])
 def test_statements_and_confirmations_do_not(text):
     assert request_form(text)[0] == 0.0
 

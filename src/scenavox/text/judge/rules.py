@@ -31,7 +31,9 @@ _WANT = re.compile(
     r"(?:i'?m|i am) (?:gonna|going to) (?:pay|have|take)|"
     r"i (?:can|could) (?:pay|get|have)|(?:i'?ll|i will) (?:just )?need|"
     # a caller's openings: "I'm calling about ticket KM-2291", "I am reporting a fault", "I'm trying to pay"
-    r"(?:i'?m|i am) (?:calling|ringing|phoning|reporting|trying to|looking for|looking to|here (?:to|about)))\b",
+    # ... but "I'm calling my husband" narrates (a car audit): calling needs "about / to / because ..." after it
+    r"(?:i'?m|i am) (?:(?:calling|ringing|phoning)(?= (?:about|regarding|to|because|for|from|with|on behalf)\b)|"
+    r"reporting|trying to|looking for|looking to|here (?:to|about)))\b",
     re.I,
 )
 # "Do you want to play some Coldplay?", "Would you like me to call Emma?", "Shall I set it to 20?": the
