@@ -76,6 +76,18 @@ def test_core_drops_the_greeting_and_the_way_of_asking():
     assert core("Please") == "Please"  # nothing after it: the words stay
 
 
+def test_a_value_talked_to_is_not_asked_for():
+    from scenavox.text.judge.rules import addressed
+
+    for text, v in [("I'd like to call you, Carlos.", "Carlos"), ("Please call me Kevin", "Kevin"),
+                    ("Please call me, Mom", "Mom"), ("Can I call you Doctor Patel, please?", "Doctor Patel")]:
+        assert addressed(text, [v]) == v, text
+    for text, v in [("Call Kevin for me.", "Kevin"), ("Can you call me back about ticket KM-2291?", "KM-2291"),
+                    ("Would you call Mom?", "Mom"), ("I need a refill of amoxicillin, please, 5 milligrams.",
+                                                     "5 milligrams")]:
+        assert addressed(text, [v]) == "", text
+
+
 def test_reply_form():
     assert reply_form("Calling Maria now.")[0] == 1.0
     assert reply_form("Sure, 2 tacos coming up.")[0] == 1.0

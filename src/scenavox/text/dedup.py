@@ -156,8 +156,9 @@ class InOrderDeduper:
         by = self.wordings.get(t.command.intent, {})
         kept = sum(len(ids) for ids in by.values())
         same = by.get(_wording(t), [])
-        # MIN_WORDING_ITEMS always allowed: a share means nothing for an intent's first few items
-        if len(same) >= max(MIN_WORDING_ITEMS, self.max_wording_share * (kept + 1)):
+        # MIN_WORDING_ITEMS always allowed: a share means nothing for an intent's first few items; past
+        # them, the wording's share with this item must stay within the cap (not one item over it)
+        if len(same) + 1 > max(MIN_WORDING_ITEMS, self.max_wording_share * (kept + 1)):
             return Duplicate(t.id, t.index, same[0], "wording", 100.0)
         return None
 

@@ -252,6 +252,9 @@ def score_items(items: list[JudgeItem], protos: Prototypes) -> list[dict[str, An
         leak = rules.prompt_leak(it.utterance, *protos.leaks)
         if leak:  # the model wrote its instructions into the utterance: no user says that
             form_u, cue_u = 0.0, f"repeats the prompt's words '{leak}'"
+        talks_to = rules.addressed(it.utterance, [str(v) for v in it.slots.values()])
+        if talks_to:
+            form_u, cue_u = 0.0, f"talks to '{talks_to}' instead of asking for it"
         # does the utterance sit nearer the scenario's replies than its utterances? ("Here is the route...")
         u_like_reply = (float(np.max(all_r @ vu[k])) if len(all_r) else 0.0) - (
             float(np.max(all_u @ vc[k])) if len(all_u) else 0.0)

@@ -178,6 +178,16 @@ def prompt_phrases(descriptions: list[str], styles: list[str], examples: list[st
     return frozenset(phrases), frozenset(words)
 
 
+def addressed(text: str, values: list[str]) -> str:
+    """The slot value the utterance talks *to* instead of asking for: "I'd like to call you, Carlos",
+    "Please call me Kevin" (a car audit), or ""."""
+    for v in values:
+        if v and re.search(r"\b(?:call|phone|dial|ring)(?:ing)?\s+(?:me|you)\b[\s,]+(?:the\s+)?" + re.escape(v) + r"\b",
+                           text, re.I):
+            return v
+    return ""
+
+
 def correction_form(text: str) -> float:
     """1.0 when the words read as a change of the previous request ("No, make it 3")."""
     return 1.0 if _CORRECTION.search(text) else 0.0
