@@ -11,7 +11,10 @@ from scenavox.scenario import load_scenario
 from scenavox.voice.stage import VoiceStage
 from tests.voice.test_planner import plan
 
-pytestmark = pytest.mark.slow  # a few minutes: two Kokoro sentences and one GE2E embedding per voice
+# heavy: three and a half minutes (two Kokoro sentences and one GE2E embedding per voice) put the default
+# suite at the 30-minute bar on 2 cores. It measures the voice registry, which changes rarely, and every
+# build's QA reports audibly distinct speakers; run it with `pytest -m heavy` after changing voices/.
+pytestmark = pytest.mark.heavy
 
 # Cosine similarity of GE2E embeddings: one speaker read in different accents stays >= 0.95
 # (the Piper joe variants: ~0.99); Kokoro v1.0's stock voices are 0.44-0.87 apart (some pairs are one speaker).
