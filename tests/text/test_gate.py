@@ -172,6 +172,7 @@ def test_best_of_k_prefers_a_wording_unlike_the_examples(scripted):
     t = st.process(task).record
     assert t.utterance.startswith("Could")
     assert [c["copies_example"] for c in t.provenance["judge"]["candidates"]] == [True, False]
+    assert "alternatives" not in t.provenance  # the copy is not offered to the deduper either
 
 
 def test_an_items_text_does_not_depend_on_what_its_worker_wrote_before(scripted):

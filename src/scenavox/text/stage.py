@@ -293,9 +293,10 @@ class TextStage(Stage):
         jr = not next(f for j, _, f in cands if j == i).get("reply_template") and judge.check_reply
         # the other candidates the judge accepts, best first: the deduper may keep one of them instead,
         # worded unlike the items kept before it (text/dedup.py)
+        # (not one worded like an example when the chosen one is not: the deduper does not know the examples)
         others, said = [], {normalize(t.utterance)}
-        for _, (ai, aseed, at, av) in ranked[1:]:
-            if av.ok and normalize(at.utterance) not in said:  # candidates often say the same thing
+        for key, (ai, aseed, at, av) in ranked[1:]:
+            if av.ok and key[1] == ranked[0][0][1] and normalize(at.utterance) not in said:  # often the same words
                 said.add(normalize(at.utterance))
                 others.append({"candidate": ai, "text_seed": aseed, "utterance": at.utterance, "reply": at.reply})
         return (i, seed, t, {"utterance_p": v.scores.get("utterance"),
