@@ -94,3 +94,27 @@ def _exits_soon(pid):
     while time.time() < deadline and alive(pid):
         time.sleep(0.1)
     return not alive(pid)
+
+
+def test_a_swallowed_ctrl_c_still_ends_the_run():
+    """A KeyboardInterrupt raised inside a finalizer is lost ("Exception ignored in ..."): the run went on to
+    the end about once in four runs of the test above. The handler's deadline ends it anyway."""
+    import sys
+
+    code = ("import signal, time, scenavox.cli as c\n"
+            "c.CTRL_C_GRACE_S = 0.5\n"
+            "signal.signal(signal.SIGINT, c._on_ctrl_c)\n"
+            "print('ready', flush=True)\n"
+            "while True:\n"
+            "    try:\n"
+            "        time.sleep(0.05)\n"
+            "    except KeyboardInterrupt:\n"
+            "        pass  # lost, as in a finalizer\n")
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=_default_sigint)
+    assert proc.stdout.readline().strip() == "ready"
+    t0 = time.time()
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130 and time.time() - t0 < 10
+    assert err.strip().splitlines()[-1].startswith("interrupted: finished items are saved")
