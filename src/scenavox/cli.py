@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -30,11 +31,10 @@ def _on_ctrl_c(signum: int, frame: object) -> None:
         sys.stderr.flush()
         os._exit(130)
 
-    if not getattr(_on_ctrl_c, "armed", False):
-        _on_ctrl_c.armed = True  # type: ignore[attr-defined]
-        timer = threading.Timer(CTRL_C_GRACE_S, hard_exit)
-        timer.daemon = True  # a run that ends in time exits without waiting for it
-        timer.start()
+    timer = threading.Timer(CTRL_C_GRACE_S, hard_exit)
+    timer.daemon = True  # a run that ends in time exits without waiting for it
+    timer.start()
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # one deadline: a second Ctrl-C is a plain one
     raise KeyboardInterrupt
 
 
@@ -42,9 +42,12 @@ class _Group(click.Group):
     """Turns UserError into one line on stderr and exit code 2, never a traceback."""
 
     def invoke(self, ctx: click.Context):  # noqa: ANN201
-        import signal
+        import threading
 
-        if signal.getsignal(signal.SIGINT) is signal.default_int_handler:  # not where Ctrl-C is ignored
+        # not where Ctrl-C is ignored, and only the main thread may set a handler (a caller's thread may not)
+        ours = (signal.getsignal(signal.SIGINT) is signal.default_int_handler
+                and threading.current_thread() is threading.main_thread())
+        if ours:
             signal.signal(signal.SIGINT, _on_ctrl_c)
         try:
             return super().invoke(ctx)
@@ -54,6 +57,9 @@ class _Group(click.Group):
         except KeyboardInterrupt:
             click.echo(INTERRUPTED, err=True)
             sys.exit(130)
+        finally:
+            if ours:  # a caller that goes on (a test's CliRunner, a notebook) gets its Ctrl-C back
+                signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def _allow_path_option(f):  # noqa: ANN001, ANN202

@@ -117,27 +117,29 @@ class InOrderDeduper:
             return _without_alternatives(t)
         options = [_without_alternatives(t)] + [_as_alternative(t, a) for a in t.provenance.get("alternatives") or []]
         first_reason: Duplicate | None = None
-        best, best_new = None, -1.0
+        best, best_wording, best_new = None, "", -1.0
         for o in options:
-            why = self._duplicate_of(o)
+            wording = _wording(o)
+            why = self._duplicate_of(o, wording)
             if why is not None:
                 first_reason = first_reason or why
                 continue
-            new = self._new_pairs(o)
+            new = self._new_pairs(o.command.intent, wording)
             if new > best_new:
-                best, best_new = o, new
+                best, best_wording, best_new = o, wording, new
         if best is None:
             assert first_reason is not None
             self.duplicates.append(first_reason)
             return None
         self.seen.setdefault(_command_key(best), []).append((normalize(best.utterance), best.id))
         if self.max_wording_share is not None and self.max_wording_share < 1.0:
-            self.wordings.setdefault(best.command.intent, {}).setdefault(_wording(best), []).append(best.id)
-        self.pairs.setdefault(best.command.intent, set()).update(_pairs(_wording(best)))
+            self.wordings.setdefault(best.command.intent, {}).setdefault(best_wording, []).append(best.id)
+        self.pairs.setdefault(best.command.intent, set()).update(_pairs(best_wording))
         return best
 
-    def _duplicate_of(self, t: Triple) -> Duplicate | None:
-        """Why t may not join the kept items (an exact, near or wording duplicate), or None."""
+    def _duplicate_of(self, t: Triple, wording: str) -> Duplicate | None:
+        """Why t (its wording: slot values masked) may not join the kept items (an exact, near or wording
+        duplicate), or None."""
         from rapidfuzz import fuzz, process
 
         text = normalize(t.utterance)
@@ -155,19 +157,19 @@ class InOrderDeduper:
             return None
         by = self.wordings.get(t.command.intent, {})
         kept = sum(len(ids) for ids in by.values())
-        same = by.get(_wording(t), [])
+        same = by.get(wording, [])
         # MIN_WORDING_ITEMS always allowed: a share means nothing for an intent's first few items; past
         # them, the wording's share with this item must stay within the cap (not one item over it)
         if len(same) + 1 > max(MIN_WORDING_ITEMS, self.max_wording_share * (kept + 1)):
             return Duplicate(t.id, t.index, same[0], "wording", 100.0)
         return None
 
-    def _new_pairs(self, t: Triple) -> float:
-        """The share of t's word pairs (slot values masked) that its intent's kept items do not have."""
-        pairs = _pairs(_wording(t))
+    def _new_pairs(self, intent: str, wording: str) -> float:
+        """The share of a wording's word pairs that the intent's kept items do not have."""
+        pairs = _pairs(wording)
         if not pairs:
             return 0.0
-        return len(pairs - self.pairs.get(t.command.intent, set())) / len(pairs)
+        return len(pairs - self.pairs.get(intent, set())) / len(pairs)
 
     def counts(self) -> dict[str, int]:
         kinds = [d.kind for d in self.duplicates]
