@@ -56,8 +56,7 @@ def test_value_sources(tmp_path):
 
 
 def test_openings_are_drawn_per_item_and_leave_the_other_draws_alone(repo_cwd):
-    sc = load_scenario("car")
-    assert sc.text.openings  # the default car scenario uses them
+    sc = load_scenario("car").with_text(openings=["", "Can you", "Hey, can you", "I'd like to"])
     plain = sc.with_text(openings=[])
     with_o, without = plan_commands(sc, 200, seed=3), plan_commands(plain, 200, seed=3)
     for a, b in zip(with_o, without):
@@ -78,7 +77,7 @@ def test_a_bad_opening_is_a_one_line_error(repo_cwd, bad):
 def test_a_template_without_openings_refuses_a_scenario_with_them(repo_cwd, tmp_path):
     from scenavox.text.stage import PromptBuilder
 
-    sc = load_scenario("car")
+    sc = load_scenario("car").with_text(openings=["Can you"])
     (tmp_path / "old.j2").write_text(  # a template written before text.openings
         "{% macro system(scenario) %}Write JSON.{% endmacro %}"
         "{% macro request(intent, slots, persona, style) %}Intent: {{ intent.name }}{% endmacro %}")

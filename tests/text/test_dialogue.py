@@ -101,7 +101,7 @@ def test_barge_in_marks_and_hand_over_speakers():
 
 
 def test_one_turn_prompt_is_byte_identical(repo_cwd):
-    car = load_scenario("car")
+    car = load_scenario("car").with_text(openings=["I need to", "Can you"])
     pb = PromptBuilder(car)
     task = plan_commands(car, 3, 0)[2]
     request = ("Intent: play_media (play music by an artist or a radio station)\nSlots:\n- artist: Madonna\n"

@@ -282,7 +282,8 @@ def test_the_real_judge_gates_a_statement_and_keeps_the_request(scripted):
 @pytest.mark.slow
 @needs_judge
 def test_the_bundled_model_through_the_gate_on_car():
-    sc = load_scenario("car").with_text(candidates=2)
+    # openings (car used them until session 9): the local backend writes each utterance from its planned one
+    sc = load_scenario("car").with_text(candidates=2, openings=["Can you", "I'd like to", "Please"])
     st = TextStage(sc, threads=1)
     st.setup()
     outs = [st.process(t) for t in plan_commands(sc, 4, sc.seed, extra_fingerprint=st.prompts.fingerprint)]
@@ -295,7 +296,7 @@ def test_the_bundled_model_through_the_gate_on_car():
         # best-of-2 asked for two; the judge saw those that passed the slot checks
         assert r.provenance["reply_source"] == "template" and r.provenance["candidates"] == 2
         assert r.provenance["judge"]["judged"] >= 1
-    # car's text.openings: the local backend writes each utterance from its planned opening
+    # the local backend writes each utterance from its planned opening
     opened = [r for r in recs if r.provenance.get("opening")]
     assert opened
     for r in opened:
