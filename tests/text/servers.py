@@ -22,9 +22,19 @@ from typing import Any, Callable
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A free port below the kernel's ephemeral range (32768 and up on Linux). A port from that range can
+    be taken, while a killed server is down, as the source port of the client's own retries, and then
+    the restarted server cannot bind it."""
+    rng = random.Random()
+    for _ in range(200):
+        port = rng.randrange(20000, 32000)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port in 20000-32000")
 
 
 class LlamaServer:
@@ -42,13 +52,13 @@ class LlamaServer:
         out = open(self.log, "ab") if self.log else subprocess.DEVNULL
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "llama_cpp.server", "--model", str(self.model), "--host", "127.0.0.1",
-             "--port", str(self.port), "--n_ctx", "2048", "--n_threads", "1", "--n_threads_batch", "1"],
+             "--port", str(self.port), "--n_ctx", "2048", "--n_threads", "2", "--n_threads_batch", "2"],
             stdout=out, stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"llama.cpp server exited with {self.proc.returncode}; see {self.log}")
+                raise RuntimeError(f"llama.cpp server exited with {self.proc.returncode}: {self._log_tail()}")
             try:
                 with urllib.request.urlopen(f"{self.url}/models", timeout=2) as r:
                     if r.status == 200:
@@ -56,7 +66,16 @@ class LlamaServer:
             except OSError:
                 time.sleep(0.3)
         self.stop()
-        raise RuntimeError(f"llama.cpp server not ready on port {self.port} after {timeout} s; see {self.log}")
+        raise RuntimeError(f"llama.cpp server not ready on port {self.port} after {timeout} s: {self._log_tail()}")
+
+    def _log_tail(self) -> str:
+        if self.log is None or not Path(self.log).is_file():
+            return "(no log)"
+        return Path(self.log).read_text(errors="replace")[-1500:]
+
+    @property
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
