@@ -43,9 +43,27 @@ def test_requests_read_as_requests(text):
                                   # what the bundled model wrote from the openings "Let's" and "I want to"
                                   "Let's take you to Pine Avenue.", "I want to take you to Lincoln High School",
                                   # this session's audit
-                                  "I'm calling my husband to call you, okay?"])
+                                  "I'm calling my husband to call you, okay?",
+                                  # session 10's car audit: an offer to play, a negated wish
+                                  "Can I play you a song by Shakira?", "Can I just play you a little bit of Dolly Parton?",
+                                  "Dont want to call David, do you?"])
 def test_statements_and_confirmations_do_not(text):
     assert request_form(text)[0] == 0.0
+
+
+def test_a_question_about_a_state_is_a_request_only_where_the_scenario_asks_so():
+    """"How much does it cost to call Mom?" asks about the call (car); "How much are the arepas?" is
+    street_food's price question, whose description says "ask how much a dish costs"."""
+    from scenavox.text.judge.rules import asked_about
+
+    car = asked_about(["Take me to Main Street.", "navigate to a destination"])
+    stall = asked_about(["How much are the tacos?", "ask how much a dish costs"])
+    assert car == frozenset() and "how much" in stall
+    assert request_form("How much does it cost to call Mom?", questions=car)[0] == 0.0
+    assert request_form("How's the cabin set to 19 degrees now?", questions=car)[0] == 0.0
+    assert request_form("How much are the arepas?", questions=stall)[0] == 1.0
+    # a reply that asks the user about a state still asks the user something
+    assert reply_form("How much do you want to spend?")[0] == 0.0
 
 
 @pytest.mark.parametrize("name", ["car", "clinic", "street_food"])
@@ -257,6 +275,37 @@ def test_how_a_request_is_asked_does_not_decide_its_intent(embedder):
     v = j.judge({"intent": "call_contact", "slots": {"contact": "Tom"}, "utterance": "Can you take me to Tom?",
                  "reply": "Calling Tom."})
     assert not v.utterance_ok
+
+
+@needs_model
+@pytest.mark.slow
+def test_session_10_car_audit_failures_are_rejected_at_the_gate_and_their_good_neighbours_kept(embedder):
+    """The bad utterances read in session 10's 200-item car build (gate 0.70), each next to a good
+    request of the same shape."""
+    from scenavox.text.judge.thresholds import GATE_PRESETS
+
+    j = _judge("car", embedder, **GATE_PRESETS["medium"])
+    cases = [  # (intent, slots, bad, good)
+        ("call_contact", {"contact": "Mom"}, "How much does it cost to call Mom?", "Can you call Mom?"),
+        ("set_temperature", {"temperature": "19 degrees"}, "How's the cabin set to 19 degrees Celsius now?",
+         "Set the cabin to 19 degrees Celsius now."),
+        ("call_contact", {"contact": "Mike"}, "Mike, please make sure to dial the right number.",
+         "Call Mike, please."),
+        ("set_temperature", {"temperature": "26 degrees"},
+         "Can I have a glass of water? You're going to set the temperature to 26 degrees Celsius.",
+         "It's cold in here. Set the temperature to 26 degrees."),
+        ("set_temperature", {"temperature": "22 degrees"},
+         "Take me to the train station, please, now, set the cabin temperature to 22 degrees Celsius.",
+         "Please set the cabin temperature to 22 degrees Celsius."),
+        ("play_media", {"artist": "Shakira"}, "Can I play you a song by Shakira?", "Can you play me a song by Shakira?"),
+        ("call_contact", {"contact": "David"}, "Dont want to call David, do you?", "Could you call David?"),
+    ]
+    items = [{"intent": i, "slots": s, "utterance": u, "reply": "Okay."} for i, s, b, g in cases for u in (b, g)]
+    vs = j.judge_many(items, commit=False)
+    for (intent, _, bad, good), vb, vg in zip(cases, vs[::2], vs[1::2]):
+        assert not vb.utterance_ok, (bad, vb.scores["utterance"])
+        assert "not a request" in vb.reason, (bad, vb.reason)
+        assert vg.utterance_ok, (good, vg.reason)
 
 
 def _audit_verdicts(embedder):

@@ -18,7 +18,7 @@ import numpy as np
 from ...errors import UserError
 from ...scenario import Scenario
 from ..commands import slot_values
-from ..normalize import normalize
+from ..normalize import contains, normalize
 from . import rules
 
 # What an assistant says to confirm any command, in any scenario: added to every intent's reply prototypes,
@@ -164,6 +164,8 @@ class Prototypes:
         firsts |= {it.description.lower().split(" ")[0] for it in scenario.intents if it.description}
         self.verbs = frozenset(w for w in firsts if w.isalpha() and w not in rules.NOT_VERBS
                                and not rules._STATEMENT.match(w))
+        self.questions = rules.asked_about([ex.utterance for ex in scenario.examples]
+                                           + [it.description for it in scenario.intents if it.description])
         self._mats: dict[tuple[str, str], np.ndarray] = {}
         # the scenario's own words: a reply's words outside them (and outside its utterance) are news
         texts = [scenario.description] + [i.description + " " + i.name.replace("_", " ") for i in scenario.intents]
@@ -204,6 +206,15 @@ def sentences(text: str) -> list[str]:
     return [p for p in parts if any(ch.isalpha() for ch in p)] or [text]
 
 
+def value_sentence(text: str, values: list[str]) -> str:
+    """The first sentence that names one of the values, when it is not the first sentence; else ""."""
+    parts = sentences(text)
+    for k, part in enumerate(parts):
+        if any(v and contains(part, v) for v in values):
+            return part if k > 0 else ""
+    return ""
+
+
 def margin(sims: dict[str, float], intent: str) -> float:
     others = [s for n, s in sims.items() if n != intent]
     return sims[intent] - (max(others) if others else 0.0)
@@ -242,19 +253,35 @@ def score_items(items: list[JudgeItem], protos: Prototypes) -> list[dict[str, An
     for k, it in enumerate(items):
         su = protos.similarity("utt", vc[k])
         sr = protos.similarity("rep", vr[k])
-        form_u, cue_u = rules.request_form(it.utterance, protos.verbs)
+        form_u, cue_u = rules.request_form(it.utterance, protos.verbs, protos.questions)
         form_r, cue_r = rules.reply_form(it.reply, protos.verbs)
         u_margin = max(margin(su, it.intent), margin(protos.similarity("utt", vf[k]), it.intent))
-        if it.turn_kind == "correction" and rules.correction_form(it.utterance):
+        corrects = it.turn_kind == "correction" and rules.correction_form(it.utterance)
+        if corrects:
             # "No, make it 3" names no command: the form of a correction is what counts (a correction
             # written as a fresh request is judged like one)
             form_u, cue_u, u_margin = 1.0, "a correction", max(u_margin, 0.0)
+        # the sentence that names the command's values is the one that must ask: "Can I have a glass of water?
+        # You're going to set it to 26 degrees." does not (a car audit); "It's cold in here. Set it to 26
+        # degrees." does
+        said = "" if corrects else value_sentence(it.utterance, list(it.slots.values()) + list(it.spoken.values()))
+        if said:
+            form_s, cue_s = rules.request_form(said, protos.verbs, protos.questions)
+            if form_s == 0.0:
+                form_u, cue_u = 0.0, f"the values sit in a sentence that does not ask: {said!r} ({cue_s})"
+            elif form_s > form_u:
+                form_u, cue_u = form_s, f"{cue_s}, in the sentence naming the values"
         leak = rules.prompt_leak(it.utterance, *protos.leaks)
         if leak:  # the model wrote its instructions into the utterance: no user says that
             form_u, cue_u = 0.0, f"repeats the prompt's words '{leak}'"
         talks_to = rules.addressed(it.utterance, [str(v) for v in it.slots.values()])
         if talks_to:
             form_u, cue_u = 0.0, f"talks to '{talks_to}' instead of asking for it"
+        # "Take me to the train station, now, set the cabin to 22 degrees" (set_temperature): two commands
+        u_foreign = rules.foreign_values(it.utterance, protos.slots_of.get(it.intent, set(it.slots)), it.slots,
+                                         protos.choices)
+        if u_foreign and form_u > 0.0:
+            form_u, cue_u = 0.0, f"also asks for another command ('{u_foreign[0]}')"
         # does the utterance sit nearer the scenario's replies than its utterances? ("Here is the route...")
         u_like_reply = (float(np.max(all_r @ vu[k])) if len(all_r) else 0.0) - (
             float(np.max(all_u @ vc[k])) if len(all_u) else 0.0)

@@ -44,8 +44,15 @@ _OFFER = re.compile(
 # "How do I set the temperature?": asks how to do it, not for it to be done ("How do I get to Main Street?"
 # asks for the route, a navigation request)
 _HOW_TO = re.compile(r"^how (?:do|can|could|should|would) (?:i|we|you)\b(?! (?:get|go) to\b| get there\b)", re.I)
-# "Let's take you to the beach", "I want to take you to Lincoln High": the driver speaking, not the passenger
-_CARRIES_YOU = re.compile(r"\b(?:take|taking|drive|driving|bring|bringing|get|getting|drop|dropping) (?:you|ya)\b", re.I)
+# "Let's take you to the beach", "I want to take you to Lincoln High": the driver speaking, not the passenger;
+# "Can I play you a song by Shakira?": the speaker offering to play (a car audit)
+_CARRIES_YOU = re.compile(r"\b(?:take|taking|drive|driving|bring|bringing|get|getting|drop|dropping|play|playing) "
+                          r"(?:you|ya)\b", re.I)
+# "How much does it cost to call Mom?", "How's the cabin set to 19 degrees now?": asks about the command or a
+# state, not for the command (car audits)
+_ASKS_ABOUT = re.compile(r"^(?:how much|how many|how's|hows|how is|how are|how long)\b", re.I)
+# "Dont want to call David, do you?": a negated wish is no request
+_NEGATED = re.compile(r"^(?:i |we )?(?:don'?t|do not|never|won'?t|no need to)\b", re.I)
 # "I will cancel your appointment", "I'm going to book...": the speaker announces their own action
 _OWN_ACTION = re.compile(r"^(?:i'?ll|i will|i'?m (?:gonna|going to)|i am (?:gonna|going to)|i shall)\b", re.I)
 _QUESTION = re.compile(r"^(?:how|what|what's|whats|which|when|where|is|are|do|does|did|any|got)\b", re.I)
@@ -103,9 +110,22 @@ def core(text: str) -> str:
     return strip_lead(rest) or body or text.strip()
 
 
-def request_form(text: str, verbs: frozenset[str] = frozenset()) -> tuple[float, str]:
+def asked_about(texts: list[str]) -> frozenset[str]:
+    """The openings of _ASKS_ABOUT that a scenario's own examples or descriptions use: a stall's price
+    question ("ask how much a dish costs") asks with "how much", so there it is a request."""
+    norm = [f" {t.lower()} " for t in texts]
+    return frozenset(q for q in ("how much", "how many", "how's", "hows", "how is", "how are", "how long")
+                     if any(f" {q} " in t for t in norm))
+
+
+def request_form(text: str, verbs: frozenset[str] = frozenset(), questions: frozenset[str] | None = None,
+                 user: bool = True) -> tuple[float, str]:
     """(score, cue): 1.0 when the words read as a request or question to the assistant, 0.0 when
-    they read as a statement or a confirmation, 0.5 when the form says nothing either way."""
+    they read as a statement or a confirmation, 0.5 when the form says nothing either way.
+    questions: openings of _ASKS_ABOUT that the scenario asks with (asked_about); None: all of them
+    (a text without its scenario: "How much are the arepas?" may be a price question). user=False: the
+    text is the assistant's (reply_form asks whether it hands a question back): a question about a
+    state, an offer to play or a negated wish is then still asking the user something."""
     body = strip_lead(text)
     low = body.lower()
     words = re.findall(r"[a-z']+", low)
@@ -116,8 +136,13 @@ def request_form(text: str, verbs: frozenset[str] = frozenset()) -> tuple[float,
         return 0.0, "offers to do it"
     if _HOW_TO.match(low):
         return 0.0, "asks how to do it"
-    if _CARRIES_YOU.search(low):
-        return 0.0, "offers to take the listener somewhere"
+    if _CARRIES_YOU.search(low) and (user or not re.search(r"\bplay(?:ing)? (?:you|ya)\b", low)):
+        return 0.0, "acts on the listener ('take you', 'play you')"
+    about = _ASKS_ABOUT.match(low)
+    if user and about and questions is not None and about.group(0).lower() not in questions:
+        return 0.0, "asks about it, not for it"
+    if user and _NEGATED.match(low):
+        return 0.0, "a negated wish"
     if _MODAL.match(low):
         return 1.0, "modal question"
     if _WANT.match(low):
@@ -180,10 +205,18 @@ def prompt_phrases(descriptions: list[str], styles: list[str], examples: list[st
 
 def addressed(text: str, values: list[str]) -> str:
     """The slot value the utterance talks *to* instead of asking for: "I'd like to call you, Carlos",
-    "Please call me Kevin" (a car audit), or ""."""
+    "Please call me Kevin", "Mike, please make sure to dial the right number" (car audits), or "".
+    A value named first and then left ("The airport, please.") is a terse request, not a name called."""
     for v in values:
-        if v and re.search(r"\b(?:call|phone|dial|ring)(?:ing)?\s+(?:me|you)\b[\s,]+(?:the\s+)?" + re.escape(v) + r"\b",
-                           text, re.I):
+        if not v:
+            continue
+        if re.search(r"\b(?:call|phone|dial|ring)(?:ing)?\s+(?:me|you)\b[\s,]+(?:the\s+)?" + re.escape(v) + r"\b",
+                     text, re.I):
+            return v
+        head = re.match(r"^\W*(?:hey|hi|hello|okay|ok)?[\s,]*" + re.escape(v) + r"\s*,\s*(.+)$", text.strip(), re.I)
+        # ... unless the rest points back at it ("The airport, please take me there.")
+        if head and len(re.findall(r"[a-z']+", head.group(1), re.I)) >= 3 and not re.search(
+                r"\b(?:" + re.escape(v) + r"|there|it|them|her|him|that|this|one)\b", head.group(1), re.I):
             return v
     return ""
 
@@ -256,7 +289,7 @@ def reply_form(text: str, verbs: frozenset[str] = frozenset()) -> tuple[float, s
         return 1.0, "confirmation"
     if gerund and gerund.group(1) not in _NOT_GERUND:
         return 1.0, f"'{gerund.group(1)}' (doing it)"
-    form, cue = request_form(rest, verbs)
+    form, cue = request_form(rest, verbs, user=False)
     if form == 1.0:
         return 0.0, f"a request ({cue})"
     if assent or _CONFIRMS.search(t):
