@@ -306,6 +306,11 @@ def test_session_10_car_audit_failures_are_rejected_at_the_gate_and_their_good_n
         assert not vb.utterance_ok, (bad, vb.scores["utterance"])
         assert "not a request" in vb.reason, (bad, vb.reason)
         assert vg.utterance_ok, (good, vg.reason)
+    # a number is no other command's value: street_food's price question may name a quantity
+    stall = _judge("street_food", embedder)
+    v = stall.judge({"intent": "ask_price", "slots": {"item": "tacos"}, "utterance": "How much for two tacos?",
+                     "reply": "Okay."})
+    assert "asks for another command" not in v.reason and v.scores["u_form"] == 1.0, v.reason
 
 
 def _audit_verdicts(embedder):

@@ -93,7 +93,9 @@ def car():
     old = os.getcwd()
     os.chdir(ROOT)
     try:
-        yield load_scenario("car").with_text(backend="transformers")
+        # one request per item: the judge and best-of-k are the same code on every backend (tests/text/test_gate.py),
+        # and each candidate costs this backend a full forward pass over the prompt (no KV cache across calls)
+        yield load_scenario("car").with_text(backend="transformers", judge={"enabled": False})
     finally:
         os.chdir(old)
 

@@ -277,9 +277,11 @@ def score_items(items: list[JudgeItem], protos: Prototypes) -> list[dict[str, An
         talks_to = rules.addressed(it.utterance, [str(v) for v in it.slots.values()])
         if talks_to:
             form_u, cue_u = 0.0, f"talks to '{talks_to}' instead of asking for it"
-        # "Take me to the train station, now, set the cabin to 22 degrees" (set_temperature): two commands
-        u_foreign = rules.foreign_values(it.utterance, protos.slots_of.get(it.intent, set(it.slots)), it.slots,
-                                         protos.choices)
+        # "Take me to the train station, now, set the cabin to 22 degrees" (set_temperature): two commands.
+        # Bare numbers are left out: "How much for two tacos?" asks a price (street_food's quantity is a number)
+        u_foreign = [v for v in rules.foreign_values(it.utterance, protos.slots_of.get(it.intent, set(it.slots)),
+                                                     it.slots, protos.choices)
+                     if not v.strip().isdigit()]
         if u_foreign and form_u > 0.0:
             form_u, cue_u = 0.0, f"also asks for another command ('{u_foreign[0]}')"
         # does the utterance sit nearer the scenario's replies than its utterances? ("Here is the route...")
