@@ -46,9 +46,21 @@ def test_requests_read_as_requests(text):
                                   "I'm calling my husband to call you, okay?",
                                   # session 10's car audit: an offer to play, a negated wish
                                   "Can I play you a song by Shakira?", "Can I just play you a little bit of Dolly Parton?",
-                                  "Dont want to call David, do you?"])
+                                  "Dont want to call David, do you?",
+                                  "Are you sure about taking me to Memorial Hospital?",
+                                  "What's all this noise about setting the cabin temperature to 20 degrees?"])
 def test_statements_and_confirmations_do_not(text):
     assert request_form(text)[0] == 0.0
+
+
+def test_a_value_named_only_in_a_time_clause_is_not_asked_for():
+    from scenavox.text.judge.rules import subordinate
+
+    assert subordinate("Buy me a coffee now, and I can have it tomorrow after you set the temperature to 25 degrees.",
+                       ["25 degrees"]) == "25 degrees"
+    assert subordinate("Set the temperature to 25 degrees when you can.", ["25 degrees"]) == ""
+    assert subordinate("When you can, set the temperature to 25 degrees.", ["25 degrees"]) == ""
+    assert request_form("How about calling Hannah?")[0] == 1.0  # a suggestion asks for it
 
 
 def test_a_question_about_a_state_is_a_request_only_where_the_scenario_asks_so():

@@ -277,6 +277,9 @@ def score_items(items: list[JudgeItem], protos: Prototypes) -> list[dict[str, An
         talks_to = rules.addressed(it.utterance, [str(v) for v in it.slots.values()])
         if talks_to:
             form_u, cue_u = 0.0, f"talks to '{talks_to}' instead of asking for it"
+        later = rules.subordinate(it.utterance, [str(v) for v in it.slots.values()])
+        if later and not corrects:
+            form_u, cue_u = 0.0, f"names '{later}' only in a time clause"
         # "Take me to the train station, now, set the cabin to 22 degrees" (set_temperature): two commands.
         # Bare numbers are left out: "How much for two tacos?" asks a price (street_food's quantity is a number)
         u_foreign = [v for v in rules.foreign_values(it.utterance, protos.slots_of.get(it.intent, set(it.slots)),

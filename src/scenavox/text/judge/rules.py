@@ -51,6 +51,9 @@ _CARRIES_YOU = re.compile(r"\b(?:take|taking|drive|driving|bring|bringing|get|ge
 # "How much does it cost to call Mom?", "How's the cabin set to 19 degrees now?": asks about the command or a
 # state, not for the command (car audits)
 _ASKS_ABOUT = re.compile(r"^(?:how much|how many|how's|hows|how is|how are|how long)\b", re.I)
+# "Are you sure about taking me to Memorial Hospital?", "What's all this noise about setting the cabin
+# temperature to 20 degrees?": talks about doing it ("How about calling Hannah?" suggests it: a request)
+_DOUBTS = re.compile(r"^(?:are you sure|is it (?:true|okay|ok|safe))\b|(?<!how )(?<!what )\babout [a-z]+ing\b", re.I)
 # "Dont want to call David, do you?": a negated wish is no request
 _NEGATED = re.compile(r"^(?:i |we )?(?:don'?t|do not|never|won'?t|no need to)\b", re.I)
 # "I will cancel your appointment", "I'm going to book...": the speaker announces their own action
@@ -143,6 +146,8 @@ def request_form(text: str, verbs: frozenset[str] = frozenset(), questions: froz
         return 0.0, "asks about it, not for it"
     if user and _NEGATED.match(low):
         return 0.0, "a negated wish"
+    if user and _DOUBTS.search(low):
+        return 0.0, "talks about doing it"
     if _MODAL.match(low):
         return 1.0, "modal question"
     if _WANT.match(low):
@@ -217,6 +222,16 @@ def addressed(text: str, values: list[str]) -> str:
         # ... unless the rest points back at it ("The airport, please take me there.")
         if head and len(re.findall(r"[a-z']+", head.group(1), re.I)) >= 3 and not re.search(
                 r"\b(?:" + re.escape(v) + r"|there|it|them|her|him|that|this|one)\b", head.group(1), re.I):
+            return v
+    return ""
+
+
+def subordinate(text: str, values: list[str]) -> str:
+    """The value that only a time clause names ("Buy me a coffee now, and I can have it tomorrow after you
+    set the temperature to 25 degrees": the request is the coffee), or ""."""
+    for v in values:
+        if v and re.search(r"\b(?:after|before|when|until|while|once) (?:you|we|i)\b[^.!?,]*?\b" + re.escape(v) + r"\b",
+                           text, re.I) and not re.search(r"^[^,]*\b" + re.escape(v) + r"\b", text, re.I):
             return v
     return ""
 
