@@ -311,6 +311,9 @@ def test_session_10_car_audit_failures_are_rejected_at_the_gate_and_their_good_n
          "Please set the cabin temperature to 22 degrees Celsius."),
         ("play_media", {"artist": "Shakira"}, "Can I play you a song by Shakira?", "Can you play me a song by Shakira?"),
         ("call_contact", {"contact": "David"}, "Dont want to call David, do you?", "Could you call David?"),
+        ("set_temperature", {"temperature": "25 degrees"},
+         "Buy me a coffee now, and I can have it tomorrow after you set the temperature to 25 degrees.",
+         "Set the temperature to 25 degrees when you can."),
     ]
     items = [{"intent": i, "slots": s, "utterance": u, "reply": "Okay."} for i, s, b, g in cases for u in (b, g)]
     vs = j.judge_many(items, commit=False)

@@ -264,7 +264,8 @@ def score_items(items: list[JudgeItem], protos: Prototypes) -> list[dict[str, An
         # the sentence that names the command's values is the one that must ask: "Can I have a glass of water?
         # You're going to set it to 26 degrees." does not (a car audit); "It's cold in here. Set it to 26
         # degrees." does
-        said = "" if corrects else value_sentence(it.utterance, list(it.slots.values()) + list(it.spoken.values()))
+        planned = [str(v) for v in it.slots.values()]
+        said = "" if corrects else value_sentence(it.utterance, planned + list(it.spoken.values()))
         if said:
             form_s, cue_s = rules.request_form(said, protos.verbs, protos.questions)
             if form_s == 0.0:
@@ -274,11 +275,11 @@ def score_items(items: list[JudgeItem], protos: Prototypes) -> list[dict[str, An
         leak = rules.prompt_leak(it.utterance, *protos.leaks)
         if leak:  # the model wrote its instructions into the utterance: no user says that
             form_u, cue_u = 0.0, f"repeats the prompt's words '{leak}'"
-        talks_to = rules.addressed(it.utterance, [str(v) for v in it.slots.values()])
+        talks_to = rules.addressed(it.utterance, planned)
         if talks_to:
             form_u, cue_u = 0.0, f"talks to '{talks_to}' instead of asking for it"
-        later = rules.subordinate(it.utterance, [str(v) for v in it.slots.values()])
-        if later and not corrects:
+        later = "" if corrects else rules.subordinate(it.utterance, planned)
+        if later:
             form_u, cue_u = 0.0, f"names '{later}' only in a time clause"
         # "Take me to the train station, now, set the cabin to 22 degrees" (set_temperature): two commands.
         # Bare numbers are left out: "How much for two tacos?" asks a price (street_food's quantity is a number)

@@ -46,11 +46,12 @@ _OFFER = re.compile(
 _HOW_TO = re.compile(r"^how (?:do|can|could|should|would) (?:i|we|you)\b(?! (?:get|go) to\b| get there\b)", re.I)
 # "Let's take you to the beach", "I want to take you to Lincoln High": the driver speaking, not the passenger;
 # "Can I play you a song by Shakira?": the speaker offering to play (a car audit)
-_CARRIES_YOU = re.compile(r"\b(?:take|taking|drive|driving|bring|bringing|get|getting|drop|dropping|play|playing) "
-                          r"(?:you|ya)\b", re.I)
+_CARRIES_YOU = re.compile(r"\b(?:take|taking|drive|driving|bring|bringing|get|getting|drop|dropping) (?:you|ya)\b", re.I)
+_PLAYS_YOU = re.compile(r"\bplay(?:ing)? (?:you|ya)\b", re.I)  # a user's words only: an assistant may say it
 # "How much does it cost to call Mom?", "How's the cabin set to 19 degrees now?": asks about the command or a
 # state, not for the command (car audits)
-_ASKS_ABOUT = re.compile(r"^(?:how much|how many|how's|hows|how is|how are|how long)\b", re.I)
+ASKS_ABOUT = ("how much", "how many", "how's", "hows", "how is", "how are", "how long")
+_ASKS_ABOUT = re.compile(r"^(?:" + "|".join(ASKS_ABOUT) + r")\b", re.I)
 # "Are you sure about taking me to Memorial Hospital?", "What's all this noise about setting the cabin
 # temperature to 20 degrees?": talks about doing it ("How about calling Hannah?" suggests it: a request)
 _DOUBTS = re.compile(r"^(?:are you sure|is it (?:true|okay|ok|safe))\b|(?<!how )(?<!what )\babout [a-z]+ing\b", re.I)
@@ -117,8 +118,7 @@ def asked_about(texts: list[str]) -> frozenset[str]:
     """The openings of _ASKS_ABOUT that a scenario's own examples or descriptions use: a stall's price
     question ("ask how much a dish costs") asks with "how much", so there it is a request."""
     norm = [f" {t.lower()} " for t in texts]
-    return frozenset(q for q in ("how much", "how many", "how's", "hows", "how is", "how are", "how long")
-                     if any(f" {q} " in t for t in norm))
+    return frozenset(q for q in ASKS_ABOUT if any(f" {q} " in t for t in norm))
 
 
 def request_form(text: str, verbs: frozenset[str] = frozenset(), questions: frozenset[str] | None = None,
@@ -139,7 +139,7 @@ def request_form(text: str, verbs: frozenset[str] = frozenset(), questions: froz
         return 0.0, "offers to do it"
     if _HOW_TO.match(low):
         return 0.0, "asks how to do it"
-    if _CARRIES_YOU.search(low) and (user or not re.search(r"\bplay(?:ing)? (?:you|ya)\b", low)):
+    if _CARRIES_YOU.search(low) or (user and _PLAYS_YOU.search(low)):
         return 0.0, "acts on the listener ('take you', 'play you')"
     about = _ASKS_ABOUT.match(low)
     if user and about and questions is not None and about.group(0).lower() not in questions:
