@@ -74,6 +74,10 @@ def test_a_question_about_a_state_is_a_request_only_where_the_scenario_asks_so()
     assert request_form("How much does it cost to call Mom?", questions=car)[0] == 0.0
     assert request_form("How's the cabin set to 19 degrees now?", questions=car)[0] == 0.0
     assert request_form("How much are the arepas?", questions=stall)[0] == 1.0
+    # "check out" recommends, unless the scenario's own users say it
+    assert request_form("Check out the Beatles, now.", questions=car)[0] == 0.0
+    assert request_form("Check out the Beatles, now.",
+                        questions=asked_about(["Check out the Beatles for me."]))[0] == 1.0
     # a reply that asks the user about a state still asks the user something
     assert reply_form("How much do you want to spend?")[0] == 0.0
 
@@ -291,7 +295,7 @@ def test_how_a_request_is_asked_does_not_decide_its_intent(embedder):
 
 @needs_model
 @pytest.mark.slow
-def test_session_10_car_audit_failures_are_rejected_at_the_gate_and_their_good_neighbours_kept(embedder):
+def test_session_10_and_11_car_audit_failures_are_rejected_at_the_gate_and_their_good_neighbours_kept(embedder):
     """The bad utterances read in session 10's 200-item car build (gate 0.70), each next to a good
     request of the same shape."""
     from scenavox.text.judge.thresholds import GATE_PRESETS
@@ -314,6 +318,22 @@ def test_session_10_car_audit_failures_are_rejected_at_the_gate_and_their_good_n
         ("set_temperature", {"temperature": "25 degrees"},
          "Buy me a coffee now, and I can have it tomorrow after you set the temperature to 25 degrees.",
          "Set the temperature to 25 degrees when you can."),
+        # session 11, build i's audit: an offer for the listener, the speaker's ability, the listener's taste, a
+        # recommendation, another person's errand, the assistant's answer inside the request
+        ("call_contact", {"contact": "Dad"}, "Can I call your Dad?", "Can I call Dad?"),
+        ("set_temperature", {"temperature": "23 degrees"}, "Can I set your cabin to 23 degrees Celsius?",
+         "Can you set the cabin to 23 degrees Celsius?"),
+        ("play_media", {"artist": "Bruno Mars"}, "I can play some Bruno Mars, can you?", "Play some Bruno Mars, can you?"),
+        ("play_media", {"artist": "Frank Sinatra"}, "I'd like to play your favorite song, Frank Sinatra.",
+         "I'd like to hear a song by Frank Sinatra."),
+        ("play_media", {"artist": "Michael Jackson"}, "Check out Michael Jackson's music, he's awesome.",
+         "Put on some Michael Jackson, please."),
+        ("navigate_to", {"destination": "the post office"},
+         "Mine is going to the post office, please take it with you.", "Please take me to the post office."),
+        ("call_contact", {"contact": "Peter"}, "Phone Peter, I'm calling you.", "Phone Peter, I'm running late."),
+        ("navigate_to", {"destination": "the shopping mall"},
+         "Go to the shopping mall, here is the fastest route to the shopping mall.",
+         "Go to the shopping mall, by the fastest route."),
     ]
     items = [{"intent": i, "slots": s, "utterance": u, "reply": "Okay."} for i, s, b, g in cases for u in (b, g)]
     vs = j.judge_many(items, commit=False)

@@ -74,6 +74,13 @@ def mask(text: str, values: list[str]) -> str:
     return re.sub(r"\s+", " ", norm).strip()
 
 
+def _slots_back(text: str, values: list[str]) -> str:
+    """An example's text with "{}" where its values stand, as in a reply template."""
+    for v in sorted((v for v in values if v.strip()), key=len, reverse=True):
+        text = re.sub(re.escape(v), "{}", text, flags=re.I)
+    return text
+
+
 class Embedder:
     """all-MiniLM-L6-v2 on CPU, with a cache: prototypes and repeated texts are encoded once (each alone,
     so a text's embedding does not depend on the texts encoded with it)."""
@@ -166,6 +173,12 @@ class Prototypes:
                                and not rules._STATEMENT.match(w))
         self.questions = rules.asked_about([ex.utterance for ex in scenario.examples]
                                            + [it.description for it in scenario.intents if it.description])
+        # what the assistant opens with ("Here is the fastest route to {destination}"): the examples' values
+        # stand where their slots would
+        self.reply_openings = rules.reply_openings(
+            [r for it in scenario.intents for r in it.replies or []]
+            + [_slots_back(ex.reply, [str(v) for v in ex.slots.values()]) for ex in scenario.examples if ex.reply],
+            [ex.utterance for ex in scenario.examples])
         self._mats: dict[tuple[str, str], np.ndarray] = {}
         # the scenario's own words: a reply's words outside them (and outside its utterance) are news
         texts = [scenario.description] + [i.description + " " + i.name.replace("_", " ") for i in scenario.intents]
@@ -278,6 +291,9 @@ def score_items(items: list[JudgeItem], protos: Prototypes) -> list[dict[str, An
         talks_to = rules.addressed(it.utterance, planned)
         if talks_to:
             form_u, cue_u = 0.0, f"talks to '{talks_to}' instead of asking for it"
+        answer = rules.answers_itself(it.utterance, protos.reply_openings)
+        if answer:
+            form_u, cue_u = 0.0, f"holds the assistant's answer {answer!r}"
         later = "" if corrects else rules.subordinate(it.utterance, planned)
         if later:
             form_u, cue_u = 0.0, f"names '{later}' only in a time clause"

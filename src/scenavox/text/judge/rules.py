@@ -47,18 +47,27 @@ _HOW_TO = re.compile(r"^how (?:do|can|could|should|would) (?:i|we|you)\b(?! (?:g
 # "Let's take you to the beach", "I want to take you to Lincoln High": the driver speaking, not the passenger;
 # "Can I play you a song by Shakira?": the speaker offering to play (a car audit)
 _CARRIES_YOU = re.compile(r"\b(?:take|taking|drive|driving|bring|bringing|get|getting|drop|dropping) (?:you|ya)\b", re.I)
-_PLAYS_YOU = re.compile(r"\bplay(?:ing)? (?:you|ya)\b", re.I)  # a user's words only: an assistant may say it
+# ... and "Phone Peter, I'm calling you.", "I'd like to play your favorite song" (car audits). A user's words
+# only: an assistant may say "playing you a song"
+_USER_ON_YOU = re.compile(r"\b(?:play|playing|call|calling|phone|phoning|ring|ringing) (?:you|ya)\b|"
+                          r"\byour (?:favou?rite|fave)\b", re.I)
+# "Can I call your Dad?", "Can I set your cabin to 23 degrees?": the speaker offering to do it for the listener
+_OFFERS_YOURS = re.compile(r"^(?:can|could|may|shall) (?:i|we) \w+ (?:up |down |on |off )?your\b", re.I)
 # "How much does it cost to call Mom?", "How's the cabin set to 19 degrees now?": asks about the command or a
 # state, not for the command (car audits)
 ASKS_ABOUT = ("how much", "how many", "how's", "hows", "how is", "how are", "how long")
-_ASKS_ABOUT = re.compile(r"^(?:" + "|".join(ASKS_ABOUT) + r")\b", re.I)
+# "Check out Michael Jackson's music, he's awesome": a recommendation, unless the scenario asks that way
+RECOMMENDS = ("check out",)
+_ASKS_ABOUT = re.compile(r"^(?:" + "|".join(ASKS_ABOUT + RECOMMENDS) + r")\b", re.I)
 # "Are you sure about taking me to Memorial Hospital?", "What's all this noise about setting the cabin
 # temperature to 20 degrees?": talks about doing it ("How about calling Hannah?" suggests it: a request)
 _DOUBTS = re.compile(r"^(?:are you sure|is it (?:true|okay|ok|safe))\b|(?<!how )(?<!what )\babout [a-z]+ing\b", re.I)
 # "Dont want to call David, do you?": a negated wish is no request
 _NEGATED = re.compile(r"^(?:i |we )?(?:don'?t|do not|never|won'?t|no need to)\b", re.I)
 # "I will cancel your appointment", "I'm going to book...": the speaker announces their own action
-_OWN_ACTION = re.compile(r"^(?:i'?ll|i will|i'?m (?:gonna|going to)|i am (?:gonna|going to)|i shall)\b", re.I)
+# ... or what they can do: "I can play some Bruno Mars, can you?" (a car audit; "I can pay by card" is _WANT's)
+_OWN_ACTION = re.compile(r"^(?:i'?ll|i will|i'?m (?:gonna|going to)|i am (?:gonna|going to)|i shall|i (?:can|could))\b",
+                         re.I)
 _QUESTION = re.compile(r"^(?:how|what|what's|whats|which|when|where|is|are|do|does|did|any|got)\b", re.I)
 # Verbs a user starts a command with; the scenario adds the first words of its examples and descriptions.
 IMPERATIVES = frozenset("""
@@ -70,7 +79,9 @@ send set show skip start stop swap switch take tell throw turn update warm
 # Openings of a confirmation, a description or a statement: what the assistant says, not the user.
 _STATEMENT = re.compile(
     r"^(?:you|you're|youre|you've|you'll|your|here|here's|heres|there|there's|theres|it's|its|it|this|that|"
-    r"that's|thats|these|those|the|i'm|im|i am|i've|i have|we're|we are|we've|my|our|done|sure|certainly|"
+    r"that's|thats|these|those|the|i'm|im|i am|i've|i have|we're|we are|we've|my|our|mine|ours|"
+    # another person's doings: "Mine is going to the post office, please take it with you" (a car audit)
+    r"he|she|he's|she's|his|her|they|they're|their|someone|somebody|done|sure|certainly|"
     r"absolutely|of course|no problem|got it|great|perfect|sounds|now|today|thank|thanks|welcome|enjoy|"
     r"coming up|right away|will do|understood|noted)\b", re.I,
 )
@@ -115,10 +126,10 @@ def core(text: str) -> str:
 
 
 def asked_about(texts: list[str]) -> frozenset[str]:
-    """The openings of _ASKS_ABOUT that a scenario's own examples or descriptions use: a stall's price
-    question ("ask how much a dish costs") asks with "how much", so there it is a request."""
+    """The openings of _ASKS_ABOUT (and RECOMMENDS) that a scenario's own examples or descriptions use: a
+    stall's price question ("ask how much a dish costs") asks with "how much", so there it is a request."""
     norm = [f" {t.lower()} " for t in texts]
-    return frozenset(q for q in ASKS_ABOUT if any(f" {q} " in t for t in norm))
+    return frozenset(q for q in ASKS_ABOUT + RECOMMENDS if any(f" {q} " in t for t in norm))
 
 
 def request_form(text: str, verbs: frozenset[str] = frozenset(), questions: frozenset[str] | None = None,
@@ -139,11 +150,14 @@ def request_form(text: str, verbs: frozenset[str] = frozenset(), questions: froz
         return 0.0, "offers to do it"
     if _HOW_TO.match(low):
         return 0.0, "asks how to do it"
-    if _CARRIES_YOU.search(low) or (user and _PLAYS_YOU.search(low)):
-        return 0.0, "acts on the listener ('take you', 'play you')"
+    if _CARRIES_YOU.search(low) or (user and _USER_ON_YOU.search(low)):
+        return 0.0, "acts on the listener ('take you', 'play you', 'your favorite')"
+    if user and _OFFERS_YOURS.match(low):
+        return 0.0, "offers to do it for the listener ('can I ... your')"
     about = _ASKS_ABOUT.match(low)
     if user and about and questions is not None and about.group(0).lower() not in questions:
-        return 0.0, "asks about it, not for it"
+        return 0.0, ("recommends it, not asks for it" if about.group(0).lower() in RECOMMENDS
+                     else "asks about it, not for it")
     if user and _NEGATED.match(low):
         return 0.0, "a negated wish"
     if user and _DOUBTS.search(low):
@@ -233,6 +247,31 @@ def subordinate(text: str, values: list[str]) -> str:
         if v and re.search(r"\b(?:after|before|when|until|while|once) (?:you|we|i)\b[^.!?,]*?\b" + re.escape(v) + r"\b",
                            text, re.I) and not re.search(r"^[^,]*\b" + re.escape(v) + r"\b", text, re.I):
             return v
+    return ""
+
+
+def reply_openings(replies: list[str], utterances: list[str]) -> frozenset[str]:
+    """The words a scenario's replies open with, up to their first slot ({name}) and past a word of
+    assent, when there are at least 3 and no example utterance says them ("Here is the fastest route to
+    {destination}." -> "here is the fastest route to"; clinic's "a refill of" is a user's words too)."""
+    said = " | ".join(f" {normalize(u)} " for u in utterances)
+    out = set()
+    for r in replies:
+        head = _ASSENT.sub("", r.split("{", 1)[0].strip())
+        words = normalize(head).split()
+        if len(words) >= 3 and f" {' '.join(words)} " not in said:
+            out.add(" ".join(words))
+    return frozenset(out)
+
+
+def answers_itself(text: str, openings: frozenset[str]) -> str:
+    """A clause after the first that opens like one of the scenario's replies ("Go to the shopping mall,
+    here is the fastest route to the shopping mall.": the model wrote the answer into the request), or ""."""
+    for c in clauses(text)[1:]:
+        low = f"{normalize(strip_lead(c))} "
+        for o in openings:
+            if low.startswith(f"{o} "):
+                return c
     return ""
 
 
