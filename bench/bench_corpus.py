@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -17,7 +18,7 @@ import threading
 import time
 from pathlib import Path
 
-from common import ROOT, result
+from common import ROOT, bench_corpus_dir, result
 
 
 def tree_rss_mb(pid: int) -> float:
@@ -43,8 +44,13 @@ def tree_rss_mb(pid: int) -> float:
     return total / 1024
 
 
-def corpus(n: int, seed: int) -> tuple[float, float, dict]:
-    out = Path(tempfile.mkdtemp()) / "car"
+def corpus(n: int, seed: int, out: Path | None = None) -> tuple[float, float, dict]:
+    """Build the car corpus from nothing and time it (into `out`, emptied first: a folder with items in it
+    would be resumed, not built)."""
+    if out is None:
+        out = Path(tempfile.mkdtemp()) / "car"
+    elif out.exists():
+        shutil.rmtree(out)
     scenavox = str(Path(sys.executable).with_name("scenavox"))
     t0 = time.perf_counter()
     proc = subprocess.Popen([scenavox, "corpus", "--scenario", "car", "--n", str(n), "--seed", str(seed), "--out",
@@ -90,7 +96,8 @@ def main() -> None:
     args = ap.parse_args()
     runs: dict[int, float] = {}
     if args.n:
-        wall, peak, s = corpus(args.n, seed=args.seed)
+        # kept for bench_downstream.py, which `make bench` runs next
+        wall, peak, s = corpus(args.n, seed=args.seed, out=bench_corpus_dir(args.n, args.seed))
         runs[args.n] = wall
         print(f"car corpus n={args.n}: {wall:.1f} s wall, peak RSS {peak:.0f} MB, {s['utterances']} utterances, "
               f"{s['audio_minutes']} min audio\n  {waste(s)}", flush=True)

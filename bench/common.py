@@ -25,6 +25,12 @@ CAR_SENTENCES = [
 ]
 
 
+def bench_corpus_dir(n: int, seed: int) -> Path:
+    """Where bench_corpus.py leaves its default-size car corpus, so that bench_downstream.py (run after it
+    by `make bench`) evaluates that build instead of building another (git-ignored under outputs/)."""
+    return ROOT / "outputs" / f"bench-car-n{n}-seed{seed}"
+
+
 def result(what: str, value: float, goal: str, ok: bool | None, unit: str = "x", **extra: object) -> None:
     """One line per measured figure; value is a ratio against a baseline measured in the same run."""
     print("RESULT " + json.dumps({"what": what, "value": round(value, 3), "unit": unit, "goal": goal, "ok": ok,

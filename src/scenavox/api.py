@@ -134,15 +134,18 @@ def evaluate(
     threads: int = 2,
     progress: bool = True,
     max_train: int | None = None,
+    folds: int = 1,
 ) -> dict[str, Any]:
     """Train a probe intent classifier (frozen Whisper-base encoder, mean-pooled, + logistic
     regression) on the corpus's synthetic train rows and test it on held-out voices, and on the
     real rows by source. With `baselines`, the same probe also trains on (b) the train texts in
     one clean generic voice and (c) the scenario's voices without acoustics. Writes <out>/eval/
     (results.json, results.txt, confusion.png) and the report's probe section; returns the results.
+    folds > 1: speaker k-fold instead (every speaker held out once, intervals over speakers; for a
+    scenario without voices.held_out): about k times the test clips from the same corpus.
     """
     from .eval import evaluate as run_eval
     from .pipeline import default_out
 
     return run_eval(scenario, Path(out) if out is not None else default_out(scenario), baselines=baselines,
-                    seed=seed, threads=threads, progress=progress, max_train=max_train)
+                    seed=seed, threads=threads, progress=progress, max_train=max_train, folds=folds)

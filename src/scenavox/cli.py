@@ -342,10 +342,14 @@ def qa(scenario: str, out: Path | None, failure_cost: str | None, workers: int, 
                    "without acoustics, built from the stored text (no LLM), and compare with the corpus (d).")
 @click.option("--seed", type=click.IntRange(min=0, max=2**31 - 1), default=None, help="Probe seed [scenario seed].")
 @click.option("--threads", type=click.IntRange(min=1), default=2, help="Encoder threads [2].")
+@click.option("--folds", type=click.IntRange(min=1), default=1,
+              help="Speaker k-fold: hold every speaker out once and score all synthetic rows, with intervals "
+                   "over speakers (about k times the test clips; scenarios without voices.held_out) [1: one "
+                   "held-out set].")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
 @_allow_path_option
-def eval_cmd(scenario: str, out: Path | None, baselines: bool, seed: int | None, threads: int, quiet: bool,
-             allow_paths: tuple[Path, ...]) -> None:
+def eval_cmd(scenario: str, out: Path | None, baselines: bool, seed: int | None, threads: int, folds: int,
+             quiet: bool, allow_paths: tuple[Path, ...]) -> None:
     """Train a probe intent classifier on the corpus and test it on held-out voices (and real rows)."""
     from .api import evaluate
     from .eval import format_results
@@ -359,7 +363,7 @@ def eval_cmd(scenario: str, out: Path | None, baselines: bool, seed: int | None,
     if not root.is_dir():
         raise UserError(f"{root}: no corpus folder; build one with `scenavox corpus --scenario {sc.name}` "
                         "or pass --out")
-    res = evaluate(sc, out=root, baselines=baselines, seed=seed, threads=threads, progress=not quiet)
+    res = evaluate(sc, out=root, baselines=baselines, seed=seed, threads=threads, progress=not quiet, folds=folds)
     click.echo(format_results(res))
     click.echo(f"results: {root / 'eval' / 'results.json'}")
 

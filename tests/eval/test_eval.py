@@ -6,6 +6,7 @@ import json
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -134,3 +135,53 @@ def test_probe_chosen_held_out_voices_leave_the_training_rows(small_corpus, monk
     test_ids, train_ids = calls[0], calls[1]
     assert train_ids and not {voice[k][0] for k in train_ids} & held
     assert {voice[k][0] for k in test_ids} == held
+
+
+def test_speaker_folds_score_every_row_once_and_never_train_on_its_speaker(small_corpus):
+    """--folds k: each speaker is held out once; every synthetic row is scored by a probe whose
+    training rows hold none of its speaker's clips."""
+    sc, out = small_corpus
+    sc2 = sc.model_copy(update={"voices": sc.voices.model_copy(update={"held_out": []})})
+    rows = eval_run.load_rows(eval_run.Store(out))
+    pairs, info = eval_run._tests(sc2, rows, 5, 3, None)
+    syn = {r["id"] for r in rows if r["source"] == "synthetic" and r["intent"]}
+    tested = [r["id"] for _, te in pairs for r in te]
+    assert sorted(tested) == sorted(syn) and len(pairs) == 3
+    for train, test in pairs:
+        assert train and test and not {r["speaker"] for r in train} & {r["speaker"] for r in test}
+    folds = info["fold_speakers"]
+    assert sorted(v for f in folds for v in f) == sorted({r["speaker"] for r in rows if r["id"] in syn})
+    accent = {r["speaker"]: r["accent"] for r in rows}
+    assert all(len({accent[v] for v in f}) == 2 for f in folds)  # 6 speakers, 2 accents: each fold spans both
+
+    res = sv.evaluate(sc2, out=out, baselines=True, threads=2, progress=False, folds=3)
+    assert res["folds"] == 3 and res["test_rows"] == len(syn) and res["interval_over"] == "speakers"
+    for v in res["variants"].values():
+        lo, hi = v["error_ci95"]
+        assert 0 <= lo <= v["error"] <= hi <= 1 and v["n"] == len(syn)
+    txt = (out / "eval" / "results.txt").read_text()
+    assert "speaker 3-fold" in txt and "intervals resample speakers" in txt
+
+    from scenavox.cli import main
+
+    # the scenario's own held-out voices are its test set: folds would train on them
+    r = CliRunner().invoke(main, ["eval", "--scenario", str(sc.source_path), "--out", str(out), "-q", "--folds", "3",
+                                  "--allow-path", str(ROOT / "voices")])
+    assert r.exit_code == 2 and "declares voices.held_out" in r.output
+
+
+def test_intervals_over_speakers_are_wider_when_errors_cluster():
+    from scenavox.eval import probe
+
+    # 10 speakers of 10 clips; all 10 errors on one speaker
+    err = np.zeros(100)
+    err[:10] = 1
+    spk = [f"s{i // 10}" for i in range(100)]
+    lo_c, hi_c = probe.interval(err, 1)
+    lo_s, hi_s = probe.interval(err, 1, clusters=spk)
+    assert hi_s - lo_s > 2 * (hi_c - lo_c) and lo_s == 0.0
+    # a paired reduction: the base errs on two speakers, the new one on one of them
+    base = np.zeros(100)
+    base[:20] = 1
+    rr = probe.relative_reduction(base, err, 1, clusters=spk)
+    assert rr["value"] == 0.5 and rr["low"] <= 0.5 <= rr["high"]

@@ -24,33 +24,45 @@ def fit(X: np.ndarray, y: list[str], seed: int) -> Any:
     return clf.fit(X, y)
 
 
-def interval(errors: np.ndarray, seed: int, n: int = BOOTSTRAP) -> tuple[float, float]:
-    """95% percentile bootstrap interval of the mean of 0/1 errors (clips resampled with replacement)."""
+def _resamples(n_items: int, clusters: list[str] | None, seed: int, n: int) -> list[np.ndarray]:
+    """n bootstrap resamples of item indices: items with replacement, or, given each item's cluster (its
+    speaker), whole clusters with replacement (a voice's clips fail together, so clips are not independent)."""
+    rng = np.random.default_rng(seed)
+    if clusters is None:
+        return list(rng.integers(0, n_items, size=(n, n_items)))
+    names = sorted(set(clusters))
+    members = [np.array([i for i, c in enumerate(clusters) if c == name]) for name in names]
+    return [np.concatenate([members[j] for j in rng.integers(0, len(names), size=len(names))]) for _ in range(n)]
+
+
+def interval(errors: np.ndarray, seed: int, n: int = BOOTSTRAP,
+             clusters: list[str] | None = None) -> tuple[float, float]:
+    """95% percentile bootstrap interval of the mean of 0/1 errors (clips, or their clusters, resampled)."""
     if len(errors) == 0:
         return (float("nan"), float("nan"))
-    rng = np.random.default_rng(seed)
-    means = errors[rng.integers(0, len(errors), size=(n, len(errors)))].mean(axis=1)
+    means = np.array([errors[idx].mean() for idx in _resamples(len(errors), clusters, seed, n)])
     return float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))
 
 
-def relative_reduction(err_base: np.ndarray, err_new: np.ndarray, seed: int, n: int = BOOTSTRAP
-                       ) -> dict[str, float | None]:
+def relative_reduction(err_base: np.ndarray, err_new: np.ndarray, seed: int, n: int = BOOTSTRAP,
+                       clusters: list[str] | None = None) -> dict[str, float | None]:
     """(E_base - E_new) / E_base on the same test clips, with a paired bootstrap 95% interval."""
     if len(err_base) == 0 or err_base.mean() == 0:
         return {"value": None, "low": None, "high": None}
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, len(err_base), size=(n, len(err_base)))
-    b, d = err_base[idx].mean(axis=1), err_new[idx].mean(axis=1)
-    ok = b > 0
-    rel = (b[ok] - d[ok]) / b[ok]
+    rel = []
+    for idx in _resamples(len(err_base), clusters, seed, n):
+        b, d = err_base[idx].mean(), err_new[idx].mean()
+        if b > 0:
+            rel.append((b - d) / b)
     return {"value": round(float((err_base.mean() - err_new.mean()) / err_base.mean()), 4),
             "low": round(float(np.percentile(rel, 2.5)), 4), "high": round(float(np.percentile(rel, 97.5)), 4)}
 
 
-def score(y_true: list[str], y_pred: list[str], groups: dict[str, list[str]], seed: int) -> dict[str, Any]:
+def score(y_true: list[str], y_pred: list[str], groups: dict[str, list[str]], seed: int,
+          clusters: list[str] | None = None) -> dict[str, Any]:
     """Accuracy, error with its interval, and the error per value of each grouping (intent, accent...)."""
     err = np.array([t != p for t, p in zip(y_true, y_pred)], dtype=float)
-    lo, hi = interval(err, seed)
+    lo, hi = interval(err, seed, clusters=clusters)
     out: dict[str, Any] = {"n": len(err), "accuracy": round(1 - float(err.mean()), 4) if len(err) else None,
                            "error": round(float(err.mean()), 4) if len(err) else None,
                            "error_ci95": [round(lo, 4), round(hi, 4)]}

@@ -131,67 +131,133 @@ def _bytes_audio(rows_by_id: dict[str, dict[str, Any]]) -> Any:
     return lambda k: read_mono(rows_by_id[k]["audio"]["bytes"])
 
 
+def speaker_folds(rows: list[dict[str, Any]], k: int, seed: int) -> list[list[str]]:
+    """k groups of whole speakers, every synthetic speaker in one (never the generic baseline's, Piper
+    joe): seeded order, dealt out one accent after another so that every fold spans the accents."""
+    syn = [r for r in rows if r["source"] == "synthetic" and r["intent"] and r["speaker"] != GENERIC_SPEAKER]
+    accent_of = {r["speaker"]: r["accent"] or "" for r in syn}
+    speakers = sorted(accent_of, key=lambda v: content_id("eval-held-out", seed, v))
+    if len(speakers) < k:
+        raise UserError(f"--folds {k}: the corpus has {len(speakers)} speaker(s); use at most that many folds")
+    folds: list[list[str]] = [[] for _ in range(k)]
+    dealt = 0
+    for accent in sorted(set(accent_of.values())):
+        for v in speakers:
+            if accent_of[v] == accent:
+                folds[dealt % k].append(v)
+                dealt += 1
+    return [sorted(f) for f in folds]
+
+
+def _tests(scenario: Scenario, rows: list[dict[str, Any]], seed: int, folds: int, max_train: int | None
+           ) -> tuple[list[tuple[list[dict[str, Any]], list[dict[str, Any]]]], dict[str, Any]]:
+    """The (train rows, test rows) pairs the probe is fitted and scored on, and what the results say of
+    them. One pair: the held-out voices. `folds` pairs: every speaker is held out once (speaker k-fold),
+    and its rows are scored by the probe trained without it."""
+    syn = [r for r in rows if r["source"] == "synthetic" and r["intent"]]
+    if folds > 1:
+        declared = [v for v in scenario.voices.held_out if any(r["voice_id"] == v for r in syn)]
+        if declared:
+            raise UserError(f"--folds {folds}: the scenario declares voices.held_out ({', '.join(declared)}); "
+                            "those voices are its test set. Run without --folds, or drop voices.held_out")
+        groups = speaker_folds(rows, folds, seed)
+        pairs = []
+        for g in groups:
+            out = set(g)
+            # every split trains here: the corpus's own held-out split is just more speakers to rotate
+            pairs.append(([r for r in syn if r["speaker"] not in out], [r for r in syn if r["speaker"] in out]))
+        info = {"folds": folds, "fold_speakers": groups, "held_out_voices": sorted({r["voice_id"] for _, te in pairs
+                                                                                    for r in te}),
+                "held_out_from": f"speaker {folds}-fold: every speaker held out once",
+                "held_out_speakers": sorted(v for g in groups for v in g)}
+    else:
+        held, held_from = held_out_voices(scenario, rows, seed)
+        hset = set(held)
+        # a held-out voice's speaker leaves training in every voice id it has (joe in another accent too)
+        held_speakers = {r["speaker"] for r in rows if r["voice_id"] in hset}
+        train = [r for r in syn if r["split"] == "train" and r["voice_id"] not in hset
+                 and r["speaker"] not in held_speakers]
+        test = [r for r in syn if r["voice_id"] in hset]
+        pairs = [(train, test)]
+        info = {"folds": 1, "held_out_voices": held, "held_out_from": held_from,
+                "held_out_speakers": sorted(held_speakers)}
+    if max_train:
+        def first(tr: list[dict[str, Any]]) -> list[dict[str, Any]]:
+            return sorted(tr, key=lambda r: content_id("eval-train", seed, r["id"]))[:max_train]
+
+        pairs = [(first(tr), te) for tr, te in pairs]
+    for train, test in pairs:
+        leaked = ({r["voice_id"] for r in train} & {r["voice_id"] for r in test}) | (
+            {r["speaker"] for r in train} & {r["speaker"] for r in test})
+        if leaked:  # cannot happen by construction; a guard so a future change cannot silently leak
+            raise AssertionError(f"held-out voices in the probe's training data: {sorted(leaked)}")
+    return pairs, info
+
+
 def evaluate(scenario: Scenario, out: Path | str, *, baselines: bool = False, seed: int | None = None,
-             threads: int = 2, progress: bool = True, max_train: int | None = None) -> dict[str, Any]:
+             threads: int = 2, progress: bool = True, max_train: int | None = None, folds: int = 1) -> dict[str, Any]:
     """Train the probe on the corpus in `out` and score it; writes <out>/eval/ (results.json,
-    confusion.png) and the report's eval section. Returns the results."""
+    confusion.png) and the report's eval section. Returns the results. folds > 1: speaker k-fold
+    (every speaker held out once; intervals resample speakers), instead of one held-out set."""
     store = Store(out)
     seed = scenario.seed if seed is None else seed
     rows = load_rows(store)
     by_id = {r["id"]: r for r in rows}
-    held, held_from = held_out_voices(scenario, rows, seed)
-    hset = set(held)
-    # a held-out voice's speaker leaves training in every voice id it has (joe in another accent too)
-    held_speakers = {r["speaker"] for r in rows if r["voice_id"] in hset}
-    train = [r for r in rows if r["split"] == "train" and r["source"] == "synthetic" and r["intent"]
-             and r["voice_id"] not in hset and r["speaker"] not in held_speakers]
-    if max_train:
-        train = sorted(train, key=lambda r: content_id("eval-train", seed, r["id"]))[:max_train]
-    test = [r for r in rows if r["source"] == "synthetic" and r["intent"] and r["voice_id"] in hset]
-    leaked = ({r["voice_id"] for r in train} & hset) | ({r["speaker"] for r in train} & held_speakers)
-    if leaked:  # cannot happen by construction; a guard so a future change cannot silently leak
-        raise AssertionError(f"held-out voices in the probe's training data: {sorted(leaked)}")
-    if not train or not test:
-        raise UserError(f"{store.root}: the probe needs training rows and held-out test rows; got {len(train)} "
-                        f"and {len(test)} (build a bigger corpus, or declare voices.held_out)")
+    pairs, info = _tests(scenario, rows, seed, folds, max_train)
+    train_all = [r for tr, _ in pairs for r in tr]
+    test = [r for _, te in pairs for r in te]  # in fold order: each test row once
+    if not all(tr for tr, _ in pairs) or not test:
+        raise UserError(f"{store.root}: the probe needs training rows and held-out test rows; got "
+                        f"{min(len(tr) for tr, _ in pairs)} and {len(test)} (build a bigger corpus, or declare "
+                        "voices.held_out)")
     feats = _Features(store, threads, progress)
-    labels = sorted({r["intent"] for r in train} | {r["intent"] for r in test})
+    labels = sorted({r["intent"] for r in train_all} | {r["intent"] for r in test})
     Xte = feats.get("corpus", [r["id"] for r in test], _bytes_audio(by_id))
     yte = [r["intent"] for r in test]
     groups = {"intent": yte, "accent": [r["accent"] for r in test], "voice": [r["voice_id"] for r in test]}
+    # with folds, intervals resample whole speakers: a voice's clips fail together
+    clusters = [r["speaker"] for r in test] if folds > 1 else None
 
     variants: dict[str, Any] = {"d": ("scenario corpus (full build)", "corpus", _bytes_audio(by_id))}
     if baselines:
         variants["c"] = ("scenario voices without acoustics (clean/)", "clean", _clean_audio(store, by_id))
         variants["b"] = ("one clean generic voice (Piper joe en-US, default prosody, no acoustics)", "generic",
                          _generic_audio(by_id, seed))
+    train_ids = list(dict.fromkeys(r["id"] for r in train_all))  # with folds, a row trains in k-1 of them
     results: dict[str, Any] = {
         "scenario": scenario.name, "seed": seed, "features": "whisper-base-encoder-meanpool (frozen)",
-        "head": "StandardScaler + LogisticRegression(C=0.5), scikit-learn", "labels": labels,
-        "held_out_voices": held, "held_out_from": held_from, "held_out_speakers": sorted(held_speakers),
+        "head": "StandardScaler + LogisticRegression(C=0.5), scikit-learn", "labels": labels, **info,
         "generic_speaker_in_test": sum(1 for r in test if r["speaker"] == GENERIC_SPEAKER),
-        "train_rows": len(train), "train_voices": sorted({r["voice_id"] for r in train}),
-        "test_rows": len(test), "bootstrap": probe.BOOTSTRAP, "variants": {}, "real": {},
+        "train_rows": round(len(train_all) / len(pairs)),
+        "train_voices": sorted({r["voice_id"] for r in train_all}),
+        "test_rows": len(test), "bootstrap": probe.BOOTSTRAP,
+        "interval_over": "speakers" if clusters else "clips", "variants": {}, "real": {},
     }
     errs: dict[str, np.ndarray] = {}
-    model_d = None
     for key, (desc, cache_name, audio_of) in variants.items():
-        Xtr = feats.get(cache_name, [r["id"] for r in train], audio_of)
-        clf = probe.fit(Xtr, [r["intent"] for r in train], seed)
-        pred = list(clf.predict(Xte))
-        sc = probe.score(yte, pred, groups, seed)
+        X = dict(zip(train_ids, feats.get(cache_name, train_ids, audio_of)))
+        pred: list[str] = []
+        at = 0
+        for train, te in pairs:
+            clf = probe.fit(np.stack([X[r["id"]] for r in train]), [r["intent"] for r in train], seed)
+            pred += list(clf.predict(Xte[at : at + len(te)]))
+            at += len(te)
+        sc = probe.score(yte, pred, groups, seed, clusters)
         errs[key] = np.array([t != p for t, p in zip(yte, pred)], dtype=float)
         results["variants"][key] = {"description": desc, **sc}
         if key == "d":
-            model_d = clf
             eval_dir = store.root / "eval"
             eval_dir.mkdir(parents=True, exist_ok=True)
             probe.confusion_png(yte, pred, labels, f"{scenario.name}: probe on held-out voices", eval_dir / "confusion.png")
     for key in ("b", "c"):
         if key in errs:
-            results[f"relative_error_reduction_d_over_{key}"] = probe.relative_reduction(errs[key], errs["d"], seed)
+            results[f"relative_error_reduction_d_over_{key}"] = probe.relative_reduction(errs[key], errs["d"], seed,
+                                                                                       clusters=clusters)
 
     real = [r for r in rows if r["source"] == "real"]
+    if real:  # never trained on: scored by one probe fitted on every training row above
+        model_d = probe.fit(feats.get("corpus", train_ids, _bytes_audio(by_id)),
+                            [by_id[k]["intent"] for k in train_ids], seed)
     for name in sorted({r["real_source"] for r in real}):
         rs = [r for r in real if r["real_source"] == name]
         X = feats.get("corpus", [r["id"] for r in rs], _bytes_audio(by_id))
@@ -252,11 +318,16 @@ def _pct(v: float | None) -> str:
 
 
 def format_results(res: dict[str, Any]) -> str:
-    lines = [f"probe: {res['features']} -> {res['head']}",
-             f"train: {res['train_rows']} synthetic rows, {len(res['train_voices'])} voices; test: {res['test_rows']} "
-             f"rows of {len(res['held_out_voices'])} held-out voice(s) ({res['held_out_from']}): "
-             f"{', '.join(res['held_out_voices'])}",
-             f"{'variant':58s} {'accuracy':>9s} {'error':>7s}  95% interval"]
+    lines = [f"probe: {res['features']} -> {res['head']}"]
+    if res.get("folds", 1) > 1:
+        lines.append(f"speaker {res['folds']}-fold: {res['test_rows']} synthetic rows of "
+                     f"{len(res['held_out_speakers'])} speakers, each scored by the probe trained on the other folds "
+                     f"(about {res['train_rows']} rows each); intervals resample speakers")
+    else:
+        lines.append(f"train: {res['train_rows']} synthetic rows, {len(res['train_voices'])} voices; test: "
+                     f"{res['test_rows']} rows of {len(res['held_out_voices'])} held-out voice(s) "
+                     f"({res['held_out_from']}): {', '.join(res['held_out_voices'])}")
+    lines.append(f"{'variant':58s} {'accuracy':>9s} {'error':>7s}  95% interval")
     for key, v in res["variants"].items():
         lo, hi = v["error_ci95"]
         lines.append(f"({key}) {v['description'][:54]:54s} {_pct(v['accuracy']):>9s} {_pct(v['error']):>7s}  "

@@ -333,9 +333,13 @@ def eval_section(results: dict[str, Any], confusion_png: bytes | None) -> str:
             for k, v in results["variants"].items()]
     parts = [EVAL_START, "<h2>Probe: does the corpus train a model that works on unseen voices?</h2>",
              f"<p>Intent probe ({html.escape(results['features'])} + {html.escape(results['head'])}) trained on "
-             f"{results['train_rows']} synthetic train rows, tested on {results['test_rows']} rows of held-out voices "
-             f"({html.escape(', '.join(results['held_out_voices']))}; {html.escape(results['held_out_from'])}). "
-             "A proxy, not your production model: see docs/eval.md.</p>",
+             + (f"the other folds' rows (about {results['train_rows']} each) and tested on every synthetic row of "
+                f"{len(results['held_out_speakers'])} speakers ({html.escape(results['held_out_from'])}, "
+                f"{results['test_rows']} rows; intervals resample speakers). "
+                if results.get("folds", 1) > 1 else
+                f"{results['train_rows']} synthetic train rows, tested on {results['test_rows']} rows of held-out "
+                f"voices ({html.escape(', '.join(results['held_out_voices']))}; {html.escape(results['held_out_from'])}). ")
+             + "A proxy, not your production model: see docs/eval.md.</p>",
              _table(["variant", "test clips", "accuracy", "error", "error 95% interval"], rows)]
     for key in ("b", "c"):
         rr = results.get(f"relative_error_reduction_d_over_{key}")
