@@ -28,7 +28,9 @@ AUDIT = Path(__file__).resolve().parents[1] / "data" / "audit"
                                   "I am reporting a fault by ticket S, forty-nine sixty-two.",
                                   "I'm calling to check on my order.", "I'm calling because my line is down.",
                                   # asks for the route; "can I get" orders
-                                  "How do I get to Main Street?", "Can I get two tacos?"])
+                                  "How do I get to Main Street?", "Can I get two tacos?",
+                                  # a wish, not the speaker's own ability
+                                  "I could use a refill of metformin, please."])
 def test_requests_read_as_requests(text):
     assert request_form(text)[0] == 1.0
 

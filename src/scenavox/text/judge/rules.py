@@ -65,9 +65,10 @@ _DOUBTS = re.compile(r"^(?:are you sure|is it (?:true|okay|ok|safe))\b|(?<!how )
 # "Dont want to call David, do you?": a negated wish is no request
 _NEGATED = re.compile(r"^(?:i |we )?(?:don'?t|do not|never|won'?t|no need to)\b", re.I)
 # "I will cancel your appointment", "I'm going to book...": the speaker announces their own action
-# ... or what they can do: "I can play some Bruno Mars, can you?" (a car audit; "I can pay by card" is _WANT's)
-_OWN_ACTION = re.compile(r"^(?:i'?ll|i will|i'?m (?:gonna|going to)|i am (?:gonna|going to)|i shall|i (?:can|could))\b",
-                         re.I)
+# ... or what they can do: "I can play some Bruno Mars, can you?" (a car audit; "I can pay by card" is _WANT's,
+# "I could use a refill" a wish)
+_OWN_ACTION = re.compile(r"^(?:i'?ll|i will|i'?m (?:gonna|going to)|i am (?:gonna|going to)|i shall|"
+                         r"i (?:can|could)(?! (?:use|do with)\b))\b", re.I)
 _QUESTION = re.compile(r"^(?:how|what|what's|whats|which|when|where|is|are|do|does|did|any|got)\b", re.I)
 # Verbs a user starts a command with; the scenario adds the first words of its examples and descriptions.
 IMPERATIVES = frozenset("""
