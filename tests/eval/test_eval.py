@@ -143,7 +143,7 @@ def test_speaker_folds_score_every_row_once_and_never_train_on_its_speaker(small
     sc, out = small_corpus
     sc2 = sc.model_copy(update={"voices": sc.voices.model_copy(update={"held_out": []})})
     rows = eval_run.load_rows(eval_run.Store(out))
-    pairs, info = eval_run._tests(sc2, rows, 5, 3, None)
+    pairs, info = eval_run.train_test_pairs(sc2, rows, 5, 3, None)
     syn = {r["id"] for r in rows if r["source"] == "synthetic" and r["intent"]}
     tested = [r["id"] for _, te in pairs for r in te]
     assert sorted(tested) == sorted(syn) and len(pairs) == 3

@@ -149,8 +149,8 @@ def speaker_folds(rows: list[dict[str, Any]], k: int, seed: int) -> list[list[st
     return [sorted(f) for f in folds]
 
 
-def _tests(scenario: Scenario, rows: list[dict[str, Any]], seed: int, folds: int, max_train: int | None
-           ) -> tuple[list[tuple[list[dict[str, Any]], list[dict[str, Any]]]], dict[str, Any]]:
+def train_test_pairs(scenario: Scenario, rows: list[dict[str, Any]], seed: int, folds: int, max_train: int | None
+                     ) -> tuple[list[tuple[list[dict[str, Any]], list[dict[str, Any]]]], dict[str, Any]]:
     """The (train rows, test rows) pairs the probe is fitted and scored on, and what the results say of
     them. One pair: the held-out voices. `folds` pairs: every speaker is held out once (speaker k-fold),
     and its rows are scored by the probe trained without it."""
@@ -203,7 +203,7 @@ def evaluate(scenario: Scenario, out: Path | str, *, baselines: bool = False, se
     seed = scenario.seed if seed is None else seed
     rows = load_rows(store)
     by_id = {r["id"]: r for r in rows}
-    pairs, info = _tests(scenario, rows, seed, folds, max_train)
+    pairs, info = train_test_pairs(scenario, rows, seed, folds, max_train)
     train_all = [r for tr, _ in pairs for r in tr]
     test = [r for _, te in pairs for r in te]  # in fold order: each test row once
     if not all(tr for tr, _ in pairs) or not test:
