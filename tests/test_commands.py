@@ -95,3 +95,30 @@ def test_dialogue_turns_get_no_opening(repo_cwd):
     sc = load_scenario("street_food").with_text(openings=["Can I get"])  # a barge-in dialogue scenario
     tasks = plan_tasks(sc, 12, 0)
     assert tasks and all(t.dialogue is not None and t.opening == "" for t in tasks)
+
+
+def test_prefix_examples_shortens_the_shared_prefix_and_keeps_the_items_own_example(repo_cwd):
+    """text.prefix_examples: 1 shows each intent's first example in the shared prefix; the item's own-intent
+    example still comes right before its request. Unset, the prefix and the item ids are as before."""
+    import json
+
+    from scenavox.text.stage import PromptBuilder
+
+    sc = load_scenario("car")
+    full = PromptBuilder(sc)
+    assert len(full.prefix) == 1 + 2 * len(sc.examples)
+    short_sc = sc.with_text(prefix_examples=1)
+    short = PromptBuilder(short_sc)
+    assert len(short.prefix) == 1 + 2 * len(sc.intents)
+    firsts = {}
+    for ex in sc.examples:
+        firsts.setdefault(ex.intent, ex.utterance)
+    shown = [json.loads(m["content"])["utterance"] for m in short.prefix if m["role"] == "assistant"]
+    assert sorted(shown) == sorted(firsts.values())
+    task = plan_commands(short_sc, 3, seed=1)[2]
+    msgs = short.messages(task)
+    own = [ex.utterance for ex in sc.examples if ex.intent == task.command.intent]
+    assert json.loads(msgs[-2]["content"])["utterance"] in own and msgs[:len(short.prefix)] == short.prefix
+    # set, it is part of the item ids; unset, the ids are those of corpora built before the field existed
+    assert plan_commands(short_sc, 3, seed=1)[0].id != plan_commands(sc, 3, seed=1)[0].id
+    assert plan_commands(sc.with_text(prefix_examples=None), 3, seed=1)[0].id == plan_commands(sc, 3, seed=1)[0].id

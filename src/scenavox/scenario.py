@@ -523,6 +523,10 @@ class TextConfig(_Strict):
     # keeps the best-judged one not worded like the scenario's examples (text/stage.py)
     judge: JudgeConfig = Field(default_factory=JudgeConfig)
     candidates: int = Field(3, ge=1, le=16)  # per attempt, while the judge is on (else 1)
+    # How many of each intent's examples the shared prompt prefix shows (in file order; None: all). The item's
+    # own-intent example still comes right before its request. A small local model pays for every prefix token
+    # at every token it writes; see prompts/car.yaml for what a short prefix measured.
+    prefix_examples: int | None = Field(None, ge=1, le=50)
     # How an utterance may begin ("Can you", "Hey,", "I'd like to"; "" leaves it to the model): one is
     # drawn per one-turn item, seeded. The prompt asks for it, and the local backend writes the answer
     # from it, so a small model cannot fall back on its favourite wording: without them the bundled
@@ -551,7 +555,8 @@ class TextConfig(_Strict):
     )
     # Settings added after corpora existed: left out of item ids while at their default, so those
     # corpora keep their ids (and a rerun reuses their items).
-    ID_IF_SET: ClassVar[frozenset[str]] = frozenset({"mode", "check_language", "gguf_file", "dtype"})
+    ID_IF_SET: ClassVar[frozenset[str]] = frozenset({"mode", "check_language", "gguf_file", "dtype",
+                                                     "prefix_examples"})
 
     @field_validator("base_url")
     @classmethod

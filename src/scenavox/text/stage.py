@@ -107,7 +107,12 @@ class PromptBuilder:
 
     def _prefix(self) -> list[dict[str, str]]:
         msgs = [{"role": "system", "content": str(self.module.system(self.scenario)).strip()}]
+        per = self.scenario.text.prefix_examples
+        shown: Counter[str] = Counter()
         for ex in self.scenario.examples:
+            shown[ex.intent] += 1
+            if per is not None and shown[ex.intent] > per:
+                continue
             msgs.append({"role": "user", "content": self._request(ex.intent, ex.slots)})
             msgs.append({"role": "assistant", "content": json.dumps({"utterance": ex.utterance, "reply": ex.reply})})
         return msgs
