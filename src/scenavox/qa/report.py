@@ -338,7 +338,8 @@ def eval_section(results: dict[str, Any], confusion_png: bytes | None) -> str:
                 f"{results['test_rows']} rows; intervals resample speakers). "
                 if results.get("folds", 1) > 1 else
                 f"{results['train_rows']} synthetic train rows, tested on {results['test_rows']} rows of held-out "
-                f"voices ({html.escape(', '.join(results['held_out_voices']))}; {html.escape(results['held_out_from'])}). ")
+                f"voices ({html.escape(', '.join(results['held_out_voices']))}; "
+                f"{html.escape(results['held_out_from'])}). ")
              + "A proxy, not your production model: see docs/eval.md.</p>",
              _table(["variant", "test clips", "accuracy", "error", "error 95% interval"], rows)]
     for key in ("b", "c"):
