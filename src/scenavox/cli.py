@@ -74,6 +74,18 @@ def _allow_path_option(f):  # noqa: ANN001, ANN202
 def main() -> None:
     """scenavox: scenario-first synthetic speech corpora."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    _quiet_resource_tracker()
+
+
+def _quiet_resource_tracker() -> None:
+    """After a Ctrl-C that had to end the run hard, multiprocessing's resource tracker (a process of its own,
+    started with the first worker pool, reading this environment) unlinks the pools' semaphores and warns
+    "There appear to be N leaked semaphore objects" after our last line. The unlinking is the cleanup we
+    want; the warning only tells a user what the line before it already said, so it stays quiet."""
+    quiet = "ignore:resource_tracker:UserWarning:multiprocessing.resource_tracker"
+    current = os.environ.get("PYTHONWARNINGS", "")
+    if quiet not in current.split(","):
+        os.environ["PYTHONWARNINGS"] = f"{current},{quiet}" if current else quiet
 
 
 @main.command()
