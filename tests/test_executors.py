@@ -3,6 +3,7 @@
 import os
 import signal
 import subprocess
+import sys
 import time
 
 from scenavox.executors import LocalExecutor
@@ -61,6 +62,31 @@ def test_ctrl_c_saves_and_says_how_to_resume(mini_yaml, tmp_path):
     assert proc.returncode == 130
     assert err.strip().splitlines()[-1].startswith("interrupted: finished items are saved")
     assert "Traceback" not in err
+
+
+_HARD_EXIT = """
+import multiprocessing as mp, os, sys
+if sys.argv[1] == "quiet":
+    from scenavox.cli import _quiet_resource_tracker
+    _quiet_resource_tracker()
+lock = mp.get_context("spawn").Lock()  # a pool's queues hold such semaphores; the resource tracker starts here
+sys.stderr.write("interrupted: finished items are saved\\n")
+sys.stderr.flush()
+os._exit(130)  # the hard end of a Ctrl-C that took too long: nothing unregisters the semaphore
+"""
+
+
+def test_a_hard_ctrl_c_exit_ends_with_the_interrupted_line():
+    """The resource tracker outlives the run and holds stderr: its leaked-semaphore warning came after the
+    interrupted line (a CI run failed on it). communicate() returns once the tracker has exited too."""
+    def last_line(mode):
+        proc = subprocess.run([sys.executable, "-c", _HARD_EXIT, mode], capture_output=True, text=True, timeout=60,
+                              env={k: v for k, v in os.environ.items() if k != "PYTHONWARNINGS"})
+        assert proc.returncode == 130
+        return proc.stderr.strip().splitlines()[-1]
+
+    assert "resource_tracker" in last_line("plain")  # what a user saw before: the warning's source line
+    assert last_line("quiet") == "interrupted: finished items are saved"
 
 
 class _PidStage(Stage):
