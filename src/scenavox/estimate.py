@@ -9,7 +9,10 @@ The estimate scales measured per-item rates to the requested size:
 
 The wall-time model follows how the pipeline runs: text and voice overlap on the worker cores
 (the slower stage sets the pace, and together they cannot beat their CPU total over the cores);
-QA runs after each pass in this process; models load once per run.
+QA runs after each pass in this process; models load once per run. It reads the stages' CPU seconds
+where the build recorded them: their busy (wall) seconds include the waits for a core, since three
+workers share two cores, and summing those counted the waits as work (the 200-item car build of
+session 12: 1718 s estimated from its own rates against 1306 s measured).
 """
 
 from __future__ import annotations
@@ -37,6 +40,10 @@ class Rates:
     tries_per_utterance: float  # text items tried per utterance kept
     clips_per_utterance: float  # clips voiced per utterance kept
     audio_s_per_utterance: float
+    # CPU seconds per item (None for a run.json from before they were recorded: the busy seconds stand in)
+    text_cpu_s: float | None = None
+    voice_cpu_s: float | None = None
+    acoustics_cpu_s: float | None = None
 
 
 def rates_from_summary(summary: dict[str, Any], source: str, typical: bool = False) -> Rates | None:
@@ -50,22 +57,29 @@ def rates_from_summary(summary: dict[str, Any], source: str, typical: bool = Fal
     if not kept or not text.get("done") or not voice.get("done"):
         return None  # everything reused, or nothing kept: no rate to read
 
-    def per(stage: dict[str, Any]) -> float:
-        if typical and stage.get("median_item_s") is not None:
-            return float(stage["median_item_s"])
+    def per(stage: dict[str, Any], what: str = "") -> float | None:
+        """Busy (what="") or CPU (what="cpu_") seconds per item; None where the build did not record them."""
+        median = stage.get(f"median_item_{what}s")
+        if typical and median is not None:
+            return float(median)
+        if f"{what or 'busy_'}s" not in stage:
+            return None
         done = (stage.get("done") or 0) + (stage.get("quarantined") or 0)
-        return float(stage.get("busy_s") or 0.0) / done if done else 0.0
+        return float(stage[f"{what or 'busy_'}s"] or 0.0) / done if done else 0.0
 
     qa = summary.get("qa") or {}
     checked = qa.get("checked") or 0
     qa_stage = st.get("qa") or {}
     tried = (summary.get("planned") or {}).get("tried") or kept
     return Rates(
-        source=source, text_s=per(text), voice_s=per(voice), acoustics_s=per(st.get("acoustics") or {}),
+        source=source, text_s=per(text) or 0.0, voice_s=per(voice) or 0.0,
+        acoustics_s=per(st.get("acoustics") or {}) or 0.0,
         qa_s=float(qa_stage.get("busy_s") or 0.0) / checked if checked else 0.0,
         tries_per_utterance=tried / kept,
         clips_per_utterance=((voice.get("done") or 0) + (voice.get("quarantined") or 0)) / kept,
         audio_s_per_utterance=60.0 * float(summary.get("audio_minutes") or 0.0) / kept,
+        text_cpu_s=per(text, "cpu_"), voice_cpu_s=per(voice, "cpu_"),
+        acoustics_cpu_s=per(st.get("acoustics") or {}, "cpu_"),
     )
 
 
@@ -111,26 +125,30 @@ def estimate(scenario: Scenario, n: int, rates: Rates, workers: int | None) -> d
     from .pipeline import plan_workers
     from .text.backends import is_remote
 
-    t_workers, _, v_workers, _ = plan_workers(workers, text_remote=is_remote(scenario.text.backend))
+    remote = is_remote(scenario.text.backend)
+    t_workers, _, v_workers, _ = plan_workers(workers, text_remote=remote)
     cores = max(1, workers if workers is not None else os.cpu_count() or 1)
-    text = n * rates.tries_per_utterance * rates.text_s
-    voice = n * rates.clips_per_utterance * rates.voice_s
-    acoustics = n * rates.clips_per_utterance * rates.acoustics_s
-    qa = n * rates.clips_per_utterance * rates.qa_s
+    # a remote text stage waits on its server: its busy seconds are its pace, and they use no core here
+    cpu = None not in (rates.text_cpu_s, rates.voice_cpu_s, rates.acoustics_cpu_s) and not remote
+    text = n * rates.tries_per_utterance * (rates.text_cpu_s if cpu else rates.text_s)  # type: ignore[operator]
+    voice = n * rates.clips_per_utterance * (rates.voice_cpu_s if cpu else rates.voice_s)  # type: ignore[operator]
+    acoustics = n * rates.clips_per_utterance * (rates.acoustics_cpu_s if cpu else rates.acoustics_s)  # type: ignore[operator]
+    qa = n * rates.clips_per_utterance * rates.qa_s  # QA runs alone, after each pass: its wall seconds
     text_wall = text / max(1, t_workers) if t_workers else text / max(1, scenario.text.concurrency)
     streamed = max((text + voice + acoustics) / cores, text_wall, voice / max(1, v_workers))
-    return {"n": n, "source": rates.source, "cpu_s": {"text": text, "voice": voice, "acoustics": acoustics, "qa": qa},
-            "wall_s": LOAD_S + streamed + qa, "audio_minutes": n * rates.audio_s_per_utterance / 60.0,
-            "tries_per_utterance": rates.tries_per_utterance}
+    return {"n": n, "source": rates.source, "stage_s": {"text": text, "voice": voice, "acoustics": acoustics, "qa": qa},
+            "seconds": "CPU" if cpu else "busy", "wall_s": LOAD_S + streamed + qa,
+            "audio_minutes": n * rates.audio_s_per_utterance / 60.0, "tries_per_utterance": rates.tries_per_utterance}
 
 
 def format_estimate(e: dict[str, Any]) -> str:
-    cpu = e["cpu_s"]
+    stage_s = e["stage_s"]
     minutes = e["wall_s"] / 60.0
     return "\n".join([
         f"dry run: {e['n']} utterances, about {e['audio_minutes']:.1f} min of audio, in about {minutes:.0f} min "
         f"({e['wall_s']:.0f} s) on this machine; nothing was written",
-        "  busy seconds per stage: " + ", ".join(f"{k} {v:.0f}" for k, v in cpu.items()),
+        f"  {e['seconds']} seconds per stage: " + ", ".join(f"{k} {v:.0f}" for k, v in stage_s.items() if k != "qa")
+        + f"; qa {stage_s['qa']:.0f} (wall)",
         f"  {e['tries_per_utterance']:.2f} text items tried per utterance kept",
         f"  rates {e['source']}",
     ])

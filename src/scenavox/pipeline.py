@@ -237,13 +237,14 @@ class _Run:
             return
         from .qa import run_qa
 
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         # QA runs in the driver whatever the executor of text and voice (test_ray compares runs with QA off)
         results, _ = run_qa(self.store, self.scenario, list(self.clips.values()), self.triples,
                             executor=LocalExecutor(), report=False, workers=0, progress=self.progress, extras=False)
         self.qa = {r.id: r for r in results}
         st = self.stats["qa"]
         st.busy_s += time.perf_counter() - t
+        st.cpu_s += time.process_time() - c  # all of this process's threads (the recognizer may use several)
         st.done = len(self.qa)
         st.quarantined = sum(1 for r in self.qa.values() if not r.passed)
 
@@ -333,6 +334,8 @@ def _persist(store: Store, outcome: Any, st: StageStats, kind: str) -> None:
     """A stage's outcome into the store: its files, then its record in `kind`/ (or the quarantine)."""
     st.busy_s += outcome.seconds
     st.item_s.append(outcome.seconds)
+    st.cpu_s += outcome.cpu_s
+    st.item_cpu_s.append(outcome.cpu_s)
     st.usage.update(getattr(outcome, "metrics", None) or {})
     if outcome.quarantined is not None:
         store.quarantine(outcome.quarantined)

@@ -37,6 +37,9 @@ class Outcome:
     files: dict[str, bytes] = field(default_factory=dict)  # corpus-relative path -> bytes
     quarantined: Quarantined | None = None
     seconds: float = 0.0  # time spent in process()
+    # CPU seconds of the process while it ran process(): a worker runs one item at a time, so this is the item's
+    # cost without the time it waited for a core (on a busy machine `seconds` is longer, by the contention)
+    cpu_s: float = 0.0
     metrics: dict[str, float] = field(default_factory=dict)  # e.g. requests and tokens this item cost
 
 
@@ -52,7 +55,7 @@ class Stage(ABC):
 
     def run_one(self, item: Any) -> Outcome:
         """process() with a guard: an unexpected exception quarantines the item, not the run."""
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         try:
             out = self.process(item)
         except UserError:
@@ -67,6 +70,7 @@ class Stage(ABC):
                 ),
             )
         out.seconds = time.perf_counter() - t0
+        out.cpu_s = time.process_time() - c0
         return out
 
 

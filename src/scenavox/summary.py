@@ -22,14 +22,23 @@ class StageStats:
     reused: int = 0
     quarantined: int = 0
     busy_s: float = 0.0
+    cpu_s: float = 0.0  # CPU seconds of the new items (busy_s less the waits for a core)
     usage: Counter = field(default_factory=Counter)  # requests, retries, tokens spent in this run
     item_s: list[float] = field(default_factory=list)  # seconds of each new item (the median skips cold starts)
+    item_cpu_s: list[float] = field(default_factory=list)  # CPU seconds of each new item
 
     def median_s(self) -> float | None:
-        if not self.item_s:
-            return None
-        x = sorted(self.item_s)
-        return round((x[(len(x) - 1) // 2] + x[len(x) // 2]) / 2, 3)
+        return _median(self.item_s)
+
+    def median_cpu_s(self) -> float | None:
+        return _median(self.item_cpu_s)
+
+
+def _median(values: list[float]) -> float | None:
+    if not values:
+        return None
+    x = sorted(values)
+    return round((x[(len(x) - 1) // 2] + x[len(x) // 2]) / 2, 3)
 
 
 @dataclass
@@ -74,7 +83,7 @@ def run_summary(f: RunFacts) -> dict[str, Any]:
         "intents": dict(sorted(Counter(triples[c.triple_id].command.intent for c in clips).items())),
         "stages": {
             name: {"done": s.done, "reused": s.reused, "quarantined": s.quarantined, "busy_s": round(s.busy_s, 2),
-                   "median_item_s": s.median_s()}
+                   "cpu_s": round(s.cpu_s, 2), "median_item_s": s.median_s(), "median_item_cpu_s": s.median_cpu_s()}
             for name, s in f.stats.items()
         },
         "text_usage": _text_usage(scenario, f.stats["text"]),
