@@ -78,7 +78,8 @@ def corpus(n: int, seed: int, out: Path | None = None) -> tuple[float, float, di
 def waste(s: dict) -> str:
     """Where the time went and what was thrown away, from run.json."""
     st = s["stages"]
-    busy = ", ".join(f"{k} {v['busy_s']:.0f} s" for k, v in st.items())
+    busy = ", ".join(f"{k} {v['busy_s']:.0f} s" + (f" ({v['cpu_s']:.0f} s CPU)" if "cpu_s" in v else "")
+                     for k, v in st.items())
     tried = s["planned"]["tried"]
     qa = s.get("qa") or {}
     checked, dropped = qa.get("checked") or 0, qa.get("dropped") or 0
@@ -95,10 +96,11 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=7, help="the car scenario's own seed by default")
     args = ap.parse_args()
     runs: dict[int, float] = {}
+    summaries: dict[int, dict] = {}
     if args.n:
         # kept for bench_downstream.py, which `make bench` runs next
         wall, peak, s = corpus(args.n, seed=args.seed, out=bench_corpus_dir(args.n, args.seed))
-        runs[args.n] = wall
+        runs[args.n], summaries[args.n] = wall, s
         print(f"car corpus n={args.n}: {wall:.1f} s wall, peak RSS {peak:.0f} MB, {s['utterances']} utterances, "
               f"{s['audio_minutes']} min audio\n  {waste(s)}", flush=True)
         result("default car corpus wall time", wall, "<= 300", wall <= 300, unit="s", utterances=s["utterances"],
@@ -108,10 +110,24 @@ def main() -> None:
         for n in (args.scale_n, 2 * args.scale_n):
             if n not in runs:
                 runs[n], _, s = corpus(n, seed=args.seed)
+                summaries[n] = s
                 print(f"car corpus n={n}: {runs[n]:.1f} s wall\n  {waste(s)}", flush=True)
         t1, t2 = runs[args.scale_n], runs[2 * args.scale_n]
         print(f"time(N={args.scale_n}) {t1:.1f} s, time(2N) {t2:.1f} s")
         result("time(2N) / time(N)", t2 / t1, "<= 2.1", t2 / t1 <= 2.1, n=args.scale_n)
+        dry_run_accuracy(summaries[2 * args.scale_n], args.scale_n, t1)
+
+
+def dry_run_accuracy(summary: dict, n: int, measured: float) -> None:
+    """What `scenavox corpus --dry-run` would have said for the n build, from the rates of the 2n build (the
+    path a user's second build takes), over what the n build took."""
+    from scenavox.estimate import estimate, rates_from_summary
+    from scenavox.scenario import load_scenario
+
+    sc = load_scenario(str(ROOT / "prompts" / "car.yaml"))
+    said = estimate(sc, n, rates_from_summary(summary, "the 2N build"), workers=None)["wall_s"]
+    print(f"--dry-run for N={n} from the 2N build's rates: {said:.0f} s; the N build took {measured:.0f} s")
+    result("--dry-run estimate / measured, N", said / measured, "0.8-1.25", 0.8 <= said / measured <= 1.25, n=n)
 
 
 if __name__ == "__main__":

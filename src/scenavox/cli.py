@@ -108,7 +108,7 @@ def _quiet_resource_tracker() -> None:
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
 @click.option("--dry-run", is_flag=True,
               help="Print how long the build would take (rates from an earlier build of this scenario, else from "
-                   "a 4-utterance probe build in a temporary folder) and stop; the corpus folder is not touched.")
+                   "a 6-utterance probe build in a temporary folder) and stop; the corpus folder is not touched.")
 @click.option("--allow-short", is_flag=True, help="Exit 0 even when fewer utterances than --n pass "
                                                   "(otherwise exit code 3).")
 @_allow_path_option

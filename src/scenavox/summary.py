@@ -154,6 +154,7 @@ def format_summary(summary: dict[str, Any]) -> str:
         s = st[name]
         lines.append(
             f"{name}: {s['done']} new, {s['reused']} reused, {s['quarantined']} set aside, {s['busy_s']} s busy"
+            + (f" ({s['cpu_s']} s CPU)" if s.get("cpu_s") is not None else "")
         )
     qa = summary.get("qa")
     if qa:
