@@ -11,8 +11,8 @@ The wall-time model follows how the pipeline runs: text and voice overlap on the
 (the slower stage sets the pace, and together they cannot beat their CPU total over the cores);
 QA runs after each pass in this process; models load once per run. It reads the stages' CPU seconds
 where the build recorded them: their busy (wall) seconds include the waits for a core, since three
-workers share two cores, and summing those counted the waits as work (the 200-item car build of
-session 12: 1718 s estimated from its own rates against 1306 s measured).
+workers share two cores, and summing those counted the waits as work (a 200-item car build took
+1306 s; its own busy seconds estimated 1718 s, the CPU seconds of a 60-item build 1276 s).
 """
 
 from __future__ import annotations
@@ -131,15 +131,18 @@ def estimate(scenario: Scenario, n: int, rates: Rates, workers: int | None) -> d
     t_workers, _, v_workers, _ = plan_workers(workers, text_remote=remote)
     cores = max(1, workers if workers is not None else os.cpu_count() or 1)
     # a remote text stage waits on its server: its busy seconds are its pace, and they use no core here
-    cpu = None not in (rates.text_cpu_s, rates.voice_cpu_s, rates.acoustics_cpu_s) and not remote
-    text = n * rates.tries_per_utterance * (rates.text_cpu_s if cpu else rates.text_s)  # type: ignore[operator]
-    voice = n * rates.clips_per_utterance * (rates.voice_cpu_s if cpu else rates.voice_s)  # type: ignore[operator]
-    acoustics = n * rates.clips_per_utterance * (rates.acoustics_cpu_s if cpu else rates.acoustics_s)  # type: ignore[operator]
+    cpu_rates = (rates.text_cpu_s, rates.voice_cpu_s, rates.acoustics_cpu_s)
+    cpu = not remote and None not in cpu_rates
+    text_s, voice_s, acoustics_s = (float(r or 0.0) for r in cpu_rates) if cpu else (
+        rates.text_s, rates.voice_s, rates.acoustics_s)
+    text = n * rates.tries_per_utterance * text_s
+    voice = n * rates.clips_per_utterance * voice_s
+    acoustics = n * rates.clips_per_utterance * acoustics_s
     qa = n * rates.clips_per_utterance * rates.qa_s  # QA runs alone, after each pass: its wall seconds
     text_wall = text / max(1, t_workers) if t_workers else text / max(1, scenario.text.concurrency)
     streamed = max((text + voice + acoustics) / cores, text_wall, voice / max(1, v_workers))
-    return {"n": n, "source": rates.source, "stage_s": {"text": text, "voice": voice, "acoustics": acoustics, "qa": qa},
-            "seconds": "CPU" if cpu else "busy", "wall_s": LOAD_S + streamed + qa,
+    return {"n": n, "source": rates.source, "seconds": "CPU" if cpu else "busy", "wall_s": LOAD_S + streamed + qa,
+            "stage_s": {"text": text, "voice": voice, "acoustics": acoustics, "qa": qa},
             "audio_minutes": n * rates.audio_s_per_utterance / 60.0, "tries_per_utterance": rates.tries_per_utterance}
 
 

@@ -37,8 +37,9 @@ class Outcome:
     files: dict[str, bytes] = field(default_factory=dict)  # corpus-relative path -> bytes
     quarantined: Quarantined | None = None
     seconds: float = 0.0  # time spent in process()
-    # CPU seconds of the process while it ran process(): a worker runs one item at a time, so this is the item's
-    # cost without the time it waited for a core (on a busy machine `seconds` is longer, by the contention)
+    # CPU seconds of the process while it ran process(): a worker process runs one item at a time, so this is
+    # the item's cost without its waits for a core (on a busy machine `seconds` is longer). On a thread pool
+    # (Resources.concurrency > 1) it also counts the other threads' items.
     cpu_s: float = 0.0
     metrics: dict[str, float] = field(default_factory=dict)  # e.g. requests and tokens this item cost
 
