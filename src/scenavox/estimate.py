@@ -59,15 +59,17 @@ def rates_from_summary(summary: dict[str, Any], source: str, typical: bool = Fal
     if not kept or not text.get("done") or not voice.get("done"):
         return None  # everything reused, or nothing kept: no rate to read
 
-    def per(stage: dict[str, Any], what: str = "") -> float | None:
-        """Busy (what="") or CPU (what="cpu_") seconds per item; None where the build did not record them."""
-        median = stage.get(f"median_item_{what}s")
-        if typical and median is not None:
-            return float(median)
-        if f"{what or 'busy_'}s" not in stage:
+    def per(stage: dict[str, Any], total: str = "busy_s", median: str = "median_item_s") -> float | None:
+        """Seconds per item (busy, or CPU with total="cpu_s"); None where the build did not record them."""
+        if typical and stage.get(median) is not None:
+            return float(stage[median])
+        if total not in stage:
             return None
         done = (stage.get("done") or 0) + (stage.get("quarantined") or 0)
-        return float(stage[f"{what or 'busy_'}s"] or 0.0) / done if done else 0.0
+        return float(stage[total] or 0.0) / done if done else 0.0
+
+    def per_cpu(stage: dict[str, Any]) -> float | None:
+        return per(stage, "cpu_s", "median_item_cpu_s")
 
     qa = summary.get("qa") or {}
     checked = qa.get("checked") or 0
@@ -80,8 +82,7 @@ def rates_from_summary(summary: dict[str, Any], source: str, typical: bool = Fal
         tries_per_utterance=tried / kept,
         clips_per_utterance=((voice.get("done") or 0) + (voice.get("quarantined") or 0)) / kept,
         audio_s_per_utterance=60.0 * float(summary.get("audio_minutes") or 0.0) / kept,
-        text_cpu_s=per(text, "cpu_"), voice_cpu_s=per(voice, "cpu_"),
-        acoustics_cpu_s=per(st.get("acoustics") or {}, "cpu_"),
+        text_cpu_s=per_cpu(text), voice_cpu_s=per_cpu(voice), acoustics_cpu_s=per_cpu(st.get("acoustics") or {}),
     )
 
 
