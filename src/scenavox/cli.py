@@ -309,7 +309,8 @@ def schema_cmd(out: Path | None) -> None:
               help="Override the scenario's failure_cost (picks the threshold preset).")
 @click.option("--workers", type=click.IntRange(min=0), default=0,
               help="Processes; 0 runs in this process [0].")
-@click.option("--threads", type=click.IntRange(min=1), default=2, help="Threads per worker [2].")
+@click.option("--threads", type=click.IntRange(min=1), default=2,
+              help="Without --workers: clips measured at once, a thread each; with --workers: threads per worker [2].")
 @click.option("--no-report", is_flag=True, help="Skip report/index.html and report/report.json.")
 @click.option("--extra/--no-extra", default=None,
               help="Distinct speakers and reply relevance (needs scenavox[qa-extra]) [when installed].")

@@ -39,6 +39,11 @@ from .voice.speakers import voice_slots
 from .voice.stage import VoicePlanner, VoiceStage, speech_path
 
 
+# Threads of the per-pass QA, in this process while the workers wait: two clips at once, one thread each
+# (qa/stage.py, QAStage clips_at_once). More would each hold a copy of Whisper's working memory.
+QA_THREADS = 2
+
+
 def default_out(scenario: Scenario) -> Path:
     return Path("outputs") / scenario.name
 
@@ -121,6 +126,9 @@ class _Run:
         self.stats = {"text": StageStats(), "voice": StageStats(), "acoustics": StageStats(), "qa": StageStats()}
         self.qa_on = scenario.qa.enabled
         self.qa: dict[str, Any] = {}  # clip id -> QAResult
+        # one QA stage for every pass: its models (Whisper, DNSMOS, VAD) load once, not once per pass
+        self._qa_stage: Any = None
+        self._qa_executor = LocalExecutor()
         self.triples: dict[str, Triple] = {}
         self.clips: dict[str, Clip] = {}  # by triple id
         self.ready: list[VoiceTask] = []  # planned clips, for the voice stage
@@ -235,12 +243,17 @@ class _Run:
         """QA on every clip so far: results already stored are reused, only new clips are measured."""
         if not self.qa_on or not self.clips:
             return
-        from .qa import run_qa
+        from .qa import QAStage, run_qa, thresholds_for
 
         t, c = time.perf_counter(), time.process_time()
+        if self._qa_stage is None:  # as run_qa would make it: QA_THREADS clips at once, a thread each
+            self._qa_stage = QAStage(thresholds_for(self.scenario), recognizer=self.scenario.qa.recognizer,
+                                     recognizer_model=self.scenario.qa.recognizer_model, threads=QA_THREADS,
+                                     clips_at_once=QA_THREADS)
         # QA runs in the driver whatever the executor of text and voice (test_ray compares runs with QA off)
         results, _ = run_qa(self.store, self.scenario, list(self.clips.values()), self.triples,
-                            executor=LocalExecutor(), report=False, workers=0, progress=self.progress, extras=False)
+                            executor=self._qa_executor, stage=self._qa_stage, threads=QA_THREADS, report=False,
+                            workers=0, progress=self.progress, extras=False)
         self.qa = {r.id: r for r in results}
         st = self.stats["qa"]
         st.busy_s += time.perf_counter() - t
@@ -281,6 +294,7 @@ class _Run:
             close = getattr(self.executor, "close", None)
             if close is not None:
                 close()
+            self._qa_stage = None  # nor QA's models: the final checks measure nothing new
             self._drop_empty_voiced_folder()
             t_gen = time.perf_counter() - t0
 

@@ -88,6 +88,10 @@ def whisper_base_dir() -> Path:
 # did; bench/bench_qa.py compares the verdicts on the same clips.
 CONTEXT_MARGIN_S = 3.0
 WINDOW_S = 30.0  # Whisper's training window; the encoder takes shorter inputs (CTranslate2 slices its positions)
+# The first second opinion on a failing transcript: 10 s of encoder input. On 29 failing transcripts of two
+# car corpora it passed 19, all of which the 30-s window passed too (none it passed that the window failed),
+# at a quarter of the window's cost; the 10 it failed go on to the window, which passed 3 of them.
+RETRY_S = 10.0
 
 
 def context_frames(n_samples: int) -> int:
@@ -102,14 +106,16 @@ def context_frames(n_samples: int) -> int:
 class FasterWhisperTranscriber:
     """faster-whisper (CTranslate2), int8 on CPU; greedy decoding (deterministic), no timestamps.
 
-    context="clip" (default) runs the encoder on the clip plus a second of silence instead of the
+    context="clip" (default) runs the encoder on the clip plus CONTEXT_MARGIN_S of silence instead of the
     30-s window Whisper pads every input to: on 2-5 s clips the 30-s encoder pass was most of the
     cost (bench/bench_qa.py measures both, and the round-trip verdicts on the same clips).
     context="window" is faster-whisper's own `transcribe` (the recognizer before this change).
+    parallel: how many threads may call `transcribe` at once (CTranslate2 runs that many on
+    `threads` threads each; one call at a time otherwise).
     """
 
     def __init__(self, model: str | Path | None = None, *, threads: int = 1, device: str = "cpu",
-                 compute_type: str = "int8", beam_size: int = 1, context: str = "clip"):
+                 compute_type: str = "int8", beam_size: int = 1, context: str = "clip", parallel: int = 1):
         try:
             from faster_whisper import WhisperModel
         except ImportError:  # pragma: no cover - core dependency
@@ -121,21 +127,31 @@ class FasterWhisperTranscriber:
         self.beam_size = beam_size
         self.context = context
         self.model = WhisperModel(str(path), device=device, compute_type=compute_type, cpu_threads=threads,
-                                  num_workers=1)
+                                  num_workers=max(1, parallel))
 
     def transcribe(self, audio_16k: np.ndarray, language: str | None,
                    accept: Callable[[str], bool] | None = None) -> str:
         """accept: whether a transcript passes the caller's check. With context="clip", a transcript it
-        rejects is decoded again on the 30-s window and that one is returned: the short encoder input
-        cuts some sentences short or loops them, and on 74 clips of a default car build every clip it
-        failed that the window passed was such a recognizer error (12), never the other way round; the
-        window pass costs about 4x a clip pass, paid on the failures only."""
+        rejects is decoded again on RETRY_S of encoder input, and if that fails too on the 30-s window,
+        and the last one is returned: the short encoder input cuts some sentences short or loops them,
+        and on 74 clips of a default car build every clip it failed that the window passed was such a
+        recognizer error (12), never the other way round. The window pass costs about 4x a clip pass,
+        the RETRY_S pass about 1.2x; both are paid on failures only."""
         x = np.asarray(audio_16k, dtype=np.float32)
         if self.context == "clip":
-            heard = self._transcribe_clip(x, language)
+            first = context_frames(len(x))
+            heard = self._transcribe_clip(x, language, first)
             if accept is None or accept(heard):
                 return heard
-            return self._window(x, language)
+            retry = int(RETRY_S * 100)
+            if first < retry:  # the cheaper second opinion first: most failures it hears right
+                heard = self._transcribe_clip(x, language, retry)
+                if accept(heard):
+                    return heard
+        return self._window(x, language)
+
+    def _window(self, x: np.ndarray, language: str | None) -> str:
+        """faster-whisper's own `transcribe`: 30-s windows."""
         segments, _info = self.model.transcribe(
             x, language=language, beam_size=self.beam_size,
             condition_on_previous_text=False, without_timestamps=True, vad_filter=False,
@@ -145,9 +161,9 @@ class FasterWhisperTranscriber:
         )
         return " ".join(s.text.strip() for s in segments).strip()
 
-    def _transcribe_clip(self, x: np.ndarray, language: str | None) -> str:
+    def _transcribe_clip(self, x: np.ndarray, language: str | None, frames: int) -> str:
         """What `transcribe` above does for a clip under 30 s (the same features, prompt, suppressed
-        tokens, greedy search and no-speech rule), with the encoder input cut to `context_frames`."""
+        tokens, greedy search and no-speech rule), with the encoder input cut to `frames` (10 ms each)."""
         import ctranslate2
         from faster_whisper.tokenizer import Tokenizer
         from faster_whisper.transcribe import get_suppressed_tokens
@@ -160,7 +176,7 @@ class FasterWhisperTranscriber:
                         language=(language or "en") if multilingual else None)
         prompt = [*tok.sot_sequence, tok.no_timestamps]
         feats = m.feature_extractor(x)[:, :-1]  # as transcribe(): the content frames, then zero frames
-        n = context_frames(len(x))
+        n = max(frames, context_frames(len(x)))
         feats = np.pad(feats[:, :n], ((0, 0), (0, max(0, n - feats.shape[1]))))
         enc = m.model.encode(ctranslate2.StorageView.from_array(np.ascontiguousarray(feats[None])), to_cpu=False)
         # a transcript longer than 12 + 8 tokens per second of audio is a loop: it fails either way, and
@@ -174,13 +190,6 @@ class FasterWhisperTranscriber:
         if res.no_speech_prob > 0.6 and avg_logprob <= -1.0:  # faster-whisper's defaults: a silent segment
             return ""
         return tok.decode(ids).strip()
-
-    def _window(self, x: np.ndarray, language: str | None) -> str:
-        ctx, self.context = self.context, "window"
-        try:
-            return self.transcribe(x, language)
-        finally:
-            self.context = ctx
 
 
 class TransformersWhisperTranscriber:
@@ -210,13 +219,14 @@ RECOGNIZERS = ("faster-whisper", "transformers")
 def transcriber_name(backend: str, model: str | Path | None, context: str = "clip") -> str:
     """What a transcriber records on every QA result (a stored result is reused only under the same name)."""
     label = f"{backend}:{'whisper-base' if model is None else model}"
-    return label if backend != "faster-whisper" or context == "window" else f"{label}@clip-context+window"
+    return label if backend != "faster-whisper" or context == "window" else f"{label}@clip-context+10s+window"
 
 
 def make_transcriber(backend: str = "faster-whisper", model: str | Path | None = None, *,
-                     threads: int = 1) -> Transcriber:
+                     threads: int = 1, parallel: int = 1) -> Transcriber:
+    """parallel: threads that may transcribe at once (faster-whisper only; the others serve one at a time)."""
     if backend == "faster-whisper":
-        return FasterWhisperTranscriber(model, threads=threads)
+        return FasterWhisperTranscriber(model, threads=threads, parallel=parallel)
     if backend == "transformers":
         if model is None:
             raise UserError("qa.recognizer transformers needs qa.recognizer_model (a local Whisper folder)")

@@ -44,8 +44,7 @@ The contract, point by point:
 
 from __future__ import annotations
 
-from functools import cached_property
-from typing import TYPE_CHECKING, Any, Callable, ClassVar
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Generic, TypeVar
 
 import numpy as np
 
@@ -56,6 +55,26 @@ if TYPE_CHECKING:
     from ...records import Clip, Triple
 
 COSTS = ("low", "medium", "high")  # the scenario's failure_cost values
+
+T = TypeVar("T")
+
+
+class cached_property(Generic[T]):  # noqa: N801 - used as functools.cached_property is
+    """functools.cached_property without Python 3.11's lock. That lock is one per property, shared by
+    every instance: clips measured at once on threads (QAStage clips_at_once) would wait on each
+    other's DNSMOS. One ClipSignals is only ever read by the thread that measures its clip."""
+
+    def __init__(self, fn: Callable[[Any], T]):
+        self.fn, self.name, self.__doc__ = fn, fn.__name__, fn.__doc__
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, obj: Any, owner: type | None = None) -> T:
+        if obj is None:
+            return self  # type: ignore[return-value]
+        value = obj.__dict__[self.name] = self.fn(obj)
+        return value
 
 
 class ClipSignals:
