@@ -40,7 +40,8 @@ from .voice.stage import VoicePlanner, VoiceStage, speech_path
 
 
 # Threads of the per-pass QA, in this process while the workers wait: two clips at once, one thread each
-# (qa/stage.py, QAStage clips_at_once). More would each hold a copy of Whisper's working memory.
+# (qa/stage.py, QAStage clips_at_once). Each clip in flight holds its own DNSMOS and Whisper working memory
+# (about 100 MB), and the build's peak memory falls in this QA.
 QA_THREADS = 2
 
 

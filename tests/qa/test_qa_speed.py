@@ -190,21 +190,6 @@ def test_noisy_copy_outside_the_sample_is_not_transcribed_unless_gated(checked, 
         reasons = verdict[items[key][0].id].reasons
         assert any(x.startswith("clean ") for x in reasons) and any(not x.startswith("clean ") for x in reasons)
 
-
-@pytest.mark.slow
-def test_clean_round_trip_right_after_voicing(piper, transcriber):
-    """The function the pipeline can call before acoustics: the same gates as QA's clean view."""
-    from scenavox.qa.roundtrip import clean_round_trip
-
-    raw, sr = piper.synthesize("Call Sarah on her mobile", {"model": "bundled:joe", "options": {"espeak_voice": "en-us"}},
-                               {"rate": 1.0, "noise_scale": 0.667, "noise_w_scale": 0.8}, seed=1)
-    th = thresholds_for(scenario())
-    ok = clean_round_trip(transcriber, raw, sr, "Call Sarah on her mobile", {"contact": "Sarah"}, "en-US", th)
-    assert ok.passed and ok.wer <= 0.1, ok
-    bad = clean_round_trip(transcriber, raw, sr, "Call David on his mobile", {"contact": "David"}, "en-US", th)
-    assert not bad.passed and any("entity recall" in r for r in bad.reasons), bad
-
-
 class _Meeting:
     """A check that notes how many clips are being measured at the same moment: each measure() waits up
     to 5 s for a second one to be in flight, so clips measured one at a time never overlap."""
