@@ -192,8 +192,11 @@ def bench_local(sc, tasks, threads_list: list[int], answers: int, rounds: int) -
                 local.take_usage()
                 outs = []
                 for c in range(answers // n):
+                    # shared: as TextStage calls it, the run's shared prompt stays cached between calls (raw
+                    # batched keeps its longest common prefix with the previous prompt too)
                     outs += local.complete_many(msgs[i], n=n, seed=candidate_seed(tasks[i].seed, c * n),
-                                                schema=ANSWER_SCHEMA, temperature=cfg.temperature, max_tokens=mt)
+                                                schema=ANSWER_SCHEMA, temperature=cfg.temperature, max_tokens=mt,
+                                                shared=len(stage.prompts.prefix))
                 return outs, local.take_usage()["completion_tokens"]
             return go
 
