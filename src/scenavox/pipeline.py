@@ -244,13 +244,12 @@ class _Run:
         """QA on every clip so far: results already stored are reused, only new clips are measured."""
         if not self.qa_on or not self.clips:
             return
-        from .qa import QAStage, run_qa, thresholds_for
+        from .qa import run_qa, thresholds_for
+        from .qa.run import qa_stage
 
         t, c = time.perf_counter(), time.process_time()
-        if self._qa_stage is None:  # as run_qa would make it: QA_THREADS clips at once, a thread each
-            self._qa_stage = QAStage(thresholds_for(self.scenario), recognizer=self.scenario.qa.recognizer,
-                                     recognizer_model=self.scenario.qa.recognizer_model, threads=QA_THREADS,
-                                     clips_at_once=QA_THREADS)
+        if self._qa_stage is None:
+            self._qa_stage = qa_stage(self.scenario, thresholds_for(self.scenario), QA_THREADS)
         # QA runs in the driver whatever the executor of text and voice (test_ray compares runs with QA off)
         results, _ = run_qa(self.store, self.scenario, list(self.clips.values()), self.triples,
                             executor=self._qa_executor, stage=self._qa_stage, threads=QA_THREADS, report=False,

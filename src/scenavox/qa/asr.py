@@ -176,7 +176,7 @@ class FasterWhisperTranscriber:
                         language=(language or "en") if multilingual else None)
         prompt = [*tok.sot_sequence, tok.no_timestamps]
         feats = m.feature_extractor(x)[:, :-1]  # as transcribe(): the content frames, then zero frames
-        n = max(frames, context_frames(len(x)))
+        n = frames
         feats = np.pad(feats[:, :n], ((0, 0), (0, max(0, n - feats.shape[1]))))
         enc = m.model.encode(ctranslate2.StorageView.from_array(np.ascontiguousarray(feats[None])), to_cpu=False)
         # a transcript longer than 12 + 8 tokens per second of audio is a loop: it fails either way, and

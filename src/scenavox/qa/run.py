@@ -72,6 +72,13 @@ def _tasks(store: Store, clips: list[Clip], triples: dict[str, Triple], stage: Q
                      clean_audio_file=str(clean.resolve()) if has_clean and clean is not None else None)
 
 
+def qa_stage(scenario: Scenario, thresholds: Thresholds, threads: int = 2, workers: int = 0) -> QAStage:
+    """The scenario's QA stage. In this process (workers=0): `threads` clips at once, a thread each; in
+    worker processes: one clip at a time each, on `threads` threads."""
+    return QAStage(thresholds, recognizer=scenario.qa.recognizer, recognizer_model=scenario.qa.recognizer_model,
+                   threads=threads, clips_at_once=threads if workers <= 0 else 1)
+
+
 def run_qa(store: Store, scenario: Scenario, clips: list[Clip], triples: dict[str, Triple] | Iterable[Triple], *,
            executor: Any, thresholds: Thresholds | None = None, stage: QAStage | None = None, workers: int = 0,
            threads: int = 2, report: bool = True, progress: bool = False, extras: bool | None = False,
@@ -90,9 +97,7 @@ def run_qa(store: Store, scenario: Scenario, clips: list[Clip], triples: dict[st
     """
     tri = triples if isinstance(triples, dict) else {t.id: t for t in triples}
     th = thresholds or thresholds_for(scenario)
-    # in this process: `threads` clips at once, a thread each; in worker processes: one clip at a time each
-    stage = stage or QAStage(th, recognizer=scenario.qa.recognizer, recognizer_model=scenario.qa.recognizer_model,
-                             threads=threads, clips_at_once=threads if workers <= 0 else 1)
+    stage = stage or qa_stage(scenario, th, threads, workers)
     stage.thresholds = th
     reused: dict[str, QAResult] = {}
     errors: list[dict[str, str]] = []
