@@ -224,7 +224,8 @@ def voices_list(scenario: str | None, allow_paths: tuple[Path, ...]) -> None:
 
     if scenario is None:
         for v in load_registry("default"):
-            click.echo(f"{v.id:24s} {v.backend:7s} {v.accent:12s} {v.gender:7s} {v.licence}")
+            role = "  assistant replies only (never a user voice)" if v.role == "assistant" else ""
+            click.echo(f"{v.id:24s} {v.backend:7s} {v.accent:12s} {v.gender:7s} {v.licence}{role}")
         return
     from .text.dialogue import plan_tasks
     from .voice.replies import voices_replies

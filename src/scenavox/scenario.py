@@ -615,8 +615,8 @@ class VoicesConfig(_Strict):
     include: list[str] = Field(default_factory=list)
     exclude: list[str] = Field(default_factory=list)
     held_out: list[str] = Field(default_factory=list)  # voice ids kept for the test split only
-    # the device's own voice for replies when output_form voices them; None = a registry voice
-    # of the primary language that no user accent uses (voice/replies.py: assistant_voice)
+    # the device's own voice for replies when output_form voices them; None = the registry's voice with
+    # role assistant for the primary language, else one that no user accent uses (voice/replies.py: assistant_voice)
     assistant: str | None = None
 
 

@@ -142,9 +142,32 @@ def test_card_says_what_a_voice_is_where_the_registry_describes_it(tmp_path):
     assert "`piper-joe`:" not in card
 
 
+def test_card_names_the_reply_voice_and_what_it_is(tmp_path, repo_cwd):
+    from types import SimpleNamespace
+
+    from scenavox.publish.card import build_card
+    from scenavox.publish.export import build_rows
+    from scenavox.voice.registry import load_registry
+    from scenavox.voice.replies import reply_provenance
+
+    store, sc, clips, triples = make_corpus(tmp_path / "c", n=2)
+    heart = next(v for v in load_registry("default") if v.id == "hibari-heart").model_dump(mode="json")
+    for c in clips:
+        c.provenance.update(reply_provenance(SimpleNamespace(reply={"voice": heart})))
+    card = str(build_card(sc, {"train": build_rows(store, sc, clips, triples, 0, with_audio=False)}))
+    assert ("The assistant's replies are spoken by `hibari-heart` (hibari, bundled:heart): hibari-tts voice "
+            "distilled from Kokoro-82M's af_heart") in card
+    assert "kokoro-af-heart-en-029 is the same teacher voice" in card
+    assert "| voice | hibari-heart | Apache-2.0 |" in card and "| tts engine | hibari | Apache-2.0 AND MIT |" in card
+
+
 def test_licence_ranking():
     assert normalize_licence("GPL-3.0-or-later")[:2] == ("gpl-3.0", 3)
     assert normalize_licence("") is None
+    # SPDX conjunctions (a TTS engine and its phonemizer): the strictest part, not an unknown `other`
+    assert normalize_licence("MIT AND GPL-3.0-or-later")[:2] == ("gpl-3.0", 3)
+    assert normalize_licence("Apache-2.0 AND MIT")[:2] == ("apache-2.0", 1)
+    assert normalize_licence("CC0-1.0 AND CC-BY-NC-4.0")[:2] == ("cc-by-nc-4.0", 5)
     srcs = [{"covers": "voice", "component": "a", "licence": lic} for lic in ("CC0-1.0", "Apache-2.0", "CC-BY-NC-4.0")]
     assert most_restrictive_licence(srcs) == ("cc-by-nc-4.0", None)
     assert most_restrictive_licence(srcs[:2]) == ("apache-2.0", None)

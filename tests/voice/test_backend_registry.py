@@ -145,7 +145,7 @@ def test_an_unimportable_backend_says_how_to_install_it():
 
 
 def test_builtin_backends_declare_the_protocol():
-    assert backends.names() == ["piper", "espeak", "kokoro", "coqui", "openai", "fake"]
+    assert backends.names() == ["piper", "espeak", "kokoro", "hibari", "coqui", "openai", "fake"]
     for name in backends.names():
         cls = backends.backend_class(name)
         assert cls.name == name and cls.licence and isinstance(cls.native_controls, frozenset), name
@@ -160,6 +160,6 @@ def test_loading_the_registry_imports_no_engine(repo_cwd):
     models) load only when a voice of theirs is synthesized."""
     code = ("import sys, json; from scenavox.voice.registry import load_registry; load_registry('default'); "
             "load_registry('coqui_vctk'); print(json.dumps(sorted(m for m in ('piper', 'onnxruntime', 'kokoro_onnx', "
-            "'espeakng_loader', 'TTS', 'torch', 'openai') if m in sys.modules)))")
+            "'espeakng_loader', 'TTS', 'torch', 'openai', 'hibari') if m in sys.modules)))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=repo_cwd)
     assert json.loads(out.stdout) == []

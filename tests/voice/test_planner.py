@@ -113,6 +113,7 @@ def test_voice_weights_set_shares_within_an_accent(tmp_path, repo_cwd):
         "  - {id: robot-2, backend: fake, model: sine, language: en, accent: en-US, licence: CC0-1.0}\n")
     sc = load_scenario("prompts/car.yaml")
     sc.voices.registry = str(reg)
+    sc.voices.exclude = []  # car.yaml excludes a voice of the default registry
     sc.languages[0].accents = sc.languages[0].accents[:1]
     sc.languages[0].accents[0].weight = 1.0
     counts = Counter(t.voice["id"] for t in plan(sc, 100))

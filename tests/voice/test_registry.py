@@ -71,7 +71,7 @@ def test_coqui_vctk_registry_carries_vctk_metadata(repo_cwd):
 def test_fields_added_later_stay_out_of_the_voice_dict_while_unset(repo_cwd):
     # the voice dict is hashed into clip ids: a voice that does not use them keeps its ids
     v = next(v for v in load_registry("default") if v.id == "piper-joe-en-us").model_dump(mode="json")
-    assert not {"reference", "age", "region", "description"} & set(v)
+    assert not {"reference", "age", "region", "description", "role"} & set(v)
 
 
 # Kokoro v1.0 voice names say what the voice is: a(merican) b(ritish) h(indi) z(Mandarin), f(emale) m(ale)

@@ -5,8 +5,8 @@ is synthetic. Everything it says is computed from the exported rows (their prove
 columns) and the scenario, so it cannot drift from the data.
 
 The YAML `license` is the most restrictive licence among the voices, TTS engines and text
-models that produced the rows (a GPL engine makes the corpus `gpl-3.0`; a non-commercial
-voice makes it non-commercial). The machine-readable disclosure lives under
+models that produced the rows (a GPL engine makes the corpus `gpl-3.0`, also inside an SPDX
+`MIT AND GPL-3.0-or-later`; a non-commercial voice makes it non-commercial). The machine-readable disclosure lives under
 `synthetic_data`, the compliance answers under `compliance`.
 """
 
@@ -57,6 +57,9 @@ def normalize_licence(raw: str | None) -> tuple[str, int, str | None] | None:
     s = str(raw).strip().lower().replace(" ", "-").replace("_", "-")
     if not s or s in {"none", "unknown", "n/a"}:
         return None
+    if "-and-" in s:  # an SPDX conjunction (engine + phonemizer): every part applies, so the strictest one rules
+        parts = [n for n in (normalize_licence(p) for p in s.split("-and-")) if n is not None]
+        return max(parts, key=lambda n: n[1]) if parts else None
     for suffix in ("-or-later", "-only", "+"):
         s = s.removesuffix(suffix)
     if s in _LICENCES:
@@ -353,6 +356,16 @@ def card_body(scenario: Scenario, rows_by_split: dict[str, list[dict[str, Any]]]
     notes = [f"- `{k}`: {v['about']}" for k, v in sorted(voices.items()) if v["about"]]
     if notes:  # what a voice is where its accent tag alone would claim more
         out += ["What some voices are:", "", *notes, ""]
+    replies: dict[str, dict[str, Any]] = {}
+    for r in gen_rows:
+        clip = _provenance(r).get("clip", {})
+        rv = clip.get("reply_voice") if isinstance(clip, dict) else None
+        if isinstance(rv, dict) and rv.get("id"):
+            replies[str(rv["id"])] = rv
+    for k, rv in sorted(replies.items()):  # the device's voice is in no row's voice_id
+        about = str(rv.get("description") or "").strip().rstrip(".")
+        out += [f"The assistant's replies are spoken by `{k}` ({rv.get('tts_backend', '?')}, "
+                f"{rv.get('tts_model', '?')})" + (f": {about}." if about else "."), ""]
     formant_only = espeak_only_accents(voices.values())
     if formant_only:  # a model trained on these accents learns eSpeak NG's formant synthesis, not people
         out += ["Accents spoken only by eSpeak NG (formant synthesis, robotic; no natural voice covers them "

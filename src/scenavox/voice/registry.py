@@ -29,6 +29,9 @@ class Voice(BaseModel):
     licence: str
     engine_licence: str = ""
     origin: Literal["stock", "cloned", "blended"] = "stock"
+    # assistant: the device's own voice, for voiced replies only; never drawn for a user (a corpus whose
+    # users sound like the device would teach a model to answer itself)
+    role: Literal["speaker", "assistant"] = "speaker"
     options: dict[str, Any] = Field(default_factory=dict)
     # relative share among the voices of its accent (e.g. 3 to voice a natural neural voice
     # three times as often as each formant voice); held-out voices ignore it
@@ -63,6 +66,8 @@ class Voice(BaseModel):
         for key in ("reference", "age", "region", "description"):
             if data.get(key) in (None, []):
                 data.pop(key, None)
+        if data.get("role") == "speaker":
+            data.pop("role")
         return data
 
     @model_validator(mode="after")
@@ -127,7 +132,8 @@ def _resolve_paths(voice: Voice, base: Path) -> None:
 
 
 def scenario_voices(scenario: Scenario) -> list[Voice]:
-    """The registry filtered by the scenario's include/exclude lists and languages."""
+    """The user voices: the registry without its assistant voices, filtered by the scenario's
+    include/exclude lists and languages."""
     voices = load_registry(scenario.voices.registry, scenario.base_dir())
     known = {v.id for v in voices}
     for field in ("include", "exclude", "held_out"):
@@ -137,6 +143,15 @@ def scenario_voices(scenario: Scenario) -> list[Voice]:
                 f"{scenario.source_path}: voices.{field}: unknown voice id(s) {', '.join(unknown)}; "
                 f"see `scenavox voices list`"
             )
+    device = {v.id for v in voices if v.role == "assistant"}
+    for field in ("include", "held_out"):
+        named = [v for v in getattr(scenario.voices, field) if v in device]
+        if named:
+            raise UserError(
+                f"{scenario.source_path}: voices.{field}: {', '.join(named)} only speak the assistant's replies "
+                f"(role: assistant), never a user; choose the reply voice with voices.assistant"
+            )
+    voices = [v for v in voices if v.id not in device]
     if scenario.voices.include:
         voices = [v for v in voices if v.id in scenario.voices.include]
     voices = [v for v in voices if v.id not in scenario.voices.exclude]

@@ -31,8 +31,9 @@ def voices_replies(scenario: Scenario) -> bool:
 
 
 def assistant_voice(scenario: Scenario, user_voices: list[Voice]) -> Voice:
-    """voices.assistant, else the first registry voice of the primary language that no user accent
-    uses (so the device does not sound like a customer), else the first of that language."""
+    """voices.assistant, else the first registry voice with role assistant of the primary language
+    (not in voices.exclude), else the first registry voice of that language that no user accent uses
+    (so the device does not sound like a customer), else the first of that language."""
     voices = load_registry(scenario.voices.registry, scenario.base_dir())
     want = scenario.voices.assistant
     if want is not None:
@@ -47,9 +48,10 @@ def assistant_voice(scenario: Scenario, user_voices: list[Voice]) -> Voice:
         return v
     lang = scenario.primary_language.split("-")[0]
     ok = [v for v in voices if v.language.split("-")[0] == lang
-          and (not is_cloud(v.backend) or scenario.privacy.cloud_upload)]
+          and (not is_cloud(v.backend) or scenario.privacy.cloud_upload)
+          and not (v.role == "assistant" and v.id in scenario.voices.exclude)]
     used = {v.id for v in user_voices}
-    pick = [v for v in ok if v.id not in used] or ok
+    pick = [v for v in ok if v.role == "assistant"] or [v for v in ok if v.id not in used] or ok
     if not pick:
         raise UserError(f"{scenario.source_path}: voices.assistant: no voice for language '{lang}' in registry "
                         f"'{scenario.voices.registry}' to speak the replies; set voices.assistant")
@@ -89,8 +91,11 @@ def reply_provenance(task: VoiceTask) -> dict[str, Any]:
     if task.reply is None:
         return {}
     v = task.reply["voice"]
-    return {"reply_voice": {"id": v["id"], "tts_backend": v["backend"], "tts_model": v["model"],
-                            "voice_licence": v["licence"], "engine_licence": v.get("engine_licence", "")}}
+    out = {"id": v["id"], "tts_backend": v["backend"], "tts_model": v["model"],
+           "voice_licence": v["licence"], "engine_licence": v.get("engine_licence", "")}
+    if v.get("description"):  # what the voice is (e.g. a student of a user voice's teacher): the card says it
+        out["description"] = v["description"]
+    return {"reply_voice": out}
 
 
 def clip_matches(root: Any, clip: Clip, task: VoiceTask) -> bool:

