@@ -85,7 +85,15 @@ def waste(s: dict) -> str:
     checked, dropped = qa.get("checked") or 0, qa.get("dropped") or 0
     pass_rate = f"{1 - dropped / checked:.0%}" if checked else "-"
     return (f"busy: {busy}; text items tried per utterance kept {tried / max(1, s['utterances']):.2f}; "
-            f"text set aside {st['text']['quarantined']}; QA pass rate {pass_rate} ({checked} checked)")
+            f"text set aside {st['text']['quarantined']}; QA pass rate {pass_rate} ({checked} checked); "
+            f"machine speed: {voice_rate(s):.3f} voice CPU-s per s of speech")
+
+
+def voice_rate(s: dict) -> float:
+    """CPU seconds of the voice stage per second of user speech: the same work per second whatever N, so
+    a change of it between the N and 2N builds is the machine's speed changing (shared machines drift by
+    20-30% within one bench: session 16's 2N build ran at 1.27x the N build's voice CPU per clip)."""
+    return s["stages"]["voice"]["cpu_s"] / max(1.0, 60 * s["audio_minutes"])
 
 
 def main() -> None:
@@ -114,7 +122,9 @@ def main() -> None:
                 print(f"car corpus n={n}: {runs[n]:.1f} s wall\n  {waste(s)}", flush=True)
         t1, t2 = runs[args.scale_n], runs[2 * args.scale_n]
         print(f"time(N={args.scale_n}) {t1:.1f} s, time(2N) {t2:.1f} s")
-        result("time(2N) / time(N)", t2 / t1, "<= 2.1", t2 / t1 <= 2.1, n=args.scale_n)
+        drift = voice_rate(summaries[2 * args.scale_n]) / voice_rate(summaries[args.scale_n])
+        result("time(2N) / time(N)", t2 / t1, "<= 2.1", t2 / t1 <= 2.1, n=args.scale_n,
+               machine_drift=round(drift, 3))  # the 2N build's voice CPU per speech second over the N build's
         dry_run_accuracy(summaries[2 * args.scale_n], args.scale_n, t1)
 
 

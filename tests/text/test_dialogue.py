@@ -110,10 +110,11 @@ def test_one_turn_prompt_is_byte_identical(repo_cwd):
     plain = car.with_text(openings=[])  # without text.openings the request reads as before them
     assert PromptBuilder(plain).messages(plan_commands(plain, 3, 0)[2])[-1]["content"] == request
     # the template and the message assembly (PROMPT_ASSEMBLY) shape every text id: a change here is deliberate
-    # (the template's `opening` line, session 7; PROMPT_ASSEMBLY 3, the JSON key written, session 15); the
+    # (the template's `opening` line, session 7; PROMPT_ASSEMBLY 3, the JSON key written, session 15; 4 and
+    # the template's `replies` argument, examples without replies where templates give them, session 16); the
     # judge's version too (text/judge VERSION), so the unjudged fingerprint differs from the judged one
-    assert PromptBuilder(car, "fake").fingerprint == "2b573fc73be7"
-    assert pb.fingerprint != "2b573fc73be7"
+    assert PromptBuilder(car, "fake").fingerprint == "31d61b89154f"
+    assert pb.fingerprint != "31d61b89154f"
 
 
 def test_turn_prompts_say_kind_previous_command_barge_in_and_speaker():

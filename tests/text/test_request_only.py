@@ -30,3 +30,35 @@ def test_check_texts_keeps_the_request_and_still_refuses_a_missing_value():
     fields, reason = check_texts({"utterance": "Call her for me. She is nice.", "reply": "Calling."},
                                  {"contact": "Sarah"}, 2, 30)
     assert fields is None and "lacks slot value" in reason
+
+
+# session 16, a 60-row sample of a default car build: two exported utterances stopped mid-sentence
+CUT = "Turn up the temperature to 17 degrees and play the new electronic station with me, you won't believe it, I'll "
+
+
+@pytest.mark.parametrize("utt, slots, reason", [
+    # constrained decoding stopped it at the schema's 110 characters; stripped, it was 109 and passed
+    (CUT, {"temperature": "17 degrees"}, "cut off at 110 characters"),
+    # the model wrote a quote ("Bob Dylan's "Blowin'...") that closed the JSON string
+    ("Can you play Bob Dylan's", {"artist": "Bob Dylan"}, "ends mid-sentence ('Dylan's')"),
+    ("Please call Mom and", {"contact": "Mom"}, "ends mid-sentence ('and')"),
+    ("I'd like you to play Queen for my", {"artist": "Queen"}, "ends mid-sentence ('my')"),
+])
+def test_an_utterance_that_stops_mid_sentence_is_refused(utt, slots, reason):
+    assert len(CUT) == 110
+    fields, why = check_texts({"utterance": utt, "reply": "Okay."}, slots, 2, 30)
+    assert fields is None and reason in why
+
+
+@pytest.mark.parametrize("utt, slots", [
+    ("Take me to Joe's", {"destination": "Joe's"}),  # the value ends with the possessive
+    ("Turn it on and set it to 20 degrees", {"temperature": "20 degrees"}),
+    ("Can you call Mom for me?", {"contact": "Mom"}),
+    ("Call Mom, please,", {"contact": "Mom"}),  # the comma a model puts before "reply" goes
+    # cut at 110 characters after a complete request: the request is kept, the cut tail dropped
+    ("Call Mom for me. " + CUT[: 110 - 17], {"contact": "Mom"}),
+])
+def test_a_whole_utterance_passes(utt, slots):
+    fields, why = check_texts({"utterance": utt, "reply": "Okay."}, slots, 2, 30)
+    assert fields is not None, why
+    assert not fields["utterance"].endswith(",")

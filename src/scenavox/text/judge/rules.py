@@ -52,7 +52,9 @@ _CARRIES_YOU = re.compile(r"\b(?:take|taking|drive|driving|bring|bringing|get|ge
 _USER_ON_YOU = re.compile(r"\b(?:play|playing|call|calling|phone|phoning|ring|ringing) (?:you|ya)\b|"
                           r"\byour (?:favou?rite|fave)\b", re.I)
 # "Can I call your Dad?", "Can I set your cabin to 23 degrees?": the speaker offering to do it for the listener
-_OFFERS_YOURS = re.compile(r"^(?:can|could|may|shall) (?:i|we) \w+ (?:up |down |on |off )?your\b", re.I)
+# ... and "Can I play some Adele for you?" (a default car build's 60-row sample)
+_OFFERS_YOURS = re.compile(
+    r"^(?:can|could|may|shall) (?:i|we) (?:\w+ (?:up |down |on |off )?your\b|.*\bfor (?:you|ya)\b)", re.I)
 # "How much does it cost to call Mom?", "How's the cabin set to 19 degrees now?": asks about the command or a
 # state, not for the command (car audits)
 ASKS_ABOUT = ("how much", "how many", "how's", "hows", "how is", "how are", "how long")
@@ -154,7 +156,7 @@ def request_form(text: str, verbs: frozenset[str] = frozenset(), questions: froz
     if _CARRIES_YOU.search(low) or (user and _USER_ON_YOU.search(low)):
         return 0.0, "acts on the listener ('take you', 'play you', 'your favorite')"
     if user and _OFFERS_YOURS.match(low):
-        return 0.0, "offers to do it for the listener ('can I ... your')"
+        return 0.0, "offers to do it for the listener ('can I ... your / for you')"
     about = _ASKS_ABOUT.match(low)
     if user and about and questions is not None and about.group(0).lower() not in questions:
         return 0.0, ("recommends it, not asks for it" if about.group(0).lower() in RECOMMENDS
@@ -202,8 +204,9 @@ def prompt_leak(text: str, phrases: frozenset[str], words: frozenset[str]) -> st
 def prompt_phrases(descriptions: list[str], styles: list[str], examples: list[str]) -> tuple[frozenset[str], frozenset[str]]:
     """(phrases, words) that mark an utterance as copying its prompt: the 5-word runs of the intents'
     descriptions that hold a word no example utterance uses ("an artist or a radio"; "ask for a refill
-    of" stays free when an example asks for a refill), and each style's leading word ("terse",
-    "polite"; adverbs and everyday words excepted: "slightly" anxious, a "friendly" tone may be said)."""
+    of" stays free when an example asks for a refill) and 3-word runs of the styles ("filler word like"), and
+    each style's leading word ("terse", "polite"; adverbs and everyday words excepted: "slightly" anxious, a
+    "friendly" tone may be said)."""
     ex = [normalize(e) for e in examples]
     ex_words = {w for e in ex for w in e.split()}
     joined = " | ".join(ex)
@@ -220,6 +223,12 @@ def prompt_phrases(descriptions: list[str], styles: list[str], examples: list[st
         w = normalize(s).split()
         if w and len(w[0]) >= 5 and w[0] not in COMMON_WORDS and w[0] not in ex_words and not w[0].endswith("ly"):
             words.add(w[0])
+        # a style's own 3-word runs: "Play ABBA on the radio now with a filler word like um." (car, read in a
+        # 60-row sample of a default build) copies "hesitant with a filler word like um" but not its first word
+        for k in range(len(w) - 2):
+            gram = w[k : k + 3]
+            if [x for x in gram if x not in ex_words and x not in COMMON_WORDS] and " ".join(gram) not in joined:
+                phrases.add(" ".join(gram))
     return frozenset(phrases), frozenset(words)
 
 
