@@ -105,7 +105,7 @@ def test_one_turn_prompt_is_byte_identical(repo_cwd):
     pb = PromptBuilder(car)
     task = plan_commands(car, 3, 0)[2]
     request = ("Intent: play_media (play music by an artist or a radio station)\nSlots:\n- artist: Madonna\n"
-               "Tone: hesitant with a filler word like um")
+               "Tone: hesitant")
     assert pb.messages(task)[-1]["content"] == request + "\nThe utterance begins with: I need to"
     plain = car.with_text(openings=[])  # without text.openings the request reads as before them
     assert PromptBuilder(plain).messages(plan_commands(plain, 3, 0)[2])[-1]["content"] == request

@@ -99,9 +99,11 @@ def test_prompt_leaks_are_the_prompts_words_not_a_users(name):
         assert prompt_leak("I want to play music by an artist or a radio station, Shakira.", *leaks) == "an artist or a radio"
         assert prompt_leak("I need to play the Terse version of Shakira, please.", *leaks) == "terse"
         assert prompt_leak("Set the cabin temperature to 22 degrees, please.", *leaks) == ""
-        # a style's words past its first (session 16: "hesitant with a filler word like um")
-        assert prompt_leak("Play ABBA on the radio now with a filler word like um.", *leaks) == "a filler word"
-        assert prompt_leak("Um, play ABBA on the radio now.", *leaks) == ""
+        # a style's words past its first (car's "hesitant with a filler word like um" until session 16)
+        filler = prompt_phrases([i.description for i in sc.intents], ["hesitant with a filler word like um"],
+                                [e.utterance for e in sc.examples])
+        assert prompt_leak("Play ABBA on the radio now with a filler word like um.", *filler) == "a filler word"
+        assert prompt_leak("Um, play ABBA on the radio now.", *filler) == ""
     if name == "clinic":  # the example asks for a refill: asking for one is the user's own words
         assert prompt_leak("Can I ask for a refill of metformin?", *leaks) == ""
 
@@ -338,10 +340,12 @@ def test_session_10_and_11_car_audit_failures_are_rejected_at_the_gate_and_their
         ("navigate_to", {"destination": "the shopping mall"},
          "Go to the shopping mall, here is the fastest route to the shopping mall.",
          "Go to the shopping mall, by the fastest route."),
-        # session 16, a 60-row sample of a default build: an offer "for you", a style copied from the prompt
+        # session 16, 60-row samples of two default builds: an offer "for you", asking to be told how
         ("play_media", {"artist": "Adele"}, "Can I play some Adele for you?", "Can you play some Adele for me?"),
-        ("play_media", {"artist": "ABBA"}, "Play ABBA on the radio now with a filler word like um.",
-         "Um, play ABBA on the radio now."),
+        ("call_contact", {"contact": "Doctor Patel"}, "Can you tell me how to call doctor Patel?",
+         "Can you call Doctor Patel for me?"),
+        ("navigate_to", {"destination": "Oak Street"}, "Tell me how to set up the route to Oak Street.",
+         "Can you tell me how to get to Oak Street?"),  # asks for the route: a navigation request
     ]
     items = [{"intent": i, "slots": s, "utterance": u, "reply": "Okay."} for i, s, b, g in cases for u in (b, g)]
     vs = j.judge_many(items, commit=False)

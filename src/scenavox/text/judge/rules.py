@@ -43,7 +43,10 @@ _OFFER = re.compile(
     r"how about (?:i|we)|(?:can|may|could) i (?:get you|help|offer|suggest|interest))\b", re.I)
 # "How do I set the temperature?": asks how to do it, not for it to be done ("How do I get to Main Street?"
 # asks for the route, a navigation request)
-_HOW_TO = re.compile(r"^how (?:do|can|could|should|would) (?:i|we|you)\b(?! (?:get|go) to\b| get there\b)", re.I)
+_HOW_TO = re.compile(r"^(?:how (?:do|can|could|should|would) (?:i|we|you)|"
+                     # "Can you tell me how to call Doctor Patel?" (a default car build's 60-row sample, session 16)
+                     r"(?:(?:can|could|would|will) you |please )?(?:tell|show) me how (?:to|do i|can i))"
+                     r"\b(?! (?:get|go) to\b| get there\b)", re.I)
 # "Let's take you to the beach", "I want to take you to Lincoln High": the driver speaking, not the passenger;
 # "Can I play you a song by Shakira?": the speaker offering to play (a car audit)
 _CARRIES_YOU = re.compile(r"\b(?:take|taking|drive|driving|bring|bringing|get|getting|drop|dropping) (?:you|ya)\b", re.I)
