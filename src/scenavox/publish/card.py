@@ -6,8 +6,8 @@ columns) and the scenario, so it cannot drift from the data.
 
 The YAML `license` is the most restrictive licence among the voices, TTS engines and text
 models that produced the rows (a GPL engine makes the corpus `gpl-3.0`, also inside an SPDX
-`MIT AND GPL-3.0-or-later`; a non-commercial voice makes it non-commercial). The machine-readable disclosure lives under
-`synthetic_data`, the compliance answers under `compliance`.
+`MIT AND GPL-3.0-or-later`; a non-commercial voice makes it non-commercial). The machine-readable
+disclosure lives under `synthetic_data`, the compliance answers under `compliance`.
 """
 
 from __future__ import annotations
