@@ -42,8 +42,9 @@ from scenavox.text.stage import ANSWER_SCHEMA, TextStage  # noqa: E402
 
 class RawBatched:
     """Raw llama.cpp, batched, with nothing of scenavox: one context with n sequences on a unified KV
-    cache and flash attention, the prompt's rest decoded once for all of them (tokens tagged with
-    every sequence), the prefix kept between prompts, one token per sequence per llama_decode, and
+    cache, flash attention off (slower on one CPU core, see backends/local.py), the prompt's rest decoded
+    once for all of them (tokens tagged with every sequence), the prefix kept between prompts, one token
+    per sequence per llama_decode, and
     llama.cpp's common-sampler grammar rule (check the sampled token, resample only when refused)."""
 
     def __init__(self, llm, n: int, threads: int, grammar: str):
@@ -60,7 +61,7 @@ class RawBatched:
         p.n_ctx = p.n_batch = 2048 + n * 256
         p.n_ubatch, p.n_seq_max, p.kv_unified = 512, n, True
         p.n_threads = p.n_threads_batch = threads
-        p.flash_attn_type = 1
+        p.flash_attn_type = 0  # off: llama.cpp's best CPU configuration here
         self.ctx = lc.llama_init_from_model(llm._model.model, p)
         self.mem = lc.llama_get_memory(self.ctx)
         self.batch = lc.llama_batch_init(p.n_ctx, 0, n)
@@ -167,7 +168,7 @@ def bench_local(sc, tasks, threads_list: list[int], answers: int, rounds: int) -
         local.load()
         grammar = local._grammar(ANSWER_SCHEMA)
         today = Llama(model_path=str(bundled_gguf()), n_ctx=2048, n_threads=threads, n_threads_batch=threads,
-                      seed=0, verbose=False)  # main's LocalLlamaBackend: flash attention off, grammar in the chain
+                      seed=0, verbose=False)  # the path before batching: one request at a time, grammar in the chain
         raw = RawBatched(local._llm, 8, threads, grammar)
         fmt = local._formatter
         prompts = []

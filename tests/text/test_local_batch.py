@@ -55,21 +55,26 @@ def test_the_grammar_holds_a_schema_the_model_would_not_follow_by_itself(backend
 
 
 @pytest.mark.slow
-def test_same_seed_same_candidates_and_candidate_i_is_the_single_call_with_its_seed(backend):
+def test_the_same_call_gives_the_same_candidates_whatever_the_worker_did_before(backend):
     many = backend.complete_many(MESSAGES, n=4, seed=11, **KW)
-    backend.complete(OTHER, seed=1, **KW)  # another prompt in between: the prefix cache must not leak into answers
+    assert backend.complete_many(MESSAGES, n=4, seed=11, **KW) == many  # its prompt held from the call before
+    backend.complete(OTHER, seed=1, **KW)  # another prompt in between: the held one goes
     assert backend.complete_many(MESSAGES, n=4, seed=11, **KW) == many
-    singles = [backend.complete(MESSAGES, seed=candidate_seed(11, i), **KW) for i in range(4)]
-    assert singles == many
+    assert LocalLlamaBackend(threads=1).complete_many(MESSAGES, n=4, seed=11, **KW) == many
     assert backend.complete_many(MESSAGES, n=4, seed=12, **KW) != many
+    # n=1 is one candidate decoded alone: its seed's answer, in other cells than in a batch of four
+    single = backend.complete(MESSAGES, seed=11, **KW)
+    assert parse_answer(single)[0] is not None
+    assert backend.complete(MESSAGES, seed=11, **KW) == single
 
 
 @pytest.mark.slow
 def test_a_larger_batch_than_the_decoder_was_made_for(backend):
     few = backend.complete_many(MESSAGES, n=2, seed=21, **KW)
     many = backend.complete_many(MESSAGES, n=10, seed=21, **KW)  # more than its 8 sequences: made again
-    assert many[:2] == few
-    assert len(many) == 10
+    assert len(many) == 10 and len({*many}) >= 2
+    assert backend._decoder.max_seqs == 10
+    assert backend.complete_many(MESSAGES, n=2, seed=21, **KW) == few  # the larger decoder answers the same
 
 
 @pytest.mark.slow
@@ -112,8 +117,26 @@ def test_a_kept_shared_prefix_never_makes_an_answer_depend_on_earlier_calls(back
     assert backend.complete_many(MESSAGES, n=3, seed=31, shared=1, **KW) == first
     fresh = LocalLlamaBackend(threads=1)
     assert fresh.complete_many(MESSAGES, n=3, seed=31, shared=1, **KW) == first
-    # what stays cached is the system message (about 30 tokens), not the whole last prompt
-    assert 10 < len(backend._decoder.cached) < 50
+    # the system message (about 30 tokens) is kept; the rest of the last prompt is held, but its last token
+    prompt = backend._llm.tokenize(backend._formatter(messages=MESSAGES).prompt.encode(), add_bos=False,
+                                   special=True)
+    assert 10 < backend._decoder.kept < 50
+    assert backend._decoder.cached == prompt[:-1]
+
+
+@pytest.mark.slow
+def test_another_attempt_at_a_held_prompt_answers_as_a_fresh_worker_would(backend):
+    # the text stage's second attempt at an item: the same prompt, another seed; the worker holds the
+    # prompt from the first attempt, a resumed build's fresh worker evaluates it again
+    fresh = LocalLlamaBackend(threads=1)
+    backend.complete_many(OTHER, n=2, seed=4, shared=1, **KW)
+    backend.complete_many(MESSAGES, n=4, seed=40, shared=1, **KW)
+    again = backend.complete_many(MESSAGES, n=4, seed=41, shared=1, **KW)
+    assert fresh.complete_many(MESSAGES, n=4, seed=41, shared=1, **KW) == again
+    backend.take_usage()
+    # the held prompt is not counted as less: usage counts the prompt a request sends
+    backend.complete_many(MESSAGES, n=4, seed=42, shared=1, **KW)
+    assert backend.take_usage()["prompt_tokens"] == len(backend._decoder.cached) + 1
 
 
 @pytest.mark.slow

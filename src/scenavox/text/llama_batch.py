@@ -5,14 +5,15 @@
   cells are shared with every working sequence (`llama_memory_seq_cp` on a unified KV cache: no copy);
 - the first `keep` tokens of it (the caller's word: the part every request of a run starts with, e.g. a
   system prompt and few-shot examples) stay cached between calls; they are always evaluated alone, the
-  same way, and everything after them leaves the cache at the end of a call, so an answer never depends
-  on earlier calls (see generate);
+  same way, so an answer never depends on earlier calls (see generate);
+- the tokens up to `hold` (e.g. the whole prompt but its last token) stay cached too, until a call with
+  other ones: another attempt at the same prompt evaluates one token of it instead of its whole rest;
 - each distinct prompt's rest is evaluated once, its tokens tagged with all the sequences that answer
   that prompt;
 - then one token per live sequence per `llama_decode`.
 Each sequence samples through its own chain, the one `Llama.create_chat_completion` builds (grammar,
 top-k, typical, top-p, min-p, temperature, dist(seed)), so a sequence gives the answer a single
-request with the same prompt and seed gives, up to float rounding (see local.py).
+request with the same prompt and seed gives, up to float rounding (other batch shapes and cells).
 
 This module holds no scenavox logic (bench/bench_text.py measures it against a raw loop of its own).
 """
@@ -195,6 +196,7 @@ class BatchDecoder:
         self.mem = lc.llama_get_memory(self.ctx)
         self.batch = _Batch(self.n_ctx, max_seqs + 1)
         self.cached: list[int] = []  # the tokens the cache sequence holds
+        self.kept = 0  # how many of them the caller keeps (the rest are held, see generate)
         self.n_vocab = lc.llama_vocab_n_tokens(self.vocab)
         self._cur = np.zeros(self.n_vocab, dtype=_TOKEN_DATA)
         self.resampled = 0  # tokens the grammar refused in the last generate (for the bench)
@@ -230,24 +232,26 @@ class BatchDecoder:
                 )
             self.batch.clear()
 
-    def _cache_prefix(self, prefix: list[int]) -> None:
-        """Make the cache sequence hold exactly `prefix`, evaluating only what it does not hold yet."""
-        keep = _common_prefix([self.cached, prefix]) if self.cached else 0
-        lc.llama_memory_seq_rm(self.mem, CACHE_SEQ, keep, -1)
-        self.cached = prefix[:keep]  # what it holds should the decode below fail
-        for pos in range(keep, len(prefix)):
-            self.batch.add(prefix[pos], pos, (CACHE_SEQ,), False)
+    def _evaluate(self, tokens: list[int], start: int) -> None:
+        """Evaluate tokens[start:] on the cache sequence (which holds tokens[:start]), in one decode."""
+        if start >= len(tokens):
+            return
+        for pos in range(start, len(tokens)):
+            self.batch.add(tokens[pos], pos, (CACHE_SEQ,), False)
         self._flush()
-        self.cached = list(prefix)
+        self.cached = list(tokens)
 
     def generate(
         self, prompts: list[list[int]], seeds: list[int], *, grammar: str | None, sampling: Sampling,
-        max_tokens: int, keep: int = 0, forced: int = 0,
+        max_tokens: int, keep: int = 0, hold: int = 0, forced: int = 0,
     ) -> list[Generation]:
         """One answer per (prompt, seed); equal prompts are evaluated once. keep: how many leading tokens
         (of those all prompts share) to keep cached for the next call that starts with the same ones.
-        forced: the last `forced` tokens of every prompt are the answer's own start, which the grammar
-        must allow (ValueError if not) and the answer continues."""
+        hold: how many leading tokens (at least `keep`; at most what all prompts share but their last
+        token) to hold cached after the call for a next call with the same ones and the same `keep`
+        (e.g. another attempt at the same prompt); a next call that holds other tokens drops them and
+        starts again from the kept ones. forced: the last `forced` tokens of every prompt are the
+        answer's own start, which the grammar must allow (ValueError if not) and the answer continues."""
         n = len(prompts)
         if n != len(seeds) or not 1 <= n <= self.max_seqs:
             raise ValueError(f"generate: {n} prompts for {len(seeds)} seeds (1..{self.max_seqs} sequences)")
@@ -262,16 +266,24 @@ class BatchDecoder:
         # shapes and the rest placed in other cells, and a build resumed after kill -9 wrote other
         # candidates for an item than the uninterrupted build (tests/test_e2e.py). So the kept part is
         # fixed by the caller, always evaluated alone from cell 0, and the cache holds nothing else between
-        # calls: every call then evaluates the same tokens in the same shapes into the same cells.
+        # calls but the held part: every call then evaluates the same tokens in the same shapes into the
+        # same cells.
+        # A held part (hold > keep) is evaluated the same way, alone, in one decode right after the kept
+        # part: whether a call evaluates it or finds it held, the same cells hold the same values.
         keep = max(0, min(keep, shared))
-        head = prompts[0][:keep]
-        if not keep or self.cached != head:
+        hold = max(keep, min(hold, shared))
+        head, held = prompts[0][:keep], prompts[0][:hold]
+        if self.kept != keep or self.cached[:keep] != head or len(self.cached) < keep:
             lc.llama_memory_clear(self.mem, True)
             self.cached = []
-            if keep:
-                self._cache_prefix(head)
-        self.cached = []  # unknown until this call ends well (an error below clears the cache)
-        for pos in range(keep, shared):
+            self._evaluate(head, 0)
+        elif self.cached != held:  # the kept part holds; what was held after it goes
+            lc.llama_memory_seq_rm(self.mem, CACHE_SEQ, keep, -1)
+            self.cached = head
+        if self.cached != held:
+            self._evaluate(held, keep)
+        self.cached, self.kept = [], 0  # unknown until this call ends well (an error below clears the cache)
+        for pos in range(hold, shared):
             self.batch.add(prompts[0][pos], pos, (CACHE_SEQ,), False)
         self._flush()
         seq_of = list(range(1, n + 1))
@@ -327,11 +339,11 @@ class BatchDecoder:
             for x in samplers:
                 x.free()
             self.batch.clear()
-            if ok and keep:  # back to the kept prefix alone
+            if ok and hold:  # back to the kept and held prefix alone
                 for s in seq_of:
                     lc.llama_memory_seq_rm(self.mem, s, -1, -1)
-                lc.llama_memory_seq_rm(self.mem, CACHE_SEQ, keep, -1)
-                self.cached = head
+                lc.llama_memory_seq_rm(self.mem, CACHE_SEQ, hold, -1)
+                self.cached, self.kept = held, keep
             else:  # nothing kept, or an error left the cache in an unknown state
                 lc.llama_memory_clear(self.mem, True)
                 self.cached = []

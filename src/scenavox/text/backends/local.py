@@ -1,10 +1,13 @@
 """llama.cpp in process (llama-cpp-python); the bundled SmolLM2-135M by default.
 
 Answers are decoded by text/llama_batch.BatchDecoder, several sequences per llama_decode: `complete_many`
-decodes its n candidates together, the prompt evaluated once, and `complete` is one candidate of it.
-Flash attention is on: llama.cpp's CPU kernel skips the KV cells of other sequences instead of
-adding their zero weights, so a sequence's answer does not depend on what else is in the batch,
-and candidate i of complete_many equals complete(seed=candidate_seed(seed, i)) exactly.
+decodes its n candidates together, the prompt evaluated once and held for a next call with the same
+prompt (another attempt at an item), and `complete` is complete_many with n=1.
+Flash attention is off: on one CPU core llama.cpp's flash kernel made a decoding step at a 1,200-token
+context 1.3-1.5x slower than the plain matrix products (4-8 sequences; bench/bench_text.py). Without
+it a sequence's logits depend, by float rounding, on which KV cells its batch used, so candidate i of
+complete_many(n=4) is not complete(seed=candidate_seed(seed, i)); the same call gives the same answers
+whatever the worker did before (tests/text/test_local_batch.py, and resume in tests/test_e2e.py).
 The model's chat template formats the messages (what create_chat_completion does). A GGUF
 without one falls back to create_chat_completion and its built-in chat format, one request at a time.
 """
@@ -54,7 +57,7 @@ class LocalLlamaBackend(UsageMeter):
             raise UserError(f"text.model: GGUF file '{path}' not found")
         self._llm = llm = Llama(
             model_path=str(path), n_ctx=self.n_ctx, n_threads=self.threads, n_threads_batch=self.threads,
-            flash_attn=True, seed=0, verbose=False,
+            flash_attn=False, seed=0, verbose=False,
         )
         template = llm.metadata.get("tokenizer.chat_template")
         if template and llm.chat_format == "chat_template.default":  # as Llama.__init__ builds its handler
@@ -148,7 +151,8 @@ class LocalLlamaBackend(UsageMeter):
         dec = self._decoder_for(n, len(prompt) + len(forced) + n * max_tokens)
         gens = dec.generate([prompt + forced] * n, seeds, grammar=self._grammar(schema),
                             sampling=Sampling(temperature), max_tokens=max_tokens,
-                            keep=self._kept(messages, prompt, shared), forced=len(forced))
+                            keep=self._kept(messages, prompt, shared), hold=len(prompt) + len(forced) - 1,
+                            forced=len(forced))
         stops = fmt.stop if isinstance(fmt.stop, list) else [fmt.stop] if fmt.stop else []
         self.count(requests=1, candidates=n, prompt_tokens=len(prompt) + len(forced),
                    completion_tokens=sum(len(g.tokens) for g in gens))
