@@ -15,11 +15,13 @@ A text backend answers chat messages with JSON text. Adding one is one module pl
   Same messages and seed give the same text where the engine allows it.
 - Optional `complete_many(messages, *, n, schema, seed, temperature, max_tokens) -> list[str]`:
   n candidate answers to the same messages in one call (a batch sharing the prompt, for
-  best-of-n). Candidate i must equal what `complete(..., seed=candidate_seed(seed, i))` would give
-  where the engine allows it. Callers use the module function `complete_many`, which falls back to
-  n calls of `complete` for a backend without it. It may also take `shared=k`: the first k messages
-  are the same in every request of the run (a local engine keeps their KV cache between calls); and
-  `prefill="..."`: every answer starts with this text (returned with it), where the engine can force it.
+  best-of-n). Candidate i is seeded with `candidate_seed(seed, i)`; it need not equal the single call
+  with that seed (a batch may round differently: the local engine's, or a server's own `n`), but the
+  same call must give the same candidates where the engine allows it. Callers use the module function
+  `complete_many`, which falls back to n calls of `complete` for a backend without it. It may also
+  take `shared=k`: the first k messages are the same in every request of the run (a local engine
+  keeps their KV cache between calls); and `prefill="..."`: every answer starts with this text
+  (returned with it), where the engine can force it.
 - Errors: UserError (one line) for configuration problems, which stop the run;
   BackendRequestError when a request failed for good, which sets the item aside.
 - Usage: subclass UsageMeter and `count(requests=1, prompt_tokens=..., completion_tokens=...)`
