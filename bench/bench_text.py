@@ -44,8 +44,8 @@ class RawBatched:
     """Raw llama.cpp, batched, with nothing of scenavox: one context with n sequences on a unified KV
     cache, flash attention off (slower on one CPU core, see backends/local.py), the prompt's rest decoded
     once for all of them (tokens tagged with every sequence), the prefix kept between prompts, one token
-    per sequence per llama_decode, and
-    llama.cpp's common-sampler grammar rule (check the sampled token, resample only when refused)."""
+    per sequence per llama_decode, and llama.cpp's common-sampler grammar rule (check the sampled token,
+    resample only when refused)."""
 
     def __init__(self, llm, n: int, threads: int, grammar: str):
         import ctypes

@@ -6,7 +6,7 @@ import jsonschema
 import pytest
 
 from scenavox.text.answers import MAX_CHARS, parse_answer
-from scenavox.text.backends import candidate_seed, complete_many
+from scenavox.text.backends import complete_many
 from scenavox.text.backends.local import LocalLlamaBackend, _cut
 from scenavox.text.stage import ANSWER_SCHEMA
 

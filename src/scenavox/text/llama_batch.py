@@ -273,7 +273,7 @@ class BatchDecoder:
         keep = max(0, min(keep, shared))
         hold = max(keep, min(hold, shared))
         head, held = prompts[0][:keep], prompts[0][:hold]
-        if self.kept != keep or self.cached[:keep] != head or len(self.cached) < keep:
+        if self.kept != keep or self.cached[:keep] != head:
             lc.llama_memory_clear(self.mem, True)
             self.cached = []
             self._evaluate(head, 0)
