@@ -132,3 +132,22 @@ def test_kill_9_then_rerun_equals_uninterrupted_run(tmp_path):
         assert a[k] == b[k], k
     assert (ref / "triples.jsonl").read_bytes() == (crashed / "triples.jsonl").read_bytes()
     assert (ref / "clips.jsonl").read_bytes() == (crashed / "clips.jsonl").read_bytes()
+
+
+@pytest.mark.timeout(1200)  # two real-model builds of 3 clips
+def test_qa_measured_beside_the_pass_equals_qa_measured_after_it(tmp_path, monkeypatch):
+    """Each clip's QA runs on a thread of the driver as soon as the clip is placed (pipeline._Run._measure_ahead);
+    the per-pass QA then reuses the stored results. The verdicts and the corpus are those of QA after the pass."""
+    import scenavox.pipeline as pipeline
+    from scenavox.api import build
+    from scenavox.scenario import load_scenario
+
+    sc = load_scenario(small_car(tmp_path, 3))
+    beside = build(sc, out=tmp_path / "beside", progress=False)
+    assert beside.summary["stages"]["qa"]["ahead"] >= 3  # every clip of the pass, none left for after it
+    assert beside.summary["stages"]["qa"]["cpu_s"] > 0
+    monkeypatch.setattr(pipeline._Run, "_measure_ahead", lambda self, clip: None)
+    after = build(sc, out=tmp_path / "after", progress=False)
+    assert "ahead" not in after.summary["stages"]["qa"]
+    for name in ("qa/results.jsonl", "triples.jsonl", "clips.jsonl"):
+        assert (beside.out / name).read_bytes() == (after.out / name).read_bytes(), name

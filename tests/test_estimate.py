@@ -4,7 +4,9 @@ import json
 import re
 import subprocess
 
-from scenavox.estimate import LOAD_S, estimate, rates_from_summary
+import pytest
+
+from scenavox.estimate import LOAD_S, estimate, format_estimate, rates_from_summary
 from scenavox.scenario import load_scenario
 
 from .conftest import SCENAVOX
@@ -75,3 +77,15 @@ def test_the_wall_time_counts_cpu_seconds_not_the_waits_for_a_core(mini_yaml):
 
     old = estimate(sc, 200, rates_from_summary(_summary(cpu=False), "x"), workers=2)  # a run.json without CPU
     assert old["seconds"] == "busy" and old["wall_s"] == LOAD_S + (2400.0 + 1200.0 + 20.0) / 2 + 160.0
+
+
+def test_qa_measured_beside_the_pass_shares_the_cores(mini_yaml):
+    """A build that measured QA as clips were placed (run.json stages.qa.ahead) recorded its CPU: that joins
+    the other stages' CPU over the cores, and only the last clips' QA comes after them."""
+    sc = load_scenario(str(mini_yaml))
+    summary = _summary(cpu=True)
+    summary["stages"]["qa"] |= {"cpu_s": 70.0, "ahead": 95}
+    e = estimate(sc, 200, rates_from_summary(summary, "x"), workers=2)
+    assert e["stage_s"]["qa"] == pytest.approx(140.0)  # 200 utterances x 1 clip each x 0.7 CPU-s
+    assert e["wall_s"] == pytest.approx(LOAD_S + (1600.0 + 800.0 + 20.0 + 140.0) / 2 + 2 * 0.7)
+    assert "beside" in format_estimate(e)

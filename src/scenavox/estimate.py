@@ -9,7 +9,9 @@ The estimate scales measured per-item rates to the requested size:
 
 The wall-time model follows how the pipeline runs: text and voice overlap on the worker cores
 (the slower stage sets the pace, and together they cannot beat their CPU total over the cores);
-QA runs after each pass in this process; models load once per run. It reads the stages' CPU seconds
+QA measures each clip as it is placed, on a thread of this process, so its CPU shares the cores with
+them (a build from before that recorded QA's wall after each pass: it is added instead); models load
+once per run. It reads the stages' CPU seconds
 where the build recorded them: their busy (wall) seconds include the waits for a core, since three
 workers share two cores, and summing those counted the waits as work (a 200-item car build took
 1306 s; its own busy seconds estimated 1718 s, the CPU seconds of a 60-item build 1276 s).
@@ -46,6 +48,8 @@ class Rates:
     text_cpu_s: float | None = None
     voice_cpu_s: float | None = None
     acoustics_cpu_s: float | None = None
+    # QA's CPU seconds per clip checked, where it ran beside the pass (run.json stages.qa.ahead); None: after it
+    qa_cpu_s: float | None = None
 
 
 def rates_from_summary(summary: dict[str, Any], source: str, typical: bool = False) -> Rates | None:
@@ -83,6 +87,7 @@ def rates_from_summary(summary: dict[str, Any], source: str, typical: bool = Fal
         clips_per_utterance=((voice.get("done") or 0) + (voice.get("quarantined") or 0)) / kept,
         audio_s_per_utterance=60.0 * float(summary.get("audio_minutes") or 0.0) / kept,
         text_cpu_s=per_cpu(text), voice_cpu_s=per_cpu(voice), acoustics_cpu_s=per_cpu(st.get("acoustics") or {}),
+        qa_cpu_s=float(qa_stage.get("cpu_s") or 0.0) / checked if checked and qa_stage.get("ahead") else None,
     )
 
 
@@ -139,11 +144,16 @@ def estimate(scenario: Scenario, n: int, rates: Rates, workers: int | None) -> d
     text = n * rates.tries_per_utterance * text_s
     voice = n * rates.clips_per_utterance * voice_s
     acoustics = n * rates.clips_per_utterance * acoustics_s
-    qa = n * rates.clips_per_utterance * rates.qa_s  # QA runs alone, after each pass: its wall seconds
+    beside = cpu and rates.qa_cpu_s is not None
+    if beside:  # QA beside the pass: its CPU shares the cores, and the last clip or two are measured after it
+        qa = n * rates.clips_per_utterance * float(rates.qa_cpu_s or 0.0)
+        qa_after = 2 * float(rates.qa_cpu_s or 0.0)
+    else:  # measured by a build whose QA ran alone, after each pass: its wall seconds
+        qa = qa_after = n * rates.clips_per_utterance * rates.qa_s
     text_wall = text / max(1, t_workers) if t_workers else text / max(1, scenario.text.concurrency)
-    streamed = max((text + voice + acoustics) / cores, text_wall, voice / max(1, v_workers))
-    return {"n": n, "source": rates.source, "seconds": "CPU" if cpu else "busy", "wall_s": LOAD_S + streamed + qa,
-            "stage_s": {"text": text, "voice": voice, "acoustics": acoustics, "qa": qa},
+    streamed = max((text + voice + acoustics + (qa if beside else 0.0)) / cores, text_wall, voice / max(1, v_workers))
+    return {"n": n, "source": rates.source, "seconds": "CPU" if cpu else "busy", "wall_s": LOAD_S + streamed + qa_after,
+            "qa_beside": beside, "stage_s": {"text": text, "voice": voice, "acoustics": acoustics, "qa": qa},
             "audio_minutes": n * rates.audio_s_per_utterance / 60.0, "tries_per_utterance": rates.tries_per_utterance}
 
 
@@ -154,7 +164,7 @@ def format_estimate(e: dict[str, Any]) -> str:
         f"dry run: {e['n']} utterances, about {e['audio_minutes']:.1f} min of audio, in about {minutes:.0f} min "
         f"({e['wall_s']:.0f} s) on this machine; nothing was written",
         f"  {e['seconds']} seconds per stage: " + ", ".join(f"{k} {v:.0f}" for k, v in stage_s.items() if k != "qa")
-        + f"; qa {stage_s['qa']:.0f} (wall)",
+        + f"; qa {stage_s['qa']:.0f} " + ("(CPU, beside the other stages)" if e.get("qa_beside") else "(wall)"),
         f"  {e['tries_per_utterance']:.2f} text items tried per utterance kept",
         f"  rates {e['source']}",
     ])

@@ -14,6 +14,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -41,7 +42,9 @@ from .voice.stage import VoicePlanner, VoiceStage, speech_path
 
 # Threads of the per-pass QA, in this process while the workers wait: two clips at once, one thread each
 # (qa/stage.py, QAStage clips_at_once). Each clip in flight holds its own DNSMOS and Whisper working memory
-# (about 100 MB), and the build's peak memory falls in this QA.
+# (about 100 MB), and the build's peak memory falls in this QA. During a pass, each clip is measured as soon
+# as it is placed, one at a time on a thread of this process (_Run._measure_ahead): the per-pass QA then
+# finds most results stored.
 QA_THREADS = 2
 
 
@@ -130,6 +133,11 @@ class _Run:
         # one QA stage for every pass: its models (Whisper, DNSMOS, VAD) load once, not once per pass
         self._qa_stage: Any = None
         self._qa_executor = LocalExecutor()
+        # QA of each clip as soon as it is placed, on one thread of this process, so that it runs beside the
+        # voice worker (alone at the end of a pass, it left a core idle) instead of after the pass
+        self._qa_ahead: ThreadPoolExecutor | None = None
+        self._qa_pending: list[Future[float]] = []
+        self._ahead_since = (0.0, 0.0)
         self.triples: dict[str, Triple] = {}
         self.clips: dict[str, Clip] = {}  # by triple id
         self.ready: list[VoiceTask] = []  # planned clips, for the voice stage
@@ -228,6 +236,8 @@ class _Run:
                 self.clips[clean.triple_id] = outcome.record  # type: ignore[assignment]
             _persist(self.store, outcome, self.stats["acoustics"], Store.CLIPS)
             self._drop_voiced(outcome.id)  # its speech is in audio/ (and clean/) now
+            if outcome.record is not None:
+                self._measure_ahead(outcome.record)  # type: ignore[arg-type]
 
     def _drop_voiced(self, clip_id: str) -> None:
         """Remove the voice stage's output of a clip once the acoustics stage has placed it."""
@@ -240,16 +250,65 @@ class _Run:
         if folder.is_dir() and not any(folder.iterdir()):
             folder.rmdir()
 
+    def _qa_stage_now(self) -> Any:
+        if self._qa_stage is None:
+            from .qa import thresholds_for
+            from .qa.run import qa_stage
+
+            self._qa_stage = qa_stage(self.scenario, thresholds_for(self.scenario), QA_THREADS)
+        return self._qa_stage
+
+    def _measure_ahead(self, clip: Clip) -> None:
+        """Queue a placed clip's QA on this process's QA thread (its result is stored; _run_qa reuses it)."""
+        if not self.qa_on:
+            return
+        if self._qa_ahead is None:
+            self._qa_ahead = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scenavox-qa")
+        if not self._qa_pending:  # this process's CPU, and this (the driver's) thread's, from the first clip on
+            self._ahead_since = (time.process_time(), time.thread_time())
+        self._qa_pending.append(self._qa_ahead.submit(self._measure_one, self._qa_stage_now(), clip,
+                                                      self.triples[clip.triple_id]))
+
+    def _measure_one(self, stage: Any, clip: Clip, triple: Triple) -> float:
+        """One clip's QA on the QA thread; its wall seconds."""
+        from .qa.run import measure_clip
+
+        t = time.perf_counter()
+        try:
+            measure_clip(self.store, clip, triple, stage)
+        except Exception:  # noqa: BLE001 - the per-pass QA measures the clip again and stops on, or reports, it
+            pass
+        return time.perf_counter() - t
+
+    def _finish_ahead(self) -> None:
+        """Wait for the clips queued on the QA thread, and count their time as QA's. Their CPU seconds are
+        this process's less the driver thread's: the recognizer runs on threads of its own, and the driver
+        thread does the rest of this process's work (acoustics, the store)."""
+        if not self._qa_pending:
+            return
+        st = self.stats["qa"]
+        st.busy_s += sum(fut.result() for fut in self._qa_pending)
+        process0, driver0 = self._ahead_since
+        st.cpu_s += max(0.0, (time.process_time() - process0) - (time.thread_time() - driver0))
+        st.ahead += len(self._qa_pending)
+        self._qa_pending = []
+
+    def _stop_ahead(self) -> None:
+        """The run ends (or fails): drop the queued clips, not measure them, and let the QA thread go."""
+        if self._qa_ahead is not None:
+            self._qa_ahead.shutdown(wait=True, cancel_futures=True)
+            self._qa_ahead = None
+        self._qa_pending = []
+
     def _run_qa(self) -> None:
         """QA on every clip so far: results already stored are reused, only new clips are measured."""
         if not self.qa_on or not self.clips:
             return
-        from .qa import run_qa, thresholds_for
-        from .qa.run import qa_stage
+        from .qa import run_qa
 
+        self._finish_ahead()
         t, c = time.perf_counter(), time.process_time()
-        if self._qa_stage is None:
-            self._qa_stage = qa_stage(self.scenario, thresholds_for(self.scenario), QA_THREADS)
+        self._qa_stage_now()
         # QA runs in the driver whatever the executor of text and voice (test_ray compares runs with QA off)
         results, _ = run_qa(self.store, self.scenario, list(self.clips.values()), self.triples,
                             executor=self._qa_executor, stage=self._qa_stage, threads=QA_THREADS, report=False,
@@ -278,15 +337,18 @@ class _Run:
             store.put_bytes("scenario.yaml", scenario_yaml.encode())
             self.bars = _bars(n, self.progress)
             todo = self.quotas.first()
-            while True:
-                self._run_pass(todo)
-                self._run_qa()
-                todo, targets = self.quotas.top_up(Counter(self._accent(c) for c in self._passing()))
-                if not todo:
-                    break
-                self.deduper.extend([t.index for t in todo])
-                self.bars["text"].total = len(self.quotas.tried) + len(todo)
-                self.bars["text"].refresh()
+            try:
+                while True:
+                    self._run_pass(todo)
+                    self._run_qa()
+                    todo, targets = self.quotas.top_up(Counter(self._accent(c) for c in self._passing()))
+                    if not todo:
+                        break
+                    self.deduper.extend([t.index for t in todo])
+                    self.bars["text"].total = len(self.quotas.tried) + len(todo)
+                    self.bars["text"].refresh()
+            finally:
+                self._stop_ahead()
             for b in self.bars.values():
                 b.close()
             # no pass is left: the text and voice workers (a loaded model each) would only hold memory while

@@ -26,6 +26,7 @@ class StageStats:
     usage: Counter = field(default_factory=Counter)  # requests, retries, tokens spent in this run
     item_s: list[float] = field(default_factory=list)  # seconds of each new item (the median skips cold starts)
     item_cpu_s: list[float] = field(default_factory=list)  # CPU seconds of each new item
+    ahead: int = 0  # QA: clips measured while the pass still ran (pipeline._Run._measure_ahead)
 
     def median_s(self) -> float | None:
         return _median(self.item_s)
@@ -83,7 +84,8 @@ def run_summary(f: RunFacts) -> dict[str, Any]:
         "intents": dict(sorted(Counter(triples[c.triple_id].command.intent for c in clips).items())),
         "stages": {
             name: {"done": s.done, "reused": s.reused, "quarantined": s.quarantined, "busy_s": round(s.busy_s, 2),
-                   "cpu_s": round(s.cpu_s, 2), "median_item_s": s.median_s(), "median_item_cpu_s": s.median_cpu_s()}
+                   "cpu_s": round(s.cpu_s, 2), "median_item_s": s.median_s(), "median_item_cpu_s": s.median_cpu_s(),
+                   **({"ahead": s.ahead} if s.ahead else {})}
             for name, s in f.stats.items()
         },
         "text_usage": _text_usage(scenario, f.stats["text"]),

@@ -79,6 +79,21 @@ def qa_stage(scenario: Scenario, thresholds: Thresholds, threads: int = 2, worke
                    threads=threads, clips_at_once=threads if workers <= 0 else 1)
 
 
+def measure_clip(store: Store, clip: Clip, triple: Triple, stage: QAStage) -> bool:
+    """Measure one clip now and store its result (qa/clips/<id>.json), unless a stored one still holds;
+    run_qa then reuses it. A build measures each clip this way as soon as it is placed, on a thread of its
+    own while the workers voice and write the rest. False where it stored nothing (a missing file, an
+    error): run_qa measures that clip again and reports why."""
+    reused: dict[str, QAResult] = {}
+    for task in _tasks(store, [clip], {triple.id: triple}, stage, reused, []):
+        with threadpool_limits(limits=stage.resources.threads, user_api="blas"):  # see run_qa
+            out = stage.run_one(task)
+        if out.quarantined is not None or out.record is None:
+            return False
+        store.put(RESULTS_KIND, out.record)
+    return True
+
+
 def run_qa(store: Store, scenario: Scenario, clips: list[Clip], triples: dict[str, Triple] | Iterable[Triple], *,
            executor: Any, thresholds: Thresholds | None = None, stage: QAStage | None = None, workers: int = 0,
            threads: int = 2, report: bool = True, progress: bool = False, extras: bool | None = False,
