@@ -11,10 +11,10 @@ The wall-time model follows how the pipeline runs: text and voice overlap on the
 (the slower stage sets the pace, and together they cannot beat their CPU total over the cores);
 QA measures each clip as it is placed, on a thread of this process, so its CPU shares the cores with
 them (a build from before that recorded QA's wall after each pass: it is added instead); models load
-once per run. It reads the stages' CPU seconds
-where the build recorded them: their busy (wall) seconds include the waits for a core, since three
-workers share two cores, and summing those counted the waits as work (a 200-item car build took
-1306 s; its own busy seconds estimated 1718 s, the CPU seconds of a 60-item build 1276 s).
+once per run. It reads the stages' CPU seconds where the build recorded them: their busy (wall)
+seconds include the waits for a core, since three workers share two cores, and summing those counted
+the waits as work (a 200-item car build took 1306 s; its own busy seconds estimated 1718 s, the CPU
+seconds of a 60-item build 1276 s).
 """
 
 from __future__ import annotations
