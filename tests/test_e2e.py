@@ -46,7 +46,7 @@ def test_cli_corpus_rows_reload_with_audio_command_and_provenance(tmp_path):
     r = run_cli("corpus", "--scenario", str(sc), "--out", str(out))
     assert r.returncode == 0, r.stderr
     assert "utterances" in r.stdout and "min of audio" in r.stdout and "text:" in r.stdout
-    assert "text " in r.stderr and "voice" in r.stderr  # progress bars
+    assert "text " in r.stderr and "voice" in r.stderr and "qa   " in r.stderr  # progress bars (QA beside the pass)
     rows = load_rows(out / "dataset")
     assert len(rows) == 4  # set-aside and QA-failed items are replaced
     for row in rows.values():

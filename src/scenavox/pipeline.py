@@ -275,7 +275,8 @@ class _Run:
 
         t = time.perf_counter()
         try:
-            measure_clip(self.store, clip, triple, stage)
+            if measure_clip(self.store, clip, triple, stage):
+                self.bars["qa"].update()
         except Exception:  # noqa: BLE001 - the per-pass QA measures the clip again and stops on, or reports, it
             pass
         return time.perf_counter() - t
@@ -335,7 +336,7 @@ class _Run:
         with store.lock():
             scenario_yaml = self.scenario.to_yaml()
             store.put_bytes("scenario.yaml", scenario_yaml.encode())
-            self.bars = _bars(n, self.progress)
+            self.bars = _bars(n, self.progress, qa=self.qa_on)
             todo = self.quotas.first()
             try:
                 while True:
@@ -428,9 +429,12 @@ def _persist(store: Store, outcome: Any, st: StageStats, kind: str) -> None:
     st.done += 1
 
 
-def _bars(n: int, progress: bool) -> dict[str, Any]:
+def _bars(n: int, progress: bool, qa: bool = False) -> dict[str, Any]:
     kw = {"total": n, "file": sys.stderr, "dynamic_ncols": True, "disable": not progress}
-    return {
+    bars = {
         "text": tqdm(desc="text ", position=0, unit="item", **kw),
         "voice": tqdm(desc="voice", position=1, unit="clip", **kw),
     }
+    if qa:  # the clips measured beside the pass (the per-pass QA shows its own bar for any it measures)
+        bars["qa"] = tqdm(desc="qa   ", position=2, unit="clip", **kw)
+    return bars
