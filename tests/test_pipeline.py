@@ -210,3 +210,21 @@ def test_the_worker_pools_end_before_the_final_checks_and_the_export(mini_yaml, 
     closes = [i for i, e in enumerate(events) if e.startswith("close")]
     assert events[closes[0]] == "close 2 pools"  # the text and the voice pool, both still open
     assert max(i for i, e in enumerate(events) if e in ("map text", "map voice")) < closes[0] < events.index("export")
+
+
+def test_measure_clip_reports_a_clip_it_could_not_measure(mini_yaml, tmp_path):
+    """The early QA of a build (pipeline._Run._measure_ahead) counts a clip only when its result is stored: a
+    clip whose audio is gone is left to the per-pass QA, which reports why."""
+    from scenavox.qa import thresholds_for
+    from scenavox.qa.run import measure_clip, qa_stage
+    from scenavox.records import Clip, Triple
+    from scenavox.store import Store
+
+    sc = load_scenario(mini_yaml)
+    res = build(sc, n=2, out=tmp_path / "c", workers=0, progress=False)
+    clip = Clip(**json.loads(next(iter(sorted((res.out / "clips").glob("*.json")))).read_text()))
+    triple = Triple(**json.loads((res.out / "text" / f"{clip.triple_id}.json").read_text()))
+    (res.out / clip.audio_path).unlink()
+    stage = qa_stage(sc, thresholds_for(sc), threads=1)
+    assert measure_clip(Store(res.out), clip, triple, stage) is False
+    assert stage._asr is None  # nothing was loaded for it

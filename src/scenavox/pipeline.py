@@ -309,10 +309,9 @@ class _Run:
 
         self._finish_ahead()
         t, c = time.perf_counter(), time.process_time()
-        self._qa_stage_now()
         # QA runs in the driver whatever the executor of text and voice (test_ray compares runs with QA off)
         results, _ = run_qa(self.store, self.scenario, list(self.clips.values()), self.triples,
-                            executor=self._qa_executor, stage=self._qa_stage, threads=QA_THREADS, report=False,
+                            executor=self._qa_executor, stage=self._qa_stage_now(), threads=QA_THREADS, report=False,
                             workers=0, progress=self.progress, extras=False)
         self.qa = {r.id: r for r in results}
         st = self.stats["qa"]

@@ -85,13 +85,14 @@ def measure_clip(store: Store, clip: Clip, triple: Triple, stage: QAStage) -> bo
     own while the workers voice and write the rest. False where it stored nothing (a missing file, an
     error): run_qa measures that clip again and reports why."""
     reused: dict[str, QAResult] = {}
-    for task in _tasks(store, [clip], {triple.id: triple}, stage, reused, []):
+    missing: list[dict[str, str]] = []
+    for task in _tasks(store, [clip], {triple.id: triple}, stage, reused, missing):
         with threadpool_limits(limits=stage.resources.threads, user_api="blas"):  # see run_qa
             out = stage.run_one(task)
         if out.quarantined is not None or out.record is None:
             return False
         store.put(RESULTS_KIND, out.record)
-    return True
+    return not missing
 
 
 def run_qa(store: Store, scenario: Scenario, clips: list[Clip], triples: dict[str, Triple] | Iterable[Triple], *,
