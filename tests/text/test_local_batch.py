@@ -154,3 +154,55 @@ def test_a_prefill_starts_every_answer_and_the_grammar_goes_on_from_it(backend):
         backend.complete_many(MESSAGES, n=1, seed=8, prefill='{"reply": "Sure', **KW)
     # the failed call left nothing behind
     assert backend.complete_many(MESSAGES, n=3, seed=8, prefill=start, **KW) == out
+
+
+# an example of the item's intent between the shared system message and the request, as the text stage sends
+EXAMPLE = [{"role": "user", "content": "Intent: set_temperature\n- temperature: 18 degrees"},
+           {"role": "assistant", "content": '{"utterance": "Could you make it 18 degrees in here?", '
+                                            '"reply": "Setting the cabin to 18 degrees."}'}]
+WITH_EXAMPLE = [MESSAGES[0], *EXAMPLE, MESSAGES[1]]
+OTHER_WITH_EXAMPLE = [MESSAGES[0], *EXAMPLE, {"role": "user", "content": "Intent: set_temperature\n- temperature: 25"}]
+# a high temperature and room to wander: answers that depend on every KV value the prompt left
+WANDER = dict(schema=ANSWER_SCHEMA, temperature=1.3, max_tokens=60)
+
+
+@pytest.mark.slow
+def test_a_restored_example_answers_as_a_fresh_worker_that_evaluated_it(backend):
+    # grouped=3: the system message and the example recur in other items; the first call saves the
+    # example's KV cells, the next one with the same example restores them instead of evaluating them
+    backend.complete_many(OTHER_WITH_EXAMPLE, n=2, seed=9, shared=1, grouped=3, **WANDER)
+    before = backend._decoder.restored
+    restored = backend.complete_many(WITH_EXAMPLE, n=4, seed=21, shared=1, grouped=3, **WANDER)
+    assert backend._decoder.restored == before + 1
+    fresh = LocalLlamaBackend(threads=1)
+    evaluated = fresh.complete_many(WITH_EXAMPLE, n=4, seed=21, shared=1, grouped=3, **WANDER)
+    assert fresh._decoder.restored == 0
+    assert restored == evaluated
+    assert len(set(restored)) >= 3  # answers that differ: a wrong KV value would show
+    # another kept part: the states saved after the old one are dropped, not restored
+    backend.complete_many([{"role": "system", "content": "Answer as JSON."}, *WITH_EXAMPLE[1:]], n=1, seed=3,
+                          shared=1, grouped=3, **WANDER)
+    assert backend._decoder.restored == before + 1
+
+
+@pytest.mark.slow
+def test_saved_states_stay_under_their_budget_and_the_oldest_goes_first(backend, monkeypatch):
+    from scenavox.text import llama_batch
+
+    first = backend.complete_many(WITH_EXAMPLE, n=2, seed=5, shared=1, grouped=3, **WANDER)
+    one = len(backend._decoder.states[next(iter(backend._decoder.states))])
+    monkeypatch.setattr(llama_batch, "STATES_MAX_BYTES", 2 * one)
+    # shorter examples than the first: two of them fit the budget with it, not three
+    others = [[MESSAGES[0], {"role": "user", "content": f"Intent: play_media\n- artist: Band {i}"},
+               {"role": "assistant", "content": f'{{"utterance": "Play Band {i}.", "reply": "Playing."}}'},
+               MESSAGES[1]] for i in range(3)]
+    sizes = []
+    for msgs in others:
+        backend.complete_many(msgs, n=1, seed=1, shared=1, grouped=3, **WANDER)
+        sizes.append(sum(len(b) for b in backend._decoder.states.values()))
+    dec = backend._decoder
+    assert one < sizes[0] <= 2 * one and sizes[1] < sizes[0] + one  # the first state went at the second other
+    assert len(dec.states) == 2 and sum(len(b) for b in dec.states.values()) <= 2 * one
+    before = dec.restored
+    assert backend.complete_many(WITH_EXAMPLE, n=2, seed=5, shared=1, grouped=3, **WANDER) == first
+    assert dec.restored == before  # its state went first: evaluated again, and the same answers

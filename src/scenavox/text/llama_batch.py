@@ -8,6 +8,9 @@
   same way, so an answer never depends on earlier calls (see generate);
 - the tokens up to `hold` (e.g. the whole prompt but its last token) stay cached too, until a call with
   other ones: another attempt at the same prompt evaluates one token of it instead of its whole rest;
+- the tokens from `keep` up to `saved` (a part many calls of a run repeat after the kept part, e.g. an
+  example of the item's intent) are saved as a KV state of their own, and restored, not evaluated,
+  when a later call starts with the same ones;
 - each distinct prompt's rest is evaluated once, its tokens tagged with all the sequences that answer
   that prompt;
 - then one token per live sequence per `llama_decode`.
@@ -27,7 +30,8 @@ from typing import Any
 import llama_cpp as lc
 import numpy as np
 
-CACHE_SEQ = 0  # holds the shared prefix between calls; working sequences are 1..n
+CACHE_SEQ = 0  # holds the shared prefix between calls; working sequences are 1..n, then a scratch one
+STATES_MAX_BYTES = 64 << 20  # saved KV states (see generate) per decoder; car's 20 examples take about 25 MB
 
 
 @dataclass
@@ -185,7 +189,7 @@ class BatchDecoder:
         # sampled); llama.cpp splits it into ubatches itself
         p.n_batch = n_ctx
         p.n_ubatch = n_ubatch
-        p.n_seq_max = max_seqs + 1
+        p.n_seq_max = max_seqs + 2
         p.n_threads = p.n_threads_batch = threads
         p.kv_unified = True  # prefix cells shared by all sequences (a split cache would copy them)
         p.no_perf = True
@@ -197,6 +201,9 @@ class BatchDecoder:
         self.batch = _Batch(self.n_ctx, max_seqs + 1)
         self.cached: list[int] = []  # the tokens the cache sequence holds
         self.kept = 0  # how many of them the caller keeps (the rest are held, see generate)
+        self.scratch = max_seqs + 1  # the sequence a KV state is saved from and restored into
+        self.states: dict[tuple[int, ...], Any] = {}  # the tokens after the kept ones -> their saved KV cells
+        self.restored = 0  # KV states restored instead of evaluated (for tests and the bench)
         self.n_vocab = lc.llama_vocab_n_tokens(self.vocab)
         self._cur = np.zeros(self.n_vocab, dtype=_TOKEN_DATA)
         self.resampled = 0  # tokens the grammar refused in the last generate (for the bench)
@@ -241,16 +248,46 @@ class BatchDecoder:
         self._flush()
         self.cached = list(tokens)
 
+    def _restore_or_evaluate(self, tokens: list[int], start: int) -> None:
+        """Put tokens[start:] on the cache sequence (which holds tokens[:start]): restore their saved KV
+        cells, or evaluate them in one decode and save those cells for a later call. Either way the same
+        cells then hold the same values: the saved ones are the bytes the evaluation wrote, and they are
+        restored into the cells an evaluation would use (the first free ones after tokens[:start])."""
+        key = tuple(tokens[start:])
+        saved = self.states.pop(key, None)
+        if saved is None:
+            self._evaluate(tokens, start)
+            lc.llama_memory_seq_cp(self.mem, CACHE_SEQ, self.scratch, start, len(tokens))
+            size = lc.llama_state_seq_get_size(self.ctx, self.scratch)
+            saved = (ctypes.c_uint8 * size)()
+            written = lc.llama_state_seq_get_data(self.ctx, saved, size, self.scratch)
+            lc.llama_memory_seq_rm(self.mem, self.scratch, -1, -1)
+            if written != size:
+                raise RuntimeError(f"llama.cpp saved {written} of {size} bytes of a KV state")
+        else:
+            if lc.llama_state_seq_set_data(self.ctx, saved, len(saved), self.scratch) != len(saved):
+                raise RuntimeError("llama.cpp could not restore a saved KV state")
+            lc.llama_memory_seq_cp(self.mem, self.scratch, CACHE_SEQ, -1, -1)
+            lc.llama_memory_seq_rm(self.mem, self.scratch, -1, -1)
+            self.cached = list(tokens)
+            self.restored += 1
+        self.states[key] = saved  # the most recently used last: the first ones go when the states grow too big
+        while sum(len(b) for b in self.states.values()) > STATES_MAX_BYTES and len(self.states) > 1:
+            del self.states[next(iter(self.states))]
+
     def generate(
         self, prompts: list[list[int]], seeds: list[int], *, grammar: str | None, sampling: Sampling,
-        max_tokens: int, keep: int = 0, hold: int = 0, forced: int = 0,
+        max_tokens: int, keep: int = 0, hold: int = 0, forced: int = 0, saved: int = 0,
     ) -> list[Generation]:
         """One answer per (prompt, seed); equal prompts are evaluated once. keep: how many leading tokens
         (of those all prompts share) to keep cached for the next call that starts with the same ones.
         hold: how many leading tokens (at least `keep`; at most what all prompts share but their last
         token) to hold cached after the call for a next call with the same ones and the same `keep`
         (e.g. another attempt at the same prompt); a next call that holds other tokens drops them and
-        starts again from the kept ones. forced: the last `forced` tokens of every prompt are the
+        starts again from the kept ones. saved: how many leading tokens (at least `keep`, at most `hold`)
+        to save as a KV state when evaluated, and to restore instead of evaluating in a later call with the
+        same ones and the same `keep`; those past `keep` are then evaluated alone, in one decode, and the
+        rest of the held ones in another. forced: the last `forced` tokens of every prompt are the
         answer's own start, which the grammar must allow (ValueError if not) and the answer continues."""
         n = len(prompts)
         if n != len(seeds) or not 1 <= n <= self.max_seqs:
@@ -270,18 +307,23 @@ class BatchDecoder:
         # same cells.
         # A held part (hold > keep) is evaluated the same way, alone, in one decode right after the kept
         # part: whether a call evaluates it or finds it held, the same cells hold the same values.
+        # A saved part (saved > keep) is too: restored or evaluated, its cells hold the same values.
         keep = max(0, min(keep, shared))
         hold = max(keep, min(hold, shared))
+        saved = max(keep, min(saved, hold))
         head, held = prompts[0][:keep], prompts[0][:hold]
         if self.kept != keep or self.cached[:keep] != head:
             lc.llama_memory_clear(self.mem, True)
             self.cached = []
+            self.states.clear()  # saved after other kept tokens
             self._evaluate(head, 0)
         elif self.cached != held:  # the kept part holds; what was held after it goes
             lc.llama_memory_seq_rm(self.mem, CACHE_SEQ, keep, -1)
             self.cached = head
         if self.cached != held:
-            self._evaluate(held, keep)
+            if saved > keep:
+                self._restore_or_evaluate(held[:saved], keep)
+            self._evaluate(held, len(self.cached))
         self.cached, self.kept = [], 0  # unknown until this call ends well (an error below clears the cache)
         for pos in range(hold, shared):
             self.batch.add(prompts[0][pos], pos, (CACHE_SEQ,), False)

@@ -337,9 +337,11 @@ class TextStage(Stage):
         for attempt in range(self.cfg.max_attempts):
             seed = (task.seed + 7919 * attempt) % (2**31)
             try:
+                # all but the request recur in other items: the shared prefix, and the intent example (one of
+                # car's 20 shows before every tenth item); a local engine restores their KV cells
                 raws = complete_many(backend, messages, n=k, schema=self.schema, seed=seed,
                                      temperature=self.cfg.temperature, max_tokens=self.cfg.max_tokens,
-                                     shared=len(builder.prefix), prefill=prefill)
+                                     shared=len(builder.prefix), grouped=len(messages) - 1, prefill=prefill)
             except BackendRequestError as exc:  # the server failed for good on this item: set it aside
                 attempts.append({"seed": seed, "raw": None, "reason": f"request failed: {exc}"})
                 break

@@ -2,7 +2,8 @@
 
 Answers are decoded by text/llama_batch.BatchDecoder, several sequences per llama_decode: `complete_many`
 decodes its n candidates together, the prompt evaluated once and held for a next call with the same
-prompt (another attempt at an item), and `complete` is complete_many with n=1.
+prompt (another attempt at an item), the KV cells of the item's intent example saved for the next item
+that shows the same example, and `complete` is complete_many with n=1.
 Flash attention is off: on one CPU core llama.cpp's flash kernel made a decoding step at a 1,200-token
 context 1.3-1.5x slower than the plain matrix products (4-8 sequences; bench/bench_text.py). Without
 it a sequence's logits depend, by float rounding, on which KV cells its batch used, so candidate i of
@@ -37,7 +38,7 @@ class LocalLlamaBackend(UsageMeter):
         self._decoder: Any = None
         self._formatter: Any = None
         self._grammars: dict[str, str] = {}
-        self._kept_tokens: dict[str, tuple[list[int], int]] = {}  # the shared messages -> their tokens
+        self._lead_tokens: dict[str, tuple[list[int], int]] = {}  # leading messages -> their tokens, how many lead
 
     def __getstate__(self) -> dict[str, Any]:
         state = super().__getstate__()
@@ -108,25 +109,30 @@ class LocalLlamaBackend(UsageMeter):
         return self.complete_many(messages, n=1, schema=schema, seed=seed, temperature=temperature,
                                   max_tokens=max_tokens)[0]
 
-    def _kept(self, messages: list[dict[str, str]], prompt: list[int], shared: int) -> int:
-        """How many leading tokens of `prompt` come from the first `shared` messages (kept cached)."""
-        if not shared:
+    def _lead(self, messages: list[dict[str, str]], prompt: list[int], k: int) -> int:
+        """How many leading tokens of `prompt` come from the first k messages."""
+        if not k:
             return 0
-        key = json.dumps(messages[:shared], sort_keys=True)
-        if key not in self._kept_tokens:
+        key = json.dumps(messages[:k], sort_keys=True)
+        if key not in self._lead_tokens:
             from ..llama_batch import _common_prefix
 
-            fmt = self._formatter(messages=messages[:shared])
+            if len(self._lead_tokens) >= 256:  # a run repeats a few: the shared messages, its examples
+                self._lead_tokens.clear()
+            fmt = self._formatter(messages=messages[:k])
             head = self._llm.tokenize(fmt.prompt.encode("utf-8"), add_bos=not fmt.added_special, special=True)
-            self._kept_tokens = {key: (head, _common_prefix([head, prompt]))}
-        head, k = self._kept_tokens[key]
-        return k if prompt[:k] == head[:k] else 0
+            self._lead_tokens[key] = (head, _common_prefix([head, prompt]))
+        head, n = self._lead_tokens[key]
+        return n if prompt[:n] == head[:n] else 0
 
     def complete_many(self, messages, *, n, schema, seed, temperature, max_tokens, shared=0,  # noqa: ANN001
-                      prefill="") -> list[str]:
+                      grouped=0, prefill="") -> list[str]:
         """shared: the first `shared` messages are the same in every request of the run; their tokens stay
-        in the KV cache between calls instead of being evaluated again. An answer still never depends on
-        earlier calls; it may differ from the answer without `shared` by float rounding (other batch shapes).
+        in the KV cache between calls instead of being evaluated again. grouped: the first `grouped`
+        messages (at least `shared`) recur in other requests of the run (an example of the item's intent);
+        the KV cells of those after the shared ones are saved and restored, not evaluated, when they recur.
+        An answer still never depends on earlier calls; it may differ from the answer without `shared` or
+        `grouped` by float rounding (other batch shapes).
         prefill: every answer starts with this text (fed to the model and the grammar, returned with the
         answer); a ValueError when the grammar does not allow it."""
         from ..llama_batch import Sampling
@@ -151,8 +157,8 @@ class LocalLlamaBackend(UsageMeter):
         dec = self._decoder_for(n, len(prompt) + len(forced) + n * max_tokens)
         gens = dec.generate([prompt + forced] * n, seeds, grammar=self._grammar(schema),
                             sampling=Sampling(temperature), max_tokens=max_tokens,
-                            keep=self._kept(messages, prompt, shared), hold=len(prompt) + len(forced) - 1,
-                            forced=len(forced))
+                            keep=self._lead(messages, prompt, shared), hold=len(prompt) + len(forced) - 1,
+                            saved=self._lead(messages, prompt, max(grouped, shared)), forced=len(forced))
         stops = fmt.stop if isinstance(fmt.stop, list) else [fmt.stop] if fmt.stop else []
         self.count(requests=1, candidates=n, prompt_tokens=len(prompt) + len(forced),
                    completion_tokens=sum(len(g.tokens) for g in gens))
