@@ -206,3 +206,15 @@ def test_saved_states_stay_under_their_budget_and_the_oldest_goes_first(backend,
     before = dec.restored
     assert backend.complete_many(WITH_EXAMPLE, n=2, seed=5, shared=1, grouped=3, **WANDER) == first
     assert dec.restored == before  # its state went first: evaluated again, and the same answers
+
+
+@pytest.mark.slow
+def test_the_k_cache_is_kept_in_8_bits_and_the_v_cache_in_16(backend):
+    # the bytes a saved state holds per token: K in q8_0 (34 bytes per 32 values), V in f16 (2 per value)
+    backend.complete_many(OTHER_WITH_EXAMPLE, n=1, seed=2, shared=1, grouped=3, **WANDER)
+    dec, m = backend._decoder, backend._llm.metadata
+    tokens = len(next(reversed(dec.states)))
+    values = int(m["llama.block_count"]) * int(m["llama.attention.head_count_kv"]) \
+        * int(m["llama.rope.dimension_count"])  # per token, in K or in V
+    per_token = len(dec.states[next(reversed(dec.states))]) / tokens
+    assert values * (34 / 32 + 2) <= per_token < values * (34 / 32 + 2) + 64  # a few bytes per cell: its position

@@ -174,9 +174,10 @@ class BatchDecoder:
     `max_seqs` working sequences on a unified KV cache of n_ctx cells."""
 
     def __init__(self, model: Any, *, max_seqs: int, n_ctx: int, threads: int, n_ubatch: int = 512,
-                 base_params: Any = None):
+                 base_params: Any = None, type_k: int | None = None):
         """base_params: llama_context_params to start from (a Llama's `context_params`, so that flash
-        attention, RoPE and the rest match the single-request path); llama.cpp's defaults when None."""
+        attention, RoPE and the rest match the single-request path); llama.cpp's defaults when None.
+        type_k: the ggml type of the K cache (llama_cpp.GGML_TYPE_*; base_params' when None)."""
         self.model = model
         self.vocab = lc.llama_model_get_vocab(model)
         self.max_seqs = max_seqs
@@ -193,6 +194,8 @@ class BatchDecoder:
         p.n_threads = p.n_threads_batch = threads
         p.kv_unified = True  # prefix cells shared by all sequences (a split cache would copy them)
         p.no_perf = True
+        if type_k is not None:
+            p.type_k = type_k
         self.ctx = lc.llama_init_from_model(model, p)
         if not self.ctx:
             raise RuntimeError(f"llama.cpp could not create a context of {n_ctx} cells for {max_seqs} sequences")
