@@ -269,6 +269,9 @@ class BatchDecoder:
                 raise RuntimeError(f"llama.cpp saved {written} of {size} bytes of a KV state")
         else:
             if lc.llama_state_seq_set_data(self.ctx, saved, len(saved), self.scratch) != len(saved):
+                lc.llama_memory_clear(self.mem, True)  # the next call starts from nothing, not from this
+                self.cached, self.kept = [], 0
+                self.states.clear()
                 raise RuntimeError("llama.cpp could not restore a saved KV state")
             lc.llama_memory_seq_cp(self.mem, self.scratch, CACHE_SEQ, -1, -1)
             lc.llama_memory_seq_rm(self.mem, self.scratch, -1, -1)
