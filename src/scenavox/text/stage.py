@@ -337,8 +337,8 @@ class TextStage(Stage):
         for attempt in range(self.cfg.max_attempts):
             seed = (task.seed + 7919 * attempt) % (2**31)
             try:
-                # all but the request recur in other items: the shared prefix, and the intent example (one of
-                # car's 20 shows before every tenth item); a local engine restores their KV cells
+                # all but the request recur in other items: the shared prefix, and the intent example (each of
+                # car's 20 comes before about one item in 20); a local engine restores their KV cells
                 raws = complete_many(backend, messages, n=k, schema=self.schema, seed=seed,
                                      temperature=self.cfg.temperature, max_tokens=self.cfg.max_tokens,
                                      shared=len(builder.prefix), grouped=len(messages) - 1, prefill=prefill)
