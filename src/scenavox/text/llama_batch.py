@@ -206,7 +206,7 @@ class BatchDecoder:
         self.kept = 0  # how many of them the caller keeps (the rest are held, see generate)
         self.scratch = max_seqs + 1  # the sequence a KV state is saved from and restored into
         self.states: dict[tuple[int, ...], Any] = {}  # the tokens after the kept ones -> their saved KV cells
-        self.restored = 0  # KV states restored instead of evaluated (for tests and the bench)
+        self.restored = 0  # KV states restored instead of evaluated (the tests read it)
         self.n_vocab = lc.llama_vocab_n_tokens(self.vocab)
         self._cur = np.zeros(self.n_vocab, dtype=_TOKEN_DATA)
         self.resampled = 0  # tokens the grammar refused in the last generate (for the bench)
