@@ -162,3 +162,25 @@ def test_where_templates_give_every_reply_the_prompt_shows_and_asks_for_the_utte
     old.source_path = tmp_path / "car.yaml"
     answers = [json.loads(m["content"]) for m in PromptBuilder(old).prefix if m["role"] == "assistant"]
     assert all(set(a) == {"utterance", "reply"} for a in answers)
+
+
+def test_a_request_head_is_its_intents_line_up_to_the_first_slot_value(repo_cwd):
+    from scenavox.text.dialogue import plan_tasks
+    from scenavox.text.stage import PromptBuilder
+
+    sc = load_scenario("prompts/car.yaml")
+    pb = PromptBuilder(sc)
+    heads: dict[str, set[str]] = {}
+    for t in plan_commands(sc, 60, seed=3):
+        request = pb.messages(t)[-1]["content"]
+        head = pb.request_head(t, request)
+        assert request.startswith(head) and head.endswith(": ")
+        assert not any(str(v) in head for v in t.command.slots.values())
+        heads.setdefault(t.command.intent, set()).add(head)
+    # one head per intent: every item that shows an example of that intent saves the same one with it
+    assert {i: len(h) for i, h in heads.items()} == {i.name: 1 for i in sc.intents}
+    assert heads["navigate_to"] == {"Intent: navigate_to (start route guidance to a place)\nSlots:\n- destination: "}
+    food = load_scenario("street_food")  # dialogue turns: their prompt has no intent example to save it with
+    turns, fb = plan_tasks(food, 6, 0), PromptBuilder(food)
+    assert turns and all(t.dialogue is not None and fb.request_head(t, fb.messages(t)[-1]["content"]) == ""
+                         for t in turns)

@@ -186,6 +186,32 @@ def test_a_restored_example_answers_as_a_fresh_worker_that_evaluated_it(backend)
 
 
 @pytest.mark.slow
+def test_a_request_head_is_saved_with_the_example_and_restored_as_evaluated():
+    backend = LocalLlamaBackend(threads=1)  # its own saved states: the budget test counts the module's
+    head = "Intent: set_temperature\n- temperature: "
+    backend.complete_many(OTHER_WITH_EXAMPLE, n=2, seed=9, shared=1, grouped=3, grouped_head=head, **WANDER)
+    dec = backend._decoder
+    with_head = next(reversed(dec.states))  # the saved tokens: the example's, then the request's head
+    backend.complete_many(WITH_EXAMPLE, n=2, seed=9, shared=1, grouped=3, **WANDER)
+    without = next(reversed(dec.states))
+    assert len(dec.states) == 2 and with_head[:len(without)] == without
+    # the chat template's "<|im_start|>user\n", then "Intent: set_temperature\n- temperature:" (its last
+    # space joins the value's first word)
+    assert 8 <= len(with_head) - len(without) <= 16
+    before = dec.restored
+    third = [*WITH_EXAMPLE[:-1], {"role": "user", "content": head + "19 degrees"}]  # another prompt: not held
+    restored = backend.complete_many(third, n=4, seed=21, shared=1, grouped=3, grouped_head=head, **WANDER)
+    assert dec.restored == before + 1 and next(reversed(dec.states)) == with_head
+    fresh = LocalLlamaBackend(threads=1)
+    evaluated = fresh.complete_many(third, n=4, seed=21, shared=1, grouped=3, grouped_head=head, **WANDER)
+    assert fresh._decoder.restored == 0 and restored == evaluated
+    assert len(set(restored)) >= 3  # answers that differ: a wrong KV value would show
+    # a head the request does not start with is not saved: the example alone is (restored)
+    backend.complete_many(OTHER_WITH_EXAMPLE, n=1, seed=4, shared=1, grouped=3, grouped_head="Intent: play", **WANDER)
+    assert dec.restored == before + 2 and next(reversed(dec.states)) == without
+
+
+@pytest.mark.slow
 def test_saved_states_stay_under_their_budget_and_the_oldest_goes_first(backend, monkeypatch):
     from scenavox.text import llama_batch
 

@@ -139,6 +139,15 @@ class PromptBuilder:
         req = self._request(task.command.intent, prompt_slots(task), task.persona, task.style, task.opening)
         return [*self.prefix, *self._nearest_example(task), {"role": "user", "content": req}]
 
+    def request_head(self, task: TextTask, request: str) -> str:
+        """How the item's request starts before its first slot value (car: "Intent: navigate_to (start route
+        guidance to a place)\nSlots:\n- destination: "): the same in every item of its intent, hence of its
+        example, so a local engine saves it with the example. Empty for a dialogue turn or without values."""
+        if task.dialogue is not None:
+            return ""
+        found = [i for i in (request.find(str(v)) for v in prompt_slots(task).values() if str(v)) if i > 0]
+        return request[:min(found)] if found else ""
+
     def _nearest_example(self, task: TextTask) -> list[dict[str, str]]:
         """One example of the item's own intent (chosen by the item's seed), repeated right before the
         request: a small model copies the shape of the last example it saw, so that one must fit the
@@ -331,6 +340,7 @@ class TextStage(Stage):
         # tokens are then read with the prompt, once for all candidates, instead of drawn one decoding step
         # at a time per candidate (about 5 of 23 steps; the grammar allowed nothing else but whitespace).
         prefill = '{"utterance": "' + task.opening if not self.free else ""
+        head = "" if self.free else self.prompts.request_head(task, messages[-1]["content"])
         self._usage()  # start this item's count from zero
         judged: Counter[str] = Counter()
         k = self.cfg.candidates if self.judged else 1  # without a judge, nothing tells candidates apart
@@ -338,10 +348,12 @@ class TextStage(Stage):
             seed = (task.seed + 7919 * attempt) % (2**31)
             try:
                 # all but the request recur in other items: the shared prefix, and the intent example (each of
-                # car's 20 comes before about one item in 20); a local engine restores their KV cells
+                # car's 20 comes before about one item in 20) with the request's start up to its first slot
+                # value (25 of its 45 tokens in car); a local engine restores their KV cells
                 raws = complete_many(backend, messages, n=k, schema=self.schema, seed=seed,
                                      temperature=self.cfg.temperature, max_tokens=self.cfg.max_tokens,
-                                     shared=len(builder.prefix), grouped=len(messages) - 1, prefill=prefill)
+                                     shared=len(builder.prefix), grouped=len(messages) - 1, grouped_head=head,
+                                     prefill=prefill)
             except BackendRequestError as exc:  # the server failed for good on this item: set it aside
                 attempts.append({"seed": seed, "raw": None, "reason": f"request failed: {exc}"})
                 break

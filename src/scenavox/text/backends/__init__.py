@@ -21,7 +21,9 @@ A text backend answers chat messages with JSON text. Adding one is one module pl
   `complete_many`, which falls back to n calls of `complete` for a backend without it. It may also
   take `shared=k`: the first k messages are the same in every request of the run (a local engine
   keeps their KV cache between calls); `grouped=k2`: the first k2 messages (k2 >= k) recur in other
-  requests of the run (a local engine saves their KV cells to restore them); and `prefill="..."`:
+  requests of the run (a local engine saves their KV cells to restore them); `grouped_head="..."`: the
+  next message starts with this text in those requests too (e.g. the request's line naming its intent,
+  up to its first slot value), saved with them; and `prefill="..."`:
   every answer starts with this text (returned with it), where the engine can force it.
 - Errors: UserError (one line) for configuration problems, which stop the run;
   BackendRequestError when a request failed for good, which sets the item aside.
@@ -67,17 +69,19 @@ def candidate_seed(seed: int, i: int) -> int:
 
 def complete_many(
     backend: TextBackend, messages: list[dict[str, str]], *, n: int, schema: dict[str, Any], seed: int,
-    temperature: float, max_tokens: int, shared: int = 0, grouped: int = 0, prefill: str = "",
+    temperature: float, max_tokens: int, shared: int = 0, grouped: int = 0, grouped_head: str = "",
+    prefill: str = "",
 ) -> list[str]:
     """n candidate answers; one batched call where the backend has one, else n single calls.
     shared: how many leading messages every request of the run has in common; grouped: how many leading
-    messages recur in other requests of the run; prefill: the text every answer is to start with. Each
-    goes only to a backend whose complete_many takes it."""
+    messages recur in other requests of the run; grouped_head: how the message after them starts in those
+    requests; prefill: the text every answer is to start with. Each goes only to a backend whose
+    complete_many takes it."""
     many = getattr(backend, "complete_many", None)
     if many is not None:
         takes = inspect.signature(many).parameters
-        extra = {k: v for k, v in (("shared", shared), ("grouped", grouped), ("prefill", prefill))
-                 if v and k in takes}
+        extra = {k: v for k, v in (("shared", shared), ("grouped", grouped), ("grouped_head", grouped_head),
+                                   ("prefill", prefill)) if v and k in takes}
         return many(messages, n=n, schema=schema, seed=seed, temperature=temperature, max_tokens=max_tokens,
                     **extra)
     return [

@@ -115,28 +115,39 @@ class LocalLlamaBackend(UsageMeter):
         return self.complete_many(messages, n=1, schema=schema, seed=seed, temperature=temperature,
                                   max_tokens=max_tokens)[0]
 
-    def _lead(self, messages: list[dict[str, str]], prompt: list[int], k: int) -> int:
-        """How many leading tokens of `prompt` come from the first k messages."""
+    def _lead(self, messages: list[dict[str, str]], prompt: list[int], k: int, then: str = "") -> int:
+        """How many leading tokens of `prompt` come from the first k messages and, with `then`, from the
+        start of message k up to the end of `then` (which that message must start with)."""
         if not k:
             return 0
-        key = json.dumps(messages[:k], sort_keys=True)
+        key = json.dumps([messages[:k], then], sort_keys=True)
         if key not in self._lead_tokens:
             from ..llama_batch import _common_prefix
 
             if len(self._lead_tokens) >= 256:  # a run repeats a few: the shared messages, its examples
                 self._lead_tokens.clear()
             fmt = self._formatter(messages=messages[:k])
-            head = self._llm.tokenize(fmt.prompt.encode("utf-8"), add_bos=not fmt.added_special, special=True)
+            text = fmt.prompt
+            if then and k < len(messages) and messages[k]["content"].startswith(then):
+                whole = self._formatter(messages=messages[:k + 1]).prompt
+                common = next((i for i, (a, b) in enumerate(zip(text, whole)) if a != b), min(len(text), len(whole)))
+                at = whole.find(messages[k]["content"], common)  # after the chat template's opening of message k
+                if at >= 0:
+                    text = whole[:at + len(then)]
+            head = self._llm.tokenize(text.encode("utf-8"), add_bos=not fmt.added_special, special=True)
+            # a token across the end of `then` (e.g. its last space, joined to the next word) is not shared
             self._lead_tokens[key] = (head, _common_prefix([head, prompt]))
         head, n = self._lead_tokens[key]
         return n if prompt[:n] == head[:n] else 0
 
     def complete_many(self, messages, *, n, schema, seed, temperature, max_tokens, shared=0,  # noqa: ANN001
-                      grouped=0, prefill="") -> list[str]:
+                      grouped=0, grouped_head="", prefill="") -> list[str]:
         """shared: the first `shared` messages are the same in every request of the run; their tokens stay
         in the KV cache between calls instead of being evaluated again. grouped: the first `grouped`
         messages (at least `shared`) recur in other requests of the run (an example of the item's intent);
         the KV cells of those after the shared ones are saved and restored, not evaluated, when they recur.
+        grouped_head: the next message starts with this text wherever those messages recur; it is saved
+        with them.
         An answer still never depends on earlier calls; it may differ from the answer without `shared` or
         `grouped` by float rounding (other batch shapes).
         prefill: every answer starts with this text (fed to the model and the grammar, returned with the
@@ -164,7 +175,8 @@ class LocalLlamaBackend(UsageMeter):
         gens = dec.generate([prompt + forced] * n, seeds, grammar=self._grammar(schema),
                             sampling=Sampling(temperature), max_tokens=max_tokens,
                             keep=self._lead(messages, prompt, shared), hold=len(prompt) + len(forced) - 1,
-                            saved=self._lead(messages, prompt, max(grouped, shared)), forced=len(forced))
+                            saved=self._lead(messages, prompt, max(grouped, shared), grouped_head if grouped else ""),
+                            forced=len(forced))
         stops = fmt.stop if isinstance(fmt.stop, list) else [fmt.stop] if fmt.stop else []
         self.count(requests=1, candidates=n, prompt_tokens=len(prompt) + len(forced),
                    completion_tokens=sum(len(g.tokens) for g in gens))
