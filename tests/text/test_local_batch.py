@@ -244,3 +244,54 @@ def test_the_k_cache_is_kept_in_8_bits_and_the_v_cache_in_16(backend):
         * int(m["llama.rope.dimension_count"])  # per token, in K or in V
     per_token = len(dec.states[next(reversed(dec.states))]) / tokens
     assert values * (34 / 32 + 2) <= per_token < values * (34 / 32 + 2) + 64  # a few bytes per cell: its position
+
+
+@pytest.fixture
+def kv_files(tmp_path, monkeypatch):
+    """A cache folder of the test's own, and kept parts as short as this file's system message on file."""
+    from scenavox.text import llama_batch
+
+    monkeypatch.setenv("SCENAVOX_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(llama_batch, "KEPT_FILE_MIN_TOKENS", 8)
+    return tmp_path / "cache" / "llama-kv"
+
+
+@pytest.mark.slow
+def test_a_kept_part_read_from_its_file_answers_as_an_evaluated_one(kv_files):
+    cold = LocalLlamaBackend(threads=1)
+    evaluated = cold.complete_many(WITH_EXAMPLE, n=4, seed=21, shared=1, **WANDER)
+    assert cold._decoder.kept_read == 0
+    files = list(kv_files.glob("kept-*.kv"))
+    assert len(files) == 1 and not list(kv_files.glob("*.part"))
+    warm = LocalLlamaBackend(threads=1)  # another worker, or the next run
+    assert warm.complete_many(WITH_EXAMPLE, n=4, seed=21, shared=1, **WANDER) == evaluated
+    assert warm._decoder.kept_read == 1
+    assert len(set(evaluated)) >= 3  # answers that differ: a wrong KV value would show
+    # a damaged file is evaluated again (same answers) and written anew
+    blob = bytearray(files[0].read_bytes())
+    blob[len(blob) // 2] ^= 0xFF
+    files[0].write_bytes(bytes(blob))
+    damaged = LocalLlamaBackend(threads=1)
+    assert damaged.complete_many(WITH_EXAMPLE, n=4, seed=21, shared=1, **WANDER) == evaluated
+    assert damaged._decoder.kept_read == 0
+    again = LocalLlamaBackend(threads=1)
+    assert again.complete_many(WITH_EXAMPLE, n=4, seed=21, shared=1, **WANDER) == evaluated
+    assert again._decoder.kept_read == 1
+
+
+@pytest.mark.slow
+def test_kept_files_are_pruned_and_an_unwritable_cache_costs_only_the_evaluation(kv_files, tmp_path, monkeypatch):
+    from scenavox.text import llama_batch
+
+    monkeypatch.setattr(llama_batch, "KEPT_FILES_MAX", 2)
+    b = LocalLlamaBackend(threads=1)
+    for i in range(3):  # three system messages: three kept parts
+        system = {"role": "system", "content": f"You write what driver number {i} says to the car, as JSON."}
+        b.complete_many([system, MESSAGES[1]], n=1, seed=1, shared=1, **WANDER)
+    assert len(list(kv_files.glob("kept-*.kv"))) == 2
+    blocker = tmp_path / "a file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("SCENAVOX_CACHE", str(blocker / "cache"))
+    nowhere = LocalLlamaBackend(threads=1)
+    assert nowhere.complete_many(WITH_EXAMPLE, n=2, seed=5, shared=1, **WANDER) == \
+        LocalLlamaBackend(threads=1).complete_many(WITH_EXAMPLE, n=2, seed=5, shared=1, **WANDER)

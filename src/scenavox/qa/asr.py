@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from ..cache import cache_dir
 from ..errors import UserError
 
 WHISPER_SR = 16000
@@ -30,15 +31,6 @@ class Transcriber(Protocol):
     name: str  # backend + model, recorded on every QA result
 
     def transcribe(self, audio_16k: np.ndarray, language: str | None) -> str: ...
-
-
-def cache_dir() -> Path:
-    """SCENAVOX_CACHE, else $XDG_CACHE_HOME/scenavox, else ~/.cache/scenavox."""
-    env = os.environ.get("SCENAVOX_CACHE")
-    if env:
-        return Path(env)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "scenavox"
 
 
 def _package_data(module: str) -> Path:

@@ -5,7 +5,9 @@
   cells are shared with every working sequence (`llama_memory_seq_cp` on a unified KV cache: no copy);
 - the first `keep` tokens of it (the caller's word: the part every request of a run starts with, e.g. a
   system prompt and few-shot examples) stay cached between calls; they are always evaluated alone, the
-  same way, so an answer never depends on earlier calls (see generate);
+  same way, so an answer never depends on earlier calls (see generate); with `kept_dir`, their KV cells
+  are also written to a file once evaluated, and a later decoder of the same shape (another worker,
+  another run) reads them instead of evaluating them;
 - the tokens up to `hold` (e.g. the whole prompt but its last token) stay cached too, until a call with
   other ones: another attempt at the same prompt evaluates one token of it instead of its whole rest;
 - the tokens from `keep` up to `saved` (a part many calls of a run repeat after the kept part, e.g. an
@@ -24,7 +26,12 @@ This module holds no scenavox logic (bench/bench_text.py measures it against a r
 from __future__ import annotations
 
 import ctypes
+import hashlib
+import json
+import os
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import llama_cpp as lc
@@ -32,6 +39,10 @@ import numpy as np
 
 CACHE_SEQ = 0  # holds the shared prefix between calls; working sequences are 1..n, then a scratch one
 STATES_MAX_BYTES = 64 << 20  # saved KV states (see generate) per decoder; car's 20 examples take about 25 MB
+# Kept parts shorter than this are evaluated, not read from a file. Car's 1,178 tokens take 9.3 CPU-s to
+# evaluate in each text worker (21 MB on file); a file is read in milliseconds.
+KEPT_FILE_MIN_TOKENS = 256
+KEPT_FILES_MAX = 16  # kept-part files in kept_dir; the least recently used go first
 
 
 @dataclass
@@ -174,10 +185,14 @@ class BatchDecoder:
     `max_seqs` working sequences on a unified KV cache of n_ctx cells."""
 
     def __init__(self, model: Any, *, max_seqs: int, n_ctx: int, threads: int, n_ubatch: int = 512,
-                 base_params: Any = None, type_k: int | None = None):
+                 base_params: Any = None, type_k: int | None = None, kept_dir: Path | None = None,
+                 model_key: str = ""):
         """base_params: llama_context_params to start from (a Llama's `context_params`, so that flash
         attention, RoPE and the rest match the single-request path); llama.cpp's defaults when None.
-        type_k: the ggml type of the K cache (llama_cpp.GGML_TYPE_*; base_params' when None)."""
+        type_k: the ggml type of the K cache (llama_cpp.GGML_TYPE_*; base_params' when None).
+        kept_dir: where the KV cells of a kept part (see generate) are written once evaluated and read back
+        by a decoder with the same model_key (which must name the model file), the same llama.cpp, CPU
+        features and context shape; None: always evaluated."""
         self.model = model
         self.vocab = lc.llama_model_get_vocab(model)
         self.max_seqs = max_seqs
@@ -210,6 +225,12 @@ class BatchDecoder:
         self.n_vocab = lc.llama_vocab_n_tokens(self.vocab)
         self._cur = np.zeros(self.n_vocab, dtype=_TOKEN_DATA)
         self.resampled = 0  # tokens the grammar refused in the last generate (for the bench)
+        self.kept_dir = Path(kept_dir) if kept_dir is not None else None
+        # what else decides the bytes an evaluation writes: the file read back must be those bytes
+        self.kept_key = json.dumps([model_key, lc.__version__, lc.llama_print_system_info().decode(errors="replace"),
+                                    self.n_ctx, max_seqs, threads, n_ubatch, p.type_k, p.type_v,
+                                    int(p.flash_attn_type)])
+        self.kept_read = 0  # kept parts read from a file instead of evaluated (the tests read it)
 
     def full_candidates(self, row: int) -> tuple[np.ndarray, Any]:
         """Every token with its logit at batch row `row`, as a llama_token_data_array (reused buffer)."""
@@ -250,6 +271,67 @@ class BatchDecoder:
             self.batch.add(tokens[pos], pos, (CACHE_SEQ,), False)
         self._flush()
         self.cached = list(tokens)
+
+    def _kept_file(self, tokens: list[int]) -> Path | None:
+        if self.kept_dir is None or len(tokens) < KEPT_FILE_MIN_TOKENS:
+            return None
+        digest = hashlib.sha256(json.dumps([self.kept_key, tokens]).encode()).hexdigest()[:32]
+        return self.kept_dir / f"kept-{digest}.kv"
+
+    def _read_or_evaluate_kept(self, tokens: list[int]) -> None:
+        """Put the kept tokens on the empty cache sequence: read their KV cells from their file, or evaluate
+        them alone in one decode and write that file. Either way cells 0.. then hold the same bytes."""
+        path = self._kept_file(tokens)
+        if path is not None and self._read_kept(path, tokens):
+            return
+        self._evaluate(tokens, 0)
+        if path is not None:
+            self._write_kept(path)
+
+    def _read_kept(self, path: Path, tokens: list[int]) -> bool:
+        try:
+            blob = path.read_bytes()
+        except OSError:
+            return False
+        data, digest = blob[:-32], blob[-32:]
+        if not data or hashlib.sha256(data).digest() != digest:  # a torn or damaged file: evaluate instead
+            return False
+        buf = (ctypes.c_uint8 * len(data)).from_buffer_copy(data)
+        if lc.llama_state_seq_set_data(self.ctx, buf, len(data), CACHE_SEQ) != len(data):
+            lc.llama_memory_clear(self.mem, True)
+            return False
+        self.cached = list(tokens)
+        self.kept_read += 1
+        try:
+            os.utime(path)  # recently used: pruned last
+        except OSError:
+            pass
+        return True
+
+    def _write_kept(self, path: Path) -> None:
+        """The cache sequence's cells (the kept tokens alone) to `path`, with their sha256 after them; a
+        folder that cannot be written only means evaluating them again next time."""
+        size = lc.llama_state_seq_get_size(self.ctx, CACHE_SEQ)
+        buf = (ctypes.c_uint8 * size)()
+        if lc.llama_state_seq_get_data(self.ctx, buf, size, CACHE_SEQ) != size:
+            return
+        data = bytes(buf)
+        tmp = None
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".part", dir=path.parent)
+            with os.fdopen(fd, "wb") as f:
+                f.write(data + hashlib.sha256(data).digest())
+            os.replace(tmp, path)  # another worker writing the same file writes the same bytes
+            tmp = None
+            files = sorted(path.parent.glob("kept-*.kv"), key=lambda f: f.stat().st_mtime)
+            for old in files[:-KEPT_FILES_MAX]:
+                old.unlink(missing_ok=True)
+        except OSError:
+            pass
+        finally:
+            if tmp is not None and os.path.exists(tmp):
+                os.unlink(tmp)
 
     def _restore_or_evaluate(self, tokens: list[int], start: int) -> None:
         """Put tokens[start:] on the cache sequence (which holds tokens[:start]): restore their saved KV
@@ -322,7 +404,7 @@ class BatchDecoder:
             lc.llama_memory_clear(self.mem, True)
             self.cached = []
             self.states.clear()  # saved after other kept tokens
-            self._evaluate(head, 0)
+            self._read_or_evaluate_kept(head)
         elif self.cached != held:  # the kept part holds; what was held after it goes
             lc.llama_memory_seq_rm(self.mem, CACHE_SEQ, keep, -1)
             self.cached = head

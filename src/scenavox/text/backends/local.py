@@ -19,6 +19,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from ...cache import cache_dir
 from ...errors import UserError
 from ..bundled import bundled_gguf
 from . import UsageMeter, candidate_seed
@@ -101,9 +102,13 @@ class LocalLlamaBackend(UsageMeter):
                 dec.close()
             max_seqs = max(n, dec.max_seqs if dec else 8)
             size = max(cells, dec.n_ctx if dec else 0, self.n_ctx + max_seqs * 128)
+            path = Path(self._llm.model_path).resolve()
+            stat = path.stat()
             self._decoder = dec = BatchDecoder(
                 self._llm._model.model, max_seqs=max_seqs, n_ctx=-(-size // 256) * 256, threads=self.threads,
                 base_params=self._llm.context_params, type_k=K_CACHE_TYPE,
+                # the shared prompt's KV cells, read back by the next worker or run (car: 9.3 CPU-s each)
+                kept_dir=cache_dir() / "llama-kv", model_key=f"{path}:{stat.st_size}:{stat.st_mtime_ns}",
             )
         return dec
 
