@@ -272,6 +272,15 @@ class BatchDecoder:
         self._flush()
         self.cached = list(tokens)
 
+    def _state_of(self, seq: int) -> Any:
+        """A sequence's KV cells as llama.cpp serializes them (a ctypes byte array)."""
+        size = lc.llama_state_seq_get_size(self.ctx, seq)
+        buf = (ctypes.c_uint8 * size)()
+        written = lc.llama_state_seq_get_data(self.ctx, buf, size, seq)
+        if written != size:
+            raise RuntimeError(f"llama.cpp saved {written} of {size} bytes of a KV state")
+        return buf
+
     def _kept_file(self, tokens: list[int]) -> Path | None:
         if self.kept_dir is None or len(tokens) < KEPT_FILE_MIN_TOKENS:
             return None
@@ -311,11 +320,10 @@ class BatchDecoder:
     def _write_kept(self, path: Path) -> None:
         """The cache sequence's cells (the kept tokens alone) to `path`, with their sha256 after them; a
         folder that cannot be written only means evaluating them again next time."""
-        size = lc.llama_state_seq_get_size(self.ctx, CACHE_SEQ)
-        buf = (ctypes.c_uint8 * size)()
-        if lc.llama_state_seq_get_data(self.ctx, buf, size, CACHE_SEQ) != size:
+        try:
+            data = bytes(self._state_of(CACHE_SEQ))
+        except RuntimeError:
             return
-        data = bytes(buf)
         tmp = None
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -343,12 +351,10 @@ class BatchDecoder:
         if saved is None:
             self._evaluate(tokens, start)
             lc.llama_memory_seq_cp(self.mem, CACHE_SEQ, self.scratch, start, len(tokens))
-            size = lc.llama_state_seq_get_size(self.ctx, self.scratch)
-            saved = (ctypes.c_uint8 * size)()
-            written = lc.llama_state_seq_get_data(self.ctx, saved, size, self.scratch)
-            lc.llama_memory_seq_rm(self.mem, self.scratch, -1, -1)
-            if written != size:
-                raise RuntimeError(f"llama.cpp saved {written} of {size} bytes of a KV state")
+            try:
+                saved = self._state_of(self.scratch)
+            finally:
+                lc.llama_memory_seq_rm(self.mem, self.scratch, -1, -1)
         else:
             if lc.llama_state_seq_set_data(self.ctx, saved, len(saved), self.scratch) != len(saved):
                 lc.llama_memory_clear(self.mem, True)  # the next call starts from nothing, not from this
