@@ -86,6 +86,9 @@ def test_fast_model_writes_the_copy_once_and_only_where_wanted(tmp_path, monkeyp
     assert [n.op_type for n in onnx.load(out).graph.node].count("MatMulInteger") == 1
     stamp = (cache / out.split("/")[-1]).stat().st_mtime_ns
     assert fast_model(src, cache) == out and (cache / out.split("/")[-1]).stat().st_mtime_ns == stamp
+    onnx.save(conv_model(8, 6, 5, [2, 2], low=96, high=160), str(src))  # the model file changes
+    newer = fast_model(src, cache)
+    assert newer != out and [p.name for p in cache.iterdir()] == [newer.split("/")[-1]]  # the old copy is gone
     monkeypatch.setenv(ENV, "off")
     assert fast_model(src, cache) == str(src)
     monkeypatch.delenv(ENV)

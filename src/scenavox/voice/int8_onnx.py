@@ -150,10 +150,14 @@ def fast_model(path: str | Path, cache: Path | None = None) -> str:
         os.close(fd)
         try:
             onnx.save(model, tmp)
+            os.chmod(tmp, 0o644)
             os.replace(tmp, out)  # whole or not at all: two workers writing at once write the same bytes
         finally:
             if os.path.exists(tmp):
                 os.unlink(tmp)
     except OSError:
         return str(path)  # an unwritable cache costs the speed, not the run
+    for old in cache.glob(f"{path.stem}-*.onnx"):  # copies of an earlier file or version: 90 MB each for Kokoro
+        if old != out:
+            old.unlink(missing_ok=True)
     return str(out)
