@@ -32,6 +32,7 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import llama_cpp as lc
@@ -48,7 +49,7 @@ KEPT_FILES_MAX = 16  # kept-part files in kept_dir; the least recently used go f
 @dataclass
 class Generation:
     tokens: list[int]
-    finish: str  # "stop" (end of generation token) or "length" (max_tokens)
+    finish: str  # "stop" (end of generation token), "complete" (the caller's `complete`) or "length" (max_tokens)
 
 
 @dataclass(frozen=True)
@@ -372,6 +373,7 @@ class BatchDecoder:
     def generate(
         self, prompts: list[list[int]], seeds: list[int], *, grammar: str | None, sampling: Sampling,
         max_tokens: int, keep: int = 0, hold: int = 0, forced: int = 0, saved: int = 0,
+        complete: Callable[[list[int]], bool] | None = None,
     ) -> list[Generation]:
         """One answer per (prompt, seed); equal prompts are evaluated once. keep: how many leading tokens
         (of those all prompts share) to keep cached for the next call that starts with the same ones.
@@ -382,7 +384,10 @@ class BatchDecoder:
         to save as a KV state when evaluated, and to restore instead of evaluating in a later call with the
         same ones and the same `keep`; those past `keep` are then evaluated alone, in one decode, and the
         rest of the held ones in another. forced: the last `forced` tokens of every prompt are the
-        answer's own start, which the grammar must allow (ValueError if not) and the answer continues."""
+        answer's own start, which the grammar must allow (ValueError if not) and the answer continues.
+        complete: called with a sequence's tokens after each one it samples; True ends that sequence there
+        (finish "complete"), not decoded further: the caller knows what the grammar forces after it (e.g. the
+        closing brace of a JSON answer whose last value is written) and writes that itself."""
         n = len(prompts)
         if n != len(seeds) or not 1 <= n <= self.max_seqs:
             raise ValueError(f"generate: {n} prompts for {len(seeds)} seeds (1..{self.max_seqs} sequences)")
@@ -458,6 +463,9 @@ class BatchDecoder:
                         outs[k].finish = "stop"
                         continue
                     outs[k].tokens.append(tok)
+                    if complete is not None and complete(outs[k].tokens):
+                        outs[k].finish = "complete"
+                        continue
                     if len(outs[k].tokens) >= max_tokens:
                         continue
                     nxt.append(k)

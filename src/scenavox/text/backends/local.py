@@ -181,12 +181,12 @@ class LocalLlamaBackend(UsageMeter):
                             sampling=Sampling(temperature), max_tokens=max_tokens,
                             keep=self._lead(messages, prompt, shared), hold=len(prompt) + len(forced) - 1,
                             saved=self._lead(messages, prompt, max(grouped, shared), grouped_head if grouped else ""),
-                            forced=len(forced))
+                            forced=len(forced), complete=_written(schema, prefill, llm, prompt + forced))
         stops = fmt.stop if isinstance(fmt.stop, list) else [fmt.stop] if fmt.stop else []
         self.count(requests=1, candidates=n, prompt_tokens=len(prompt) + len(forced),
                    completion_tokens=sum(len(g.tokens) for g in gens))
         return [prefill + _cut(llm.detokenize(g.tokens, prev_tokens=prompt + forced).decode("utf-8", errors="ignore"),
-                               stops) for g in gens]
+                               stops) + ("}" if g.finish == "complete" else "") for g in gens]
 
     def _complete_one(self, messages, *, schema, seed, temperature, max_tokens) -> str:  # noqa: ANN001
         out = self._llm.create_chat_completion(
@@ -200,6 +200,31 @@ class LocalLlamaBackend(UsageMeter):
         self.count(requests=1, prompt_tokens=usage.get("prompt_tokens", 0),
                    completion_tokens=usage.get("completion_tokens", 0))
         return out["choices"][0]["message"]["content"] or ""
+
+
+def _written(schema: dict[str, Any] | None, prefill: str, llm: Any, prev: list[int]) -> Any:
+    """For BatchDecoder.generate(complete=): True once the answer has written every property of the object
+    schema and closed its last string. The grammar then allows only an optional space, the closing brace and
+    the end, which cost two more decoding steps per candidate (the closing quote's and the brace's: 2 of
+    about 12 in car) and change no value; complete_many writes the brace instead. None where the schema is
+    not a closed object of known properties (the answer then ends as the model ends it)."""
+    props = set((schema or {}).get("properties") or {})
+    if not props or (schema or {}).get("type") != "object" or (schema or {}).get("additionalProperties"):
+        return None
+
+    def written(tokens: list[int]) -> bool:
+        if b'"' not in llm.detokenize(tokens[-1:]):
+            return False  # only a quote closes a string
+        text = prefill + llm.detokenize(tokens, prev_tokens=prev).decode("utf-8", errors="ignore")
+        if not text.endswith('"'):
+            return False
+        try:
+            data = json.loads(text + "}")
+        except ValueError:  # a string still open (the quote was escaped), or a value still to come
+            return False
+        return isinstance(data, dict) and props <= set(data)
+
+    return written
 
 
 def _cut(text: str, stops: list[str]) -> str:
