@@ -64,9 +64,12 @@ def test_full_range_weights_are_exact_with_vnni():
     assert np.array_equal(run(model, x, 255), want)
 
 
-def test_other_convolutions_stay():
+def test_other_convolutions_and_initializers_stay():
     strided = conv_model(4, 4, 12, [3, 3], stride=6)
     assert rewrite(strided) == 0 and [n.op_type for n in strided.graph.node] == ["ConvInteger"]
+    model = conv_model(4, 4, 3, [1, 1], low=96, high=160)
+    model.graph.initializer.append(numpy_helper.from_array(np.zeros(3, np.float32), "unused_here"))
+    assert rewrite(model) == 1 and "unused_here" in {i.name for i in model.graph.initializer}
 
 
 def test_has_vnni_reads_the_cpu_flags():

