@@ -9,6 +9,7 @@ ort = pytest.importorskip("onnxruntime")
 
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
+from scenavox.errors import UserError  # noqa: E402
 from scenavox.voice import int8_onnx  # noqa: E402
 from scenavox.voice.int8_onnx import ENV, fast_model, has_vnni, rewrite  # noqa: E402
 
@@ -94,6 +95,9 @@ def test_fast_model_writes_the_copy_once_and_only_where_wanted(tmp_path, monkeyp
     assert newer != out and [p.name for p in cache.iterdir()] == [newer.split("/")[-1]]  # the old copy is gone
     monkeypatch.setenv(ENV, "off")
     assert fast_model(src, cache) == str(src)
+    monkeypatch.setenv(ENV, "of")  # a typo is an error, not a silent default
+    with pytest.raises(UserError, match="SCENAVOX_INT8_REWRITE='of'"):
+        fast_model(src, cache)
     monkeypatch.delenv(ENV)
     monkeypatch.setattr(int8_onnx, "has_vnni", lambda cpuinfo=None: False)
     assert fast_model(src, cache) == str(src)

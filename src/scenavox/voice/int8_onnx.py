@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +46,13 @@ def has_vnni(cpuinfo: str | None = None) -> bool:
 
 
 def wanted() -> bool:
-    return os.environ.get(ENV, "auto").lower() not in ("off", "0", "no", "false") and has_vnni()
+    value = os.environ.get(ENV, "auto").strip().lower()
+    if value not in ("", "auto", "off"):
+        from ..errors import UserError
+
+        raise UserError(f"{ENV}={os.environ[ENV]!r}: use auto (the default: the int8 copy where the CPU has VNNI) "
+                        "or off (the model as shipped)")
+    return value != "off" and has_vnni()
 
 
 def rewrite(model: Any) -> int:
@@ -143,20 +148,13 @@ def fast_model(path: str | Path, cache: Path | None = None) -> str:
         return str(out)
     import onnx
 
+    from ..store import write_atomic
+
     model = onnx.load(str(path))
     if not rewrite(model):
         return str(path)
     try:
-        cache.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=cache, suffix=".tmp")
-        os.close(fd)
-        try:
-            onnx.save(model, tmp)
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, out)  # whole or not at all: two workers writing at once write the same bytes
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        write_atomic(out, model.SerializeToString())  # two workers writing at once write the same bytes
     except OSError:
         return str(path)  # an unwritable cache costs the speed, not the run
     for old in cache.glob(f"{path.stem}-*.onnx"):  # copies of an earlier file or version: 90 MB each for Kokoro
