@@ -224,15 +224,22 @@ OTHER_WITH_EXAMPLE = [MESSAGES[0], *EXAMPLE, {"role": "user", "content": "Intent
 WANDER = dict(schema=ANSWER_SCHEMA, temperature=1.3, max_tokens=60)
 
 
+def fresh_worker(monkeypatch, tmp_path):
+    """A backend whose cache folder is empty: it evaluates every part, reads nothing from file."""
+    folder = tmp_path / f"empty-cache-{len(list(tmp_path.glob('empty-cache-*')))}"
+    monkeypatch.setenv("SCENAVOX_CACHE", str(folder))
+    return LocalLlamaBackend(threads=1)
+
+
 @pytest.mark.slow
-def test_a_restored_example_answers_as_a_fresh_worker_that_evaluated_it(backend):
+def test_a_restored_example_answers_as_a_fresh_worker_that_evaluated_it(backend, monkeypatch, tmp_path):
     # grouped=3: the system message and the example recur in other items; the first call saves the
     # example's KV cells, the next one with the same example restores them instead of evaluating them
     backend.complete_many(OTHER_WITH_EXAMPLE, n=2, seed=9, shared=1, grouped=3, **WANDER)
     before = backend._decoder.restored
     restored = backend.complete_many(WITH_EXAMPLE, n=4, seed=21, shared=1, grouped=3, **WANDER)
     assert backend._decoder.restored == before + 1
-    fresh = LocalLlamaBackend(threads=1)
+    fresh = fresh_worker(monkeypatch, tmp_path)
     evaluated = fresh.complete_many(WITH_EXAMPLE, n=4, seed=21, shared=1, grouped=3, **WANDER)
     assert fresh._decoder.restored == 0
     assert restored == evaluated
@@ -244,8 +251,8 @@ def test_a_restored_example_answers_as_a_fresh_worker_that_evaluated_it(backend)
 
 
 @pytest.mark.slow
-def test_a_request_head_is_saved_with_the_example_and_restored_as_evaluated():
-    backend = LocalLlamaBackend(threads=1)  # its own saved states: the budget test counts the module's
+def test_a_request_head_is_saved_with_the_example_and_restored_as_evaluated(monkeypatch, tmp_path):
+    backend = fresh_worker(monkeypatch, tmp_path)  # its own saved states: the budget test counts the module's
     head = "Intent: set_temperature\n- temperature: "
     backend.complete_many(OTHER_WITH_EXAMPLE, n=2, seed=9, shared=1, grouped=3, grouped_head=head, **WANDER)
     dec = backend._decoder
@@ -260,7 +267,7 @@ def test_a_request_head_is_saved_with_the_example_and_restored_as_evaluated():
     third = [*WITH_EXAMPLE[:-1], {"role": "user", "content": head + "19 degrees"}]  # another prompt: not held
     restored = backend.complete_many(third, n=4, seed=21, shared=1, grouped=3, grouped_head=head, **WANDER)
     assert dec.restored == before + 1 and next(reversed(dec.states)) == with_head
-    fresh = LocalLlamaBackend(threads=1)
+    fresh = fresh_worker(monkeypatch, tmp_path)
     evaluated = fresh.complete_many(third, n=4, seed=21, shared=1, grouped=3, grouped_head=head, **WANDER)
     assert fresh._decoder.restored == 0 and restored == evaluated
     assert len(set(restored)) >= 3  # answers that differ: a wrong KV value would show
@@ -287,9 +294,10 @@ def test_saved_states_stay_under_their_budget_and_the_oldest_goes_first(backend,
     dec = backend._decoder
     assert one < sizes[0] <= 2 * one and sizes[1] < sizes[0] + one  # the first state went at the second other
     assert len(dec.states) == 2 and sum(len(b) for b in dec.states.values()) <= 2 * one
-    before = dec.restored
+    before, read = dec.restored, dec.saved_read
     assert backend.complete_many(WITH_EXAMPLE, n=2, seed=5, shared=1, grouped=3, **WANDER) == first
-    assert dec.restored == before  # its state went first: evaluated again, and the same answers
+    # its state went first: not restored from memory (evaluated again, or read from its file), the same answers
+    assert dec.restored - before == dec.saved_read - read
 
 
 @pytest.mark.slow
@@ -353,3 +361,36 @@ def test_kept_files_are_pruned_and_an_unwritable_cache_costs_only_the_evaluation
     nowhere = LocalLlamaBackend(threads=1)
     assert nowhere.complete_many(WITH_EXAMPLE, n=2, seed=5, shared=1, **WANDER) == \
         LocalLlamaBackend(threads=1).complete_many(WITH_EXAMPLE, n=2, seed=5, shared=1, **WANDER)
+
+
+@pytest.mark.slow
+def test_a_saved_example_read_from_its_file_answers_as_an_evaluated_one(kv_files, monkeypatch):
+    from scenavox.text import llama_batch
+
+    cold = LocalLlamaBackend(threads=1)
+    evaluated = cold.complete_many(WITH_EXAMPLE, n=4, seed=21, shared=1, grouped=3, **WANDER)
+    assert cold._decoder.saved_read == 0 and cold._decoder.restored == 0
+    files = list(kv_files.glob("saved-*.kv"))
+    assert len(files) == 1 and not list(kv_files.glob("*.part"))
+    warm = LocalLlamaBackend(threads=1)  # another worker, or the next run: the kept part and the example from file
+    assert warm.complete_many(WITH_EXAMPLE, n=4, seed=21, shared=1, grouped=3, **WANDER) == evaluated
+    assert warm._decoder.kept_read == 1 and warm._decoder.saved_read == 1
+    assert len(set(evaluated)) >= 3  # answers that differ: a wrong KV value would show
+    # a damaged file is evaluated again (same answers) and written anew
+    blob = bytearray(files[0].read_bytes())
+    blob[len(blob) // 3] ^= 0xFF
+    files[0].write_bytes(bytes(blob))
+    damaged = LocalLlamaBackend(threads=1)
+    assert damaged.complete_many(WITH_EXAMPLE, n=4, seed=21, shared=1, grouped=3, **WANDER) == evaluated
+    assert damaged._decoder.saved_read == 0
+    again = LocalLlamaBackend(threads=1)
+    assert again.complete_many(WITH_EXAMPLE, n=4, seed=21, shared=1, grouped=3, **WANDER) == evaluated
+    assert again._decoder.saved_read == 1
+    # at most SAVED_FILES_MAX of them, the least recently used out; kept parts are counted apart
+    monkeypatch.setattr(llama_batch, "SAVED_FILES_MAX", 2)
+    for i in range(3):
+        msgs = [MESSAGES[0], {"role": "user", "content": f"Intent: play_media\n- artist: Band {i}"},
+                {"role": "assistant", "content": f'{{"utterance": "Play Band {i}.", "reply": "Playing."}}'},
+                MESSAGES[1]]
+        again.complete_many(msgs, n=1, seed=1, shared=1, grouped=3, **WANDER)
+    assert len(list(kv_files.glob("saved-*.kv"))) == 2 and len(list(kv_files.glob("kept-*.kv"))) == 1

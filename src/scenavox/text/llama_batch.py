@@ -44,6 +44,9 @@ STATES_MAX_BYTES = 64 << 20  # saved KV states (see generate) per decoder; car's
 # evaluate in each text worker (21 MB on file); a file is read in milliseconds.
 KEPT_FILE_MIN_TOKENS = 256
 KEPT_FILES_MAX = 16  # kept-part files in kept_dir; the least recently used go first
+# Saved parts (an example of the item's intent after the kept part, see generate) go on file too: each text
+# worker evaluated car's 20 of them once per build (about 0.5 CPU-s each). About 1.2 MB a file for car.
+SAVED_FILES_MAX = 128
 
 
 @dataclass
@@ -181,6 +184,45 @@ class _Batch:
             self.raw = None
 
 
+def _read_checked(path: Path) -> Any:
+    """A state file's bytes (as llama.cpp reads them) if its sha256 trailer holds; None if missing, torn or damaged
+    (then the cells are evaluated and the file written anew). A file read is marked recently used."""
+    try:
+        blob = path.read_bytes()
+    except OSError:
+        return None
+    data, digest = blob[:-32], blob[-32:]
+    if not data or hashlib.sha256(data).digest() != digest:
+        return None
+    try:
+        os.utime(path)  # pruned last
+    except OSError:
+        pass
+    return (ctypes.c_uint8 * len(data)).from_buffer_copy(data)
+
+
+def _write_checked(path: Path, data: bytes, max_files: int) -> None:
+    """data and its sha256 to `path`, atomically; the least recently used files of its kind beyond max_files go.
+    A folder that cannot be written only means evaluating the cells again next time."""
+    tmp = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".part", dir=path.parent)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data + hashlib.sha256(data).digest())
+        os.replace(tmp, path)  # another worker writing the same file writes the same bytes
+        tmp = None
+        kind = path.name.split("-", 1)[0]
+        files = sorted(path.parent.glob(f"{kind}-*.kv"), key=lambda f: f.stat().st_mtime)
+        for old in files[:-max_files]:
+            old.unlink(missing_ok=True)
+    except OSError:
+        pass
+    finally:
+        if tmp is not None and os.path.exists(tmp):
+            os.unlink(tmp)
+
+
 class BatchDecoder:
     """A second llama.cpp context on an already loaded model (`Llama._model.model`), with up to
     `max_seqs` working sequences on a unified KV cache of n_ctx cells."""
@@ -232,6 +274,7 @@ class BatchDecoder:
                                     self.n_ctx, max_seqs, threads, n_ubatch, p.type_k, p.type_v,
                                     int(p.flash_attn_type)])
         self.kept_read = 0  # kept parts read from a file instead of evaluated (the tests read it)
+        self.saved_read = 0  # saved parts read from a file instead of evaluated
 
     def full_candidates(self, row: int) -> tuple[np.ndarray, Any]:
         """Every token with its logit at batch row `row`, as a llama_token_data_array (reused buffer)."""
@@ -282,73 +325,49 @@ class BatchDecoder:
             raise RuntimeError(f"llama.cpp saved {written} of {size} bytes of a KV state")
         return buf
 
-    def _kept_file(self, tokens: list[int]) -> Path | None:
-        if self.kept_dir is None or len(tokens) < KEPT_FILE_MIN_TOKENS:
+    def _state_file(self, kind: str, tokens: list[int]) -> Path | None:
+        """Where the KV cells of `tokens` (a kept part, or a kept part and its saved part) live on file."""
+        if self.kept_dir is None or (kind == "kept" and len(tokens) < KEPT_FILE_MIN_TOKENS):
             return None
         digest = hashlib.sha256(json.dumps([self.kept_key, tokens]).encode()).hexdigest()[:32]
-        return self.kept_dir / f"kept-{digest}.kv"
+        return self.kept_dir / f"{kind}-{digest}.kv"
 
     def _read_or_evaluate_kept(self, tokens: list[int]) -> None:
         """Put the kept tokens on the empty cache sequence: read their KV cells from their file, or evaluate
         them alone in one decode and write that file. Either way cells 0.. then hold the same bytes."""
-        path = self._kept_file(tokens)
-        if path is not None and self._read_kept(path, tokens):
-            return
+        path = self._state_file("kept", tokens)
+        data = _read_checked(path) if path is not None else None
+        if data is not None:
+            if lc.llama_state_seq_set_data(self.ctx, data, len(data), CACHE_SEQ) == len(data):
+                self.cached = list(tokens)
+                self.kept_read += 1
+                return
+            lc.llama_memory_clear(self.mem, True)
         self._evaluate(tokens, 0)
         if path is not None:
-            self._write_kept(path)
-
-    def _read_kept(self, path: Path, tokens: list[int]) -> bool:
-        try:
-            blob = path.read_bytes()
-        except OSError:
-            return False
-        data, digest = blob[:-32], blob[-32:]
-        if not data or hashlib.sha256(data).digest() != digest:  # a torn or damaged file: evaluate instead
-            return False
-        buf = (ctypes.c_uint8 * len(data)).from_buffer_copy(data)
-        if lc.llama_state_seq_set_data(self.ctx, buf, len(data), CACHE_SEQ) != len(data):
-            lc.llama_memory_clear(self.mem, True)
-            return False
-        self.cached = list(tokens)
-        self.kept_read += 1
-        try:
-            os.utime(path)  # recently used: pruned last
-        except OSError:
-            pass
-        return True
-
-    def _write_kept(self, path: Path) -> None:
-        """The cache sequence's cells (the kept tokens alone) to `path`, with their sha256 after them; a
-        folder that cannot be written only means evaluating them again next time."""
-        try:
-            data = bytes(self._state_of(CACHE_SEQ))
-        except RuntimeError:
-            return
-        tmp = None
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".part", dir=path.parent)
-            with os.fdopen(fd, "wb") as f:
-                f.write(data + hashlib.sha256(data).digest())
-            os.replace(tmp, path)  # another worker writing the same file writes the same bytes
-            tmp = None
-            files = sorted(path.parent.glob("kept-*.kv"), key=lambda f: f.stat().st_mtime)
-            for old in files[:-KEPT_FILES_MAX]:
-                old.unlink(missing_ok=True)
-        except OSError:
-            pass
-        finally:
-            if tmp is not None and os.path.exists(tmp):
-                os.unlink(tmp)
+            try:
+                _write_checked(path, bytes(self._state_of(CACHE_SEQ)), KEPT_FILES_MAX)
+            except RuntimeError:
+                pass
 
     def _restore_or_evaluate(self, tokens: list[int], start: int) -> None:
-        """Put tokens[start:] on the cache sequence (which holds tokens[:start]): restore their saved KV
-        cells, or evaluate them in one decode and save those cells for a later call. Either way the same
-        cells then hold the same values: the saved ones are the bytes the evaluation wrote, and they are
-        restored into the cells an evaluation would use (the first free ones after tokens[:start])."""
+        """Put tokens[start:] on the cache sequence (which holds tokens[:start], the kept part): restore their
+        saved KV cells (kept in memory, or read from their file), or evaluate them in one decode and save those
+        cells for a later call (and on file). Either way the same cells then hold the same values: the saved
+        ones are the bytes the evaluation wrote, and they are restored into the cells an evaluation would use
+        (the first free ones after tokens[:start])."""
         key = tuple(tokens[start:])
         saved = self.states.pop(key, None)
+        path = self._state_file("saved", tokens) if saved is None else None
+        if path is not None:
+            saved = _read_checked(path)
+        if saved is not None and lc.llama_state_seq_set_data(self.ctx, saved, len(saved), self.scratch) != len(saved):
+            lc.llama_memory_clear(self.mem, True)  # the next call starts from nothing, not from this
+            self.cached, self.kept = [], 0
+            self.states.clear()
+            if path is not None:
+                path.unlink(missing_ok=True)
+            raise RuntimeError("llama.cpp could not restore a saved KV state")
         if saved is None:
             self._evaluate(tokens, start)
             lc.llama_memory_seq_cp(self.mem, CACHE_SEQ, self.scratch, start, len(tokens))
@@ -356,16 +375,14 @@ class BatchDecoder:
                 saved = self._state_of(self.scratch)
             finally:
                 lc.llama_memory_seq_rm(self.mem, self.scratch, -1, -1)
+            if path is not None:
+                _write_checked(path, bytes(saved), SAVED_FILES_MAX)
         else:
-            if lc.llama_state_seq_set_data(self.ctx, saved, len(saved), self.scratch) != len(saved):
-                lc.llama_memory_clear(self.mem, True)  # the next call starts from nothing, not from this
-                self.cached, self.kept = [], 0
-                self.states.clear()
-                raise RuntimeError("llama.cpp could not restore a saved KV state")
             lc.llama_memory_seq_cp(self.mem, self.scratch, CACHE_SEQ, -1, -1)
             lc.llama_memory_seq_rm(self.mem, self.scratch, -1, -1)
             self.cached = list(tokens)
             self.restored += 1
+            self.saved_read += path is not None
         self.states[key] = saved  # the most recently used last: the first ones go when the states grow too big
         while sum(len(b) for b in self.states.values()) > STATES_MAX_BYTES and len(self.states) > 1:
             del self.states[next(iter(self.states))]
