@@ -130,7 +130,7 @@ def test_where_templates_give_every_reply_the_prompt_shows_and_asks_for_the_utte
     system() takes no `replies` argument: the examples show replies as before."""
     import json
 
-    from scenavox.text.stage import UTTERANCE_SCHEMA, PromptBuilder, TextStage
+    from scenavox.text.stage import UTTERANCE_SCHEMA, PromptBuilder, TextStage, capped
 
     sc = load_scenario("car")
     pb = PromptBuilder(sc)
@@ -139,7 +139,7 @@ def test_where_templates_give_every_reply_the_prompt_shows_and_asks_for_the_utte
     assert len(answers) == len(sc.examples) + 1 and all(list(a) == ["utterance"] for a in answers)
     system = pb.prefix[0]["content"]
     assert "reply" not in system and 'Answer with JSON: {"utterance": "..."}' in system
-    assert TextStage(sc, "fake").schema == UTTERANCE_SCHEMA
+    assert TextStage(sc, "fake").schema == capped(UTTERANCE_SCHEMA, sc.text.max_chars)
 
     one = sc.model_copy(deep=True)
     one.intents[0].replies = []  # navigate_to has no templates now: the model writes its replies

@@ -497,6 +497,11 @@ class TextConfig(_Strict):
     max_attempts: int = Field(4, ge=1, le=20)
     min_words: int = Field(2, ge=1)
     max_words: int = Field(30, ge=1)
+    # The utterance's length cap in characters (the answer schema's maxLength): constrained decoding stops the
+    # utterance there, and one cut there with no complete request before the cut is turned away. A candidate
+    # runs as long as it writes, and an attempt as long as its longest candidate: a cap that suits the
+    # scenario's requests (short commands in a car) ends the rambling ones early. At most 110 (the reply's cap).
+    max_chars: int = Field(110, ge=16, le=110)
     template: str | None = None  # path to a Jinja2 template; None = prompts/templates/triple.j2
     # --- openai backend (any OpenAI-compatible server: OpenAI, vLLM, SGLang, llama.cpp, Ollama)
     base_url: str | None = None  # None = $OPENAI_BASE_URL, else https://api.openai.com/v1
@@ -556,7 +561,7 @@ class TextConfig(_Strict):
     # Settings added after corpora existed: left out of item ids while at their default, so those
     # corpora keep their ids (and a rerun reuses their items).
     ID_IF_SET: ClassVar[frozenset[str]] = frozenset({"mode", "check_language", "gguf_file", "dtype",
-                                                     "prefix_examples"})
+                                                     "prefix_examples", "max_chars"})
 
     @field_validator("base_url")
     @classmethod

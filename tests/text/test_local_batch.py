@@ -26,10 +26,13 @@ ROOMY = 2 * MAX_CHARS + 40
 
 
 @pytest.fixture(scope="module")
-def backend():
-    b = LocalLlamaBackend(threads=1)
-    b.load()
-    return b
+def backend(tmp_path_factory):
+    # a cache folder of the module's own: KV files of the user's cache (or of an earlier run) never answer here
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SCENAVOX_CACHE", str(tmp_path_factory.mktemp("module-cache")))
+        b = LocalLlamaBackend(threads=1)
+        b.load()
+        yield b
 
 
 @pytest.mark.slow
@@ -245,9 +248,10 @@ def test_a_restored_example_answers_as_a_fresh_worker_that_evaluated_it(backend,
     assert restored == evaluated
     assert len(set(restored)) >= 3  # answers that differ: a wrong KV value would show
     # another kept part: the states saved after the old one are dropped, not restored
+    read = backend._decoder.saved_read
     backend.complete_many([{"role": "system", "content": "Answer as JSON."}, *WITH_EXAMPLE[1:]], n=1, seed=3,
                           shared=1, grouped=3, **WANDER)
-    assert backend._decoder.restored == before + 1
+    assert backend._decoder.restored - (before + 1) == backend._decoder.saved_read - read  # none from memory
 
 
 @pytest.mark.slow
@@ -394,3 +398,18 @@ def test_a_saved_example_read_from_its_file_answers_as_an_evaluated_one(kv_files
                 MESSAGES[1]]
         again.complete_many(msgs, n=1, seed=1, shared=1, grouped=3, **WANDER)
     assert len(list(kv_files.glob("saved-*.kv"))) == 2 and len(list(kv_files.glob("kept-*.kv"))) == 1
+
+
+@pytest.mark.slow
+def test_the_scenarios_utterance_cap_stops_decoding_there(backend):
+    from scenavox.scenario import load_scenario
+    from scenavox.text.stage import UTTERANCE_SCHEMA, TextStage, capped
+
+    assert TextStage(load_scenario("car"), threads=1).schema["properties"]["utterance"]["maxLength"] == 72
+    # a high temperature wanders: without the cap some answers run far past 24 characters
+    free = backend.complete_many(MESSAGES, n=6, seed=4, schema=UTTERANCE_SCHEMA, temperature=1.3, max_tokens=ROOMY)
+    assert max(len(json.loads(r)["utterance"]) for r in free) > 24
+    out = backend.complete_many(MESSAGES, n=6, seed=4, schema=capped(UTTERANCE_SCHEMA, 24), temperature=1.3,
+                                max_tokens=ROOMY)
+    lengths = [len(json.loads(r)["utterance"]) for r in out]
+    assert max(lengths) == 24 and sum(len(r) for r in out) < sum(len(r) for r in free)

@@ -62,3 +62,18 @@ def test_a_whole_utterance_passes(utt, slots):
     fields, why = check_texts({"utterance": utt, "reply": "Okay."}, slots, 2, 30)
     assert fields is not None, why
     assert not fields["utterance"].endswith(",")
+
+
+def test_the_scenarios_cap_decides_what_counts_as_cut_off():
+    # car's text.max_chars is 72: an utterance of 72 characters was stopped by constrained decoding there
+    cut = "Please set the cabin temperature to 17 degrees and play something calm f"
+    assert len(cut) == 72
+    fields, why = check_texts({"utterance": cut, "reply": "Okay."}, {"temperature": "17 degrees"}, 2, 30, max_chars=72)
+    assert fields is None and "cut off at 72 characters" in why
+    # under the default cap the same words are not cut off: the next check speaks
+    fields, why = check_texts({"utterance": cut, "reply": "Okay."}, {"temperature": "17 degrees"}, 2, 30)
+    assert "cut off" not in why
+    # a complete request before the cut is kept, the cut tail dropped
+    fields, _ = check_texts({"utterance": "Call Mom for me. " + cut[: 72 - 17], "reply": "Calling."},
+                            {"contact": "Mom"}, 2, 30, max_chars=72)
+    assert fields["utterance"] == "Call Mom for me."

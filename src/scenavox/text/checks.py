@@ -15,10 +15,11 @@ from .spoken import HINTS, forms_said, say
 
 def check_texts(
     data: dict[str, Any], slots: dict[str, str], min_words: int, max_words: int, languages: list[str] | None = None,
-    forms: dict[str, str] | None = None,
+    forms: dict[str, str] | None = None, max_chars: int = MAX_CHARS,
 ) -> tuple[dict[str, str] | None, str]:
     """The checks every answer's utterance and reply must pass, whoever chose the command.
-    forms: slot -> the form its value must be said in (digits, cardinal, grouped; text/spoken.py)."""
+    forms: slot -> the form its value must be said in (digits, cardinal, grouped; text/spoken.py).
+    max_chars: the utterance's cap in the answer schema (text.max_chars)."""
     raw_utt, raw_reply = str(data.get("utterance", "")), str(data.get("reply", ""))
     # a trailing comma or semicolon: where the examples show a reply after the utterance, a model that
     # writes the utterance only ends it with the comma it would have put before "reply"
@@ -37,8 +38,8 @@ def check_texts(
     # only where no complete request was found before the cut (request_only keeps that and drops the rest).
     if len(raw_reply) >= MAX_CHARS:
         return None, f"reply was cut off at {MAX_CHARS} characters"
-    if len(raw_utt) >= MAX_CHARS and utt == whole:
-        return None, f"utterance was cut off at {MAX_CHARS} characters"
+    if len(raw_utt) >= max_chars and utt == whole:
+        return None, f"utterance was cut off at {max_chars} characters"
     dangling = _dangling(utt, slots.values())
     if dangling:
         return None, f"utterance ends mid-sentence ('{dangling}')"

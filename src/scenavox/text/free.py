@@ -69,15 +69,16 @@ def check_command(data: dict[str, Any], intents: dict[str, Intent]) -> tuple[Com
 
 
 def check_free_answer(raw: str, intents: dict[str, Intent], min_words: int, max_words: int,
-                      languages: list[str] | None = None) -> tuple[dict[str, Any] | None, str]:
-    """(fields with a "command", "") or (None, reason)."""
+                      languages: list[str] | None = None, max_chars: int = MAX_CHARS
+                      ) -> tuple[dict[str, Any] | None, str]:
+    """(fields with a "command", "") or (None, reason). max_chars: the utterance's cap (text.max_chars)."""
     data, reason = parse_answer(raw)
     if data is None:
         return None, reason
     command, reason = check_command(data, intents)
     if command is None:
         return None, reason
-    fields, reason = check_texts(data, command.slots, min_words, max_words, languages)
+    fields, reason = check_texts(data, command.slots, min_words, max_words, languages, max_chars=max_chars)
     if fields is None:
         return None, reason
     return {**fields, "command": command}, ""

@@ -56,6 +56,13 @@ UTTERANCE_SCHEMA: dict[str, Any] = {
 }
 
 
+def capped(schema: dict[str, Any], max_chars: int) -> dict[str, Any]:
+    """The answer schema with the utterance's maxLength at the scenario's text.max_chars (a copy)."""
+    props = dict(schema["properties"])
+    props["utterance"] = {**props["utterance"], "maxLength": max_chars}
+    return {**schema, "properties": props}
+
+
 def template_path(scenario: Scenario) -> Path:
     if scenario.text.template:  # inside the scenario's folder or an allowed one, and text (Scenario.text_file)
         return scenario.text_file(scenario.text.template, "text.template")
@@ -191,7 +198,8 @@ class TextStage(Stage):
         self.replies = ReplyTemplates(scenario)
         # command_first with a template for every command: the model writes the utterance only
         self.utterance_only = not self.free and self.replies.always
-        self.schema = free_schema(scenario) if self.free else UTTERANCE_SCHEMA if self.utterance_only else ANSWER_SCHEMA
+        schema = free_schema(scenario) if self.free else UTTERANCE_SCHEMA if self.utterance_only else ANSWER_SCHEMA
+        self.schema = capped(schema, self.cfg.max_chars)
         self.languages = [lang.language for lang in scenario.languages] if self.cfg.check_language else None
         self.remote = is_remote(self.backend_name)
         if self.remote:  # waits on a server: no cores of its own, `concurrency` requests in flight
@@ -251,7 +259,7 @@ class TextStage(Stage):
     def check(self, raw: str, task: TextTask, seed: int = 0) -> tuple[dict[str, Any] | None, str]:
         if self.free:
             fields, reason = check_free_answer(raw, self.prompts.intents, self.cfg.min_words, self.cfg.max_words,
-                                               self.languages)
+                                               self.languages, max_chars=self.cfg.max_chars)
             if fields is not None:
                 cmd = fields["command"]
                 tmpl = self.replies.reply(cmd.intent, cmd.slots, seed)
@@ -265,7 +273,7 @@ class TextStage(Stage):
         if tmpl is not None:
             data["reply"] = tmpl
         fields, reason = check_texts(data, spoken_slots(task), self.cfg.min_words, self.cfg.max_words, self.languages,
-                                     forms=task.forms)
+                                     forms=task.forms, max_chars=self.cfg.max_chars)
         if fields is not None and tmpl is not None:
             fields["reply_template"] = True
         return fields, reason
