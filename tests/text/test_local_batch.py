@@ -413,3 +413,18 @@ def test_the_scenarios_utterance_cap_stops_decoding_there(backend):
                                 max_tokens=ROOMY)
     lengths = [len(json.loads(r)["utterance"]) for r in out]
     assert max(lengths) == 24 and sum(len(r) for r in out) < sum(len(r) for r in free)
+
+
+@pytest.mark.slow
+def test_a_saved_file_llama_cpp_refuses_is_removed_and_the_example_evaluated(kv_files):
+    import hashlib
+
+    evaluated = LocalLlamaBackend(threads=1).complete_many(WITH_EXAMPLE, n=4, seed=21, shared=1, grouped=3, **WANDER)
+    (path,) = kv_files.glob("saved-*.kv")
+    data = path.read_bytes()[:-32]
+    cut = data[: len(data) // 2]  # a torn state whose checksum holds: llama.cpp reads past its end and refuses it
+    path.write_bytes(cut + hashlib.sha256(cut).digest())
+    refused = LocalLlamaBackend(threads=1)
+    assert refused.complete_many(WITH_EXAMPLE, n=4, seed=21, shared=1, grouped=3, **WANDER) == evaluated
+    assert refused._decoder.saved_read == 0
+    assert path.read_bytes()[:-32] == data  # evaluated again and written anew
