@@ -105,20 +105,11 @@ def weights() -> dict[str, np.ndarray]:
     return {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in state.items() if k.startswith(("lstm", "linear"))}
 
 
-def _mel_filters() -> np.ndarray:
-    from .mos import mel_filters  # librosa's Slaney filters, in numpy
-
-    return mel_filters(SR, N_FFT, N_MELS)
-
-
 def mel_frames(wav: np.ndarray) -> np.ndarray:
     """librosa.feature.melspectrogram(y=wav, sr=16000, n_fft=400, hop_length=160, n_mels=40), frames x mels."""
-    y = np.pad(np.asarray(wav, dtype=np.float32), N_FFT // 2, mode="constant")
-    n_frames = 1 + (len(y) - N_FFT) // HOP
-    idx = np.arange(N_FFT)[None, :] + HOP * np.arange(n_frames)[:, None]
-    window = (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(N_FFT) / N_FFT)).astype(np.float32)  # periodic Hann
-    power = np.abs(np.fft.rfft(y[idx] * window, axis=1)) ** 2
-    return (power @ _mel_filters().T.astype(np.float64)).astype(np.float32)
+    from .mos import mel_power
+
+    return mel_power(wav, N_FFT, HOP, N_MELS, SR).astype(np.float32)
 
 
 def preprocess(wav: np.ndarray) -> np.ndarray:
@@ -165,7 +156,7 @@ def _encode(mels: np.ndarray) -> np.ndarray:
     """The encoder's forward pass on (partials, 160, 40) mels: L2-normed ReLU projections of the last LSTM
     layer's final hidden state. PyTorch's gate order: input, forget, cell, output."""
     w = weights()
-    x, h = mels, mels[:, 0, :0]
+    x = mels
     for layer in range(3):
         w_hh = w[f"lstm.weight_hh_l{layer}"].T
         proj = x @ w[f"lstm.weight_ih_l{layer}"].T + (w[f"lstm.bias_ih_l{layer}"] + w[f"lstm.bias_hh_l{layer}"])

@@ -55,16 +55,21 @@ def mel_filters(sr: int, n_fft: int, n_mels: int) -> np.ndarray:
     return weights.astype(np.float32)
 
 
-def melspec_db(audio: np.ndarray, n_mels: int = 120, frame_size: int = 320, hop_length: int = 160) -> np.ndarray:
-    """speechmos's DNSMOS.audio_melspec: librosa melspectrogram (centred, zero-padded, periodic Hann,
-    power 2), power_to_db(ref=max, top_db=80), then (x + 40) / 40; frames x mels."""
-    n_fft = frame_size + 1
+def mel_power(audio: np.ndarray, n_fft: int, hop_length: int, n_mels: int, sr: int = SR) -> np.ndarray:
+    """librosa.feature.melspectrogram (centred, zero-padded, periodic Hann, power 2, Slaney mels), in float64,
+    frames x mels. DNSMOS's P.808 features and the speaker encoder's (qa/ge2e.py) start from it."""
     y = np.pad(np.asarray(audio, dtype=np.float32), n_fft // 2, mode="constant")
     n_frames = 1 + (len(y) - n_fft) // hop_length
     idx = np.arange(n_fft)[None, :] + hop_length * np.arange(n_frames)[:, None]
     window = (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n_fft) / n_fft)).astype(np.float32)
     spec = np.abs(np.fft.rfft(y[idx] * window, axis=1)) ** 2  # frames x bins
-    mel = spec @ mel_filters(SR, n_fft, n_mels).T.astype(np.float64)
+    return spec @ mel_filters(sr, n_fft, n_mels).T.astype(np.float64)
+
+
+def melspec_db(audio: np.ndarray, n_mels: int = 120, frame_size: int = 320, hop_length: int = 160) -> np.ndarray:
+    """speechmos's DNSMOS.audio_melspec: librosa melspectrogram (centred, zero-padded, periodic Hann,
+    power 2), power_to_db(ref=max, top_db=80), then (x + 40) / 40; frames x mels."""
+    mel = mel_power(audio, frame_size + 1, hop_length, n_mels)
     db = 10.0 * np.log10(np.maximum(1e-10, mel))
     db -= 10.0 * np.log10(max(1e-10, float(mel.max())))
     db = np.maximum(db, db.max() - 80.0)
