@@ -97,14 +97,16 @@ def test_dialogue_turns_get_no_opening(repo_cwd):
     assert tasks and all(t.dialogue is not None and t.opening == "" for t in tasks)
 
 
-def test_prefix_examples_shortens_the_shared_prefix_and_keeps_the_items_own_example(repo_cwd):
+def test_prefix_examples_shortens_the_shared_prefix_and_keeps_the_items_own_example(repo_cwd, tmp_path):
     """text.prefix_examples: 1 shows each intent's first example in the shared prefix; the item's own-intent
     example still comes right before its request. Unset, the prefix and the item ids are as before."""
     import json
 
     from scenavox.text.stage import PromptBuilder
 
-    sc = load_scenario("car")
+    car = load_scenario("car")  # shows two examples per intent (prefix_examples: 2)
+    assert len(PromptBuilder(car).prefix) == 1 + 2 * 2 * len(car.intents)
+    sc = car.model_copy(update={"text": car.text.model_copy(update={"prefix_examples": None})})
     full = PromptBuilder(sc)
     assert len(full.prefix) == 1 + 2 * len(sc.examples)
     short_sc = sc.with_text(prefix_examples=1)
@@ -121,7 +123,10 @@ def test_prefix_examples_shortens_the_shared_prefix_and_keeps_the_items_own_exam
     assert json.loads(msgs[-2]["content"])["utterance"] in own and msgs[:len(short.prefix)] == short.prefix
     # set, it is part of the item ids; unset, the ids are those of corpora built before the field existed
     assert plan_commands(short_sc, 3, seed=1)[0].id != plan_commands(sc, 3, seed=1)[0].id
-    assert plan_commands(sc.with_text(prefix_examples=None), 3, seed=1)[0].id == plan_commands(sc, 3, seed=1)[0].id
+    yaml_text = (repo_cwd / "prompts" / "car.yaml").read_text(encoding="utf-8")
+    assert "\n  prefix_examples: 2\n" in yaml_text
+    (tmp_path / "car.yaml").write_text(yaml_text.replace("\n  prefix_examples: 2\n", "\n"), encoding="utf-8")
+    assert plan_commands(load_scenario(tmp_path / "car.yaml"), 3, seed=1)[0].id == plan_commands(sc, 3, seed=1)[0].id
 
 
 def test_where_templates_give_every_reply_the_prompt_shows_and_asks_for_the_utterance_only(repo_cwd, tmp_path):
@@ -136,7 +141,8 @@ def test_where_templates_give_every_reply_the_prompt_shows_and_asks_for_the_utte
     pb = PromptBuilder(sc)
     task = plan_commands(sc, 1, seed=0)[0]
     answers = [json.loads(m["content"]) for m in pb.messages(task) if m["role"] == "assistant"]
-    assert len(answers) == len(sc.examples) + 1 and all(list(a) == ["utterance"] for a in answers)
+    # car's shared prefix shows two examples per intent, then the item's own-intent example
+    assert len(answers) == 2 * len(sc.intents) + 1 and all(list(a) == ["utterance"] for a in answers)
     system = pb.prefix[0]["content"]
     assert "reply" not in system and 'Answer with JSON: {"utterance": "..."}' in system
     assert TextStage(sc, "fake").schema == capped(UTTERANCE_SCHEMA, sc.text.max_chars)
