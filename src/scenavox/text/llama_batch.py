@@ -40,8 +40,9 @@ import numpy as np
 
 CACHE_SEQ = 0  # holds the shared prefix between calls; working sequences are 1..n, then a scratch one
 STATES_MAX_BYTES = 64 << 20  # saved KV states (see generate) per decoder; car's 20 examples take about 25 MB
-# Kept parts shorter than this are evaluated, not read from a file. Car's 1,178 tokens take 9.3 CPU-s to
-# evaluate in each text worker (21 MB on file); a file is read in milliseconds.
+# Kept parts shorter than this are evaluated, not read from a file. Car's shared prompt (about 570 tokens,
+# 10 MB on file; 1,178 tokens and 9.3 CPU-s with all 20 examples) takes about 3.5 CPU-s to evaluate in each
+# text worker; a file is read in milliseconds.
 KEPT_FILE_MIN_TOKENS = 256
 KEPT_FILES_MAX = 16  # kept-part files in kept_dir; the least recently used go first
 # Saved parts (an example of the item's intent after the kept part, see generate) go on file too: each text
