@@ -77,3 +77,19 @@ def test_the_scenarios_cap_decides_what_counts_as_cut_off():
     fields, _ = check_texts({"utterance": "Call Mom for me. " + cut[: 72 - 17], "reply": "Calling."},
                             {"contact": "Mom"}, 2, 30, max_chars=72)
     assert fields["utterance"] == "Call Mom for me."
+
+
+@pytest.mark.parametrize("utt, reply, why", [
+    ("Play [artist: Whitney Houston].", "Playing Whitney Houston.", "utterance has markup no one says ('[')"),
+    ("Call Sarah at {phone number}.", "Calling Sarah.", "utterance has markup no one says ('{')"),
+    ("Play Whitney Houston.", "Playing <artist>.", "reply has markup no one says ('<')"),
+])
+def test_a_placeholder_left_in_the_text_is_refused(utt, reply, why):
+    slots = {"artist": "Whitney Houston"} if "Whitney" in utt else {"contact": "Sarah"}
+    assert check_texts({"utterance": utt, "reply": reply}, slots, 2, 30) == (None, why)
+
+
+def test_a_bracket_inside_a_slot_value_is_said_as_given():
+    fields, why = check_texts({"utterance": "Play [Untitled] by Nirvana.", "reply": "Playing [Untitled]."},
+                              {"track": "[Untitled]"}, 2, 30)
+    assert fields and not why
