@@ -8,7 +8,7 @@ import re
 from typing import Any
 
 from .answers import MAX_CHARS
-from .language import language_problem
+from .language import language_problem, strip_values
 from .normalize import missing_slots, normalize
 from .spoken import HINTS, forms_said, say
 
@@ -107,9 +107,7 @@ def _markup(text: str, values: Any) -> str:
     """A bracket a speaker does not say, outside the slot values: a placeholder the model left in ("Play
     [artist: Whitney Houston]." passed every other check and the judge in a car build). The voice reads it
     out or skips it, and the row's text then differs from its speech."""
-    for v in values:
-        text = text.replace(str(v), "")
-    m = _MARKUP.search(text)
+    m = _MARKUP.search(strip_values(text, [str(v) for v in values]))
     return m.group(0) if m else ""
 
 

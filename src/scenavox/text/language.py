@@ -74,7 +74,8 @@ def script_counts(text: str) -> Counter[str]:
     return Counter(s for s in map(_script, text) if s)
 
 
-def _strip_values(text: str, values: Iterable[str]) -> str:
+def strip_values(text: str, values: Iterable[str]) -> str:
+    """The text without the slot values (longest first, any case): what the model wrote around them."""
     for v in sorted((v for v in values if v), key=len, reverse=True):
         text = re.sub(re.escape(v), " ", text, flags=re.IGNORECASE)
     return text
@@ -104,7 +105,7 @@ def detect_language(text: str, allowed: set[str], slot_values: Iterable[str] = (
     """None when text may be in an allowed language (base codes such as en, zh); otherwise the
     language it is in."""
     allowed = {base_language(a) for a in allowed}
-    text = _strip_values(text, slot_values)
+    text = strip_values(text, slot_values)
     counts = script_counts(text)
     letters = sum(counts.values())
     if letters < MIN_LETTERS:
