@@ -34,7 +34,7 @@ def load_rows(dataset_dir):
     ds = load_dataset(str(dataset_dir), cache_dir=tempfile.mkdtemp())  # no shared cache between corpora
     out = {}
     for split in ds:
-        for r in ds[split].cast_column("audio", Audio(decode=False)):
+        for r in ds[split].cast_column("audio", Audio(decode=False)):  # reply_audio is never decoded on access
             out[r["id"]] = {**r, "split": split}
     return out
 
@@ -60,6 +60,13 @@ def test_cli_corpus_rows_reload_with_audio_command_and_provenance(tmp_path):
             assert row["tts_model"] == {"piper": "bundled:joe", "espeak": "espeak-ng"}[row["tts_backend"]]
         assert row["text_model"].startswith("SmolLM2") and row["source"] == "synthetic"
         assert row["reply"]
+        # car voices its replies (output_form: voiced_replies): the dataset carries them, the assistant voice's
+        # words in the reply's own file, at the corpus rate
+        y, ysr = sf.read(io.BytesIO(row["reply_audio"]["bytes"]))
+        reply_words = len(row["reply"].split())
+        assert ysr == 16000 and abs(len(y) / ysr - row["reply_duration_s"]) < 1e-3
+        assert 0.12 * reply_words < len(y) / ysr < 1.0 * reply_words + 1.5, (row["reply"], len(y) / ysr)
+        assert row["reply_audio"]["bytes"] == (out / "replies" / row["reply_audio"]["path"]).read_bytes()
         # the scenario's acoustics: cabin noise at its SNR range, measured on the result
         assert row["noise_type"] == "vehicle_cabin"
         assert 0 <= row["snr_db"] <= 15 and abs(row["measured_snr_db"] - row["snr_db"]) <= 0.5

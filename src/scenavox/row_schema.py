@@ -1,11 +1,12 @@
 """The dataset's row schemas, declared once: export, the mixer's real rows, manifests and card read them.
 
-A row of the default configuration has the BASE columns; a corpus with multi-turn dialogues
-adds DIALOGUE_TURN, a corpus checked by QA adds the QA checks' columns (`qa_block`), and every
-exported row carries MIX's `text_normalized` (the mixer adds it). Columns come in this order in
-every shard and split. The schema lives outside publish/ because the mixer builds real rows too.
+A row of the default configuration has the BASE columns; a corpus with voiced replies adds
+REPLY_AUDIO, a corpus with multi-turn dialogues adds DIALOGUE_TURN, a corpus checked by QA adds
+the QA checks' columns (`qa_block`), and every exported row carries MIX's `text_normalized` (the
+mixer adds it). Columns come in this order in every shard and split. The schema lives outside
+publish/ because the mixer builds real rows too.
 
-The audio column is declared as the plain {bytes, path} struct: building rows with the `Audio`
+The audio columns are declared as the plain {bytes, path} struct: building rows with the `Audio`
 feature needs torchcodec in `datasets` 4+, so export writes the struct under the Audio type's
 arrow schema instead (see publish/export.py and DESIGN.md section 7).
 
@@ -59,6 +60,9 @@ DIALOGUE_TURN: tuple[tuple[str, str], ...] = (
     ("speaker_role", "string"),
     ("reply_voice_id", "string"),
 )
+# a corpus whose replies are voiced (output_form voiced_replies or both): the assistant's reply as the device
+# speaks it (clean, the assistant voice), so a published dataset carries the replies it was built with
+REPLY_AUDIO: tuple[tuple[str, str], ...] = (("reply_audio", "audio"), ("reply_duration_s", "float64"))
 MIX: tuple[tuple[str, str], ...] = (("text_normalized", "string"),)
 
 
@@ -74,7 +78,7 @@ def qa_block() -> tuple[tuple[str, str], ...]:
 
 
 def blocks() -> tuple[tuple[tuple[str, str], ...], ...]:
-    return (BASE, DIALOGUE_TURN, qa_block(), MIX)
+    return (BASE, REPLY_AUDIO, DIALOGUE_TURN, qa_block(), MIX)
 
 
 def declared() -> dict[str, str]:
@@ -104,6 +108,12 @@ def columns_for(present: Iterable[str]) -> list[str]:
     if unknown:
         raise ValueError(f"columns {unknown} are not declared in scenavox.row_schema (or by a QA check)")
     return [name for block in blocks() if block is BASE or present & {n for n, _ in block} for name, _ in block]
+
+
+def audio_columns(columns: Iterable[str]) -> list[str]:
+    """Those of `columns` that hold encoded sound (the {bytes, path} struct, typed as `datasets.Audio`)."""
+    kinds = declared()
+    return [c for c in columns if kinds.get(c) == "audio"]
 
 
 def empty_row() -> dict[str, Any]:

@@ -20,7 +20,7 @@ from scenavox.publish.card import (
 )
 from scenavox.publish.export import export_dataset
 
-from .conftest import SCENARIO_YAML, make_corpus
+from .conftest import SCENARIO_YAML, make_corpus, sine_flac
 
 
 def _front_matter(text: str) -> dict:
@@ -63,6 +63,37 @@ def test_folder_loads_with_load_dataset(corpus, tmp_path):
         assert len(x) / sr == pytest.approx(clips[row["id"]].duration_s, abs=1e-3)
         assert json.loads(row["provenance"])["clip"]["engine_licence"] == "GPL-3.0-or-later"
         assert row["source"] == "synthetic"
+
+
+def test_voiced_replies_ship_in_the_dataset(tmp_path):
+    """output_form voiced_replies: each row carries its reply's audio, read back by `datasets` as the file the
+    voice stage wrote; a clip without a reply file has an empty reply_audio, and the card says what it is."""
+    import datasets
+    from datasets import Audio
+
+    store, sc, clips, triples = make_corpus(tmp_path / "c", n=5)
+    for i, c in enumerate(clips[:4]):  # the fifth has no reply file (a corpus of another output form)
+        rel = f"replies/r{i}.flac"
+        store.put_bytes(rel, sine_flac(0.4 + 0.1 * i, freq=500 + 30 * i))
+        clips[i] = c.model_copy(update={"reply_audio_path": rel, "reply_duration_s": 0.4 + 0.1 * i})
+    export_dataset(store, sc, clips, triples, 3, SCENARIO_YAML, {"seed": 3}, shard_size=2)
+    ds = datasets.load_dataset(str(store.root / "dataset"), cache_dir=str(tmp_path / "cache"))
+    assert isinstance(ds["train"].features["reply_audio"], Audio) and not ds["train"].features["reply_audio"].decode
+    by_id = {c.id: c for c in clips}
+    seen = 0
+    for split in ds:
+        for row in ds[split].cast_column("audio", Audio(decode=False)):  # reply_audio comes undecoded as it is
+            c = by_id[row["id"]]
+            if c.reply_audio_path is None:
+                assert row["reply_audio"] is None and row["reply_duration_s"] is None
+                continue
+            assert row["reply_audio"]["bytes"] == store.file(c.reply_audio_path).read_bytes()
+            y, sr = sf.read(io.BytesIO(row["reply_audio"]["bytes"]))
+            assert sr == 16000 and len(y) / sr == pytest.approx(row["reply_duration_s"], abs=1e-3)
+            seen += 1
+    assert seen == 4
+    card = (store.root / "dataset" / "README.md").read_text()
+    assert "`reply_audio` is the assistant's reply" in card and "adds 2.2 s of the assistant's voiced replies" in card
 
 
 def test_card_yaml_has_the_fields(corpus):

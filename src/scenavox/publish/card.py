@@ -395,13 +395,16 @@ def card_body(scenario: Scenario, rows_by_split: dict[str, list[dict[str, Any]]]
         out += ["The rows record no noise, reverberation or channel parameters: the audio is the clean "
                 "synthesizer output.", ""]
     # composition
+    replied = sum(float(r.get("reply_duration_s") or 0) for r in rows)
     split_rows = [[s, len(rows_by_split.get(s, [])),
                    _duration(sum(float(r.get("duration_s") or 0) for r in rows_by_split.get(s, [])))]
                   for s in SPLITS if rows_by_split.get(s)]
     out += ["## Composition", "",
             _table(["split", "rows", "duration"], split_rows), "",
             f"Total: {n} rows, {_duration(hours * 3600)}. Synthetic/real: {syn['synthetic_rows']}/{syn['real_rows']} "
-            f"(synthetic share {syn['synthetic_share']:.0%}).", ""]
+            f"(synthetic share {syn['synthetic_share']:.0%})."
+            + (f" The `reply_audio` column adds {_duration(replied)} of the assistant's voiced replies."
+               if replied else ""), ""]
     if sc.voices.held_out:
         from ..splits import same_speaker_voices
 
@@ -445,8 +448,12 @@ def card_body(scenario: Scenario, rows_by_split: dict[str, list[dict[str, Any]]]
     # columns and reproduction
     if rows:
         columns = columns or schema.columns_for({k for r in rows for k in r})
-        out += ["## Columns", "", ", ".join(f"`{k}`" for k in columns if k != "audio")
-                + ", and `audio` (the encoded sound). `provenance` is JSON with every parameter of the clip.", ""]
+        sound = set(schema.audio_columns(columns))
+        out += ["## Columns", "", ", ".join(f"`{k}`" for k in columns if k not in sound)
+                + ", and `audio` (the encoded sound). "
+                + ("`reply_audio` is the assistant's reply as the device speaks it (the assistant voice, clean; "
+                   "empty on real rows). " if "reply_audio" in sound else "")
+                + "`provenance` is JSON with every parameter of the clip.", ""]
     seed = (run_config or {}).get("seed", sc.seed)
     out += ["## Reproduce", "",
             f"`scenario.yaml` and `run_config.json` ship with the data. `scenavox corpus --scenario scenario.yaml "

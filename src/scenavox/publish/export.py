@@ -89,6 +89,10 @@ def build_rows(store: Store, scenario: Scenario, clips: list[Clip], triples: dic
                 {"clip": c.provenance, "prosody": c.prosody, "acoustics": c.acoustics, "text": t.provenance}, sort_keys=True, default=str
             ),
         })
+        if c.reply_audio_path:  # voiced replies (schema.REPLY_AUDIO)
+            rows[-1]["reply_audio"] = {"bytes": store.file(c.reply_audio_path).read_bytes() if with_audio else None,
+                                       "path": Path(c.reply_audio_path).name}
+            rows[-1]["reply_duration_s"] = c.reply_duration_s
     return rows
 
 
@@ -111,21 +115,32 @@ def shard_name(split: str, index: int, total: int) -> str:
     return f"data/{split}-{index:05d}-of-{total:05d}.parquet"
 
 
-def write_split_shards(folder: Path, split: str, rows: list[dict[str, Any]], audio_files: list[Path],
+def _audio_typed(features, sample_rate: int):
+    """`features` with every audio column typed as `datasets.Audio`. Only `audio` is decoded on access: the others
+    (the voiced replies) load as their FLAC bytes, so code that casts `audio` alone to read rows without
+    torchcodec (the README's way) keeps working on a corpus with voiced replies."""
+    from datasets import Audio
+
+    feats = features.copy()
+    for name in schema.audio_columns(feats):
+        feats[name] = Audio(sampling_rate=sample_rate, decode=name == "audio")
+    return feats
+
+
+def write_split_shards(folder: Path, split: str, rows: list[dict[str, Any]], audio_files: list[dict[str, Path]],
                        features, sample_rate: int, shard_size: int) -> dict[str, int]:
     """Write `rows` as parquet shards of at most `shard_size` rows; returns byte counts.
 
+    audio_files: per row, the file of each audio column whose bytes the row leaves as None (read
+    shard by shard, so a large corpus is never all in memory).
     Written with pyarrow directly under the schema `datasets` itself would write (Audio type
     and the features in the schema's metadata, so `load_dataset` decodes audio): building a
     `Dataset` first costs 3-4x more, mostly fingerprinting the table by pickling it.
     """
     import pyarrow as pa
     import pyarrow.parquet as pq
-    from datasets import Audio
 
-    feats = features.copy()
-    feats["audio"] = Audio(sampling_rate=sample_rate)
-    schema = feats.arrow_schema
+    arrow_schema = _audio_typed(features, sample_rate).arrow_schema
     total = max(1, math.ceil(len(rows) / shard_size))
     num_bytes = 0
     for k in range(total):
@@ -134,20 +149,26 @@ def write_split_shards(folder: Path, split: str, rows: list[dict[str, Any]], aud
         items = []
         for r, f in zip(part, files):
             r = dict(r)
-            if r["audio"].get("bytes") is None:
-                r["audio"] = {"bytes": f.read_bytes(), "path": r["audio"]["path"]}
+            for col, path in f.items():
+                if r.get(col) and r[col].get("bytes") is None:
+                    r[col] = {"bytes": path.read_bytes(), "path": r[col]["path"]}
             items.append(_plain(r, features))
-        table = pa.Table.from_pylist(items, schema=schema)
+        table = pa.Table.from_pylist(items, schema=arrow_schema)
         num_bytes += table.nbytes
         pq.write_table(table, str(folder / shard_name(split, k, total)))
     return {"num_bytes": num_bytes, "num_shards": total}
 
 
-def _dataset_info(features, sample_rate: int, split_stats: dict[str, dict[str, int]], folder: Path) -> dict[str, Any]:
-    from datasets import Audio
+def _audio_files(store: Store, clip: Clip) -> dict[str, Path]:
+    """The files behind a row's audio columns (a real row has no reply)."""
+    out = {"audio": store.file(clip.audio_path)}
+    if clip.reply_audio_path:
+        out["reply_audio"] = store.file(clip.reply_audio_path)
+    return out
 
-    feats = features.copy()
-    feats["audio"] = Audio(sampling_rate=sample_rate)
+
+def _dataset_info(features, sample_rate: int, split_stats: dict[str, dict[str, int]], folder: Path) -> dict[str, Any]:
+    feats = _audio_typed(features, sample_rate)
     download = sum(p.stat().st_size for p in (folder / "data").glob("*.parquet"))
     return {
         "features": feats._to_yaml_list(),
@@ -232,7 +253,7 @@ def export_dataset(store: Store, scenario: Scenario, clips: list[Clip], triples:
         counts[split] = len(split_rows)
         if not split_rows:
             continue
-        files = [store.file(by_id[r["id"]].audio_path) for r in split_rows]
+        files = [_audio_files(store, by_id[r["id"]]) for r in split_rows]
         st = write_split_shards(tmp, split, split_rows, files, features, sr, shard_size)
         stats[split] = {"num_bytes": st["num_bytes"], "num_examples": len(split_rows)}
     dialogue_summary = None
