@@ -44,6 +44,15 @@ class RunResult:
 
         return Audio(data=(self.out / self.clips[i].audio_path).read_bytes())
 
+    def reply_audio(self, i: int = 0) -> Any:
+        """An inline audio player for clip i's voiced reply (output_form voiced_replies or both)."""
+        from IPython.display import Audio
+
+        rel = self.clips[i].reply_audio_path
+        if not rel:
+            raise ValueError(f"clip {i} has no voiced reply: the scenario's output_form does not voice replies")
+        return Audio(data=(self.out / rel).read_bytes())
+
     def _repr_html_(self) -> str:
         s = self.summary
         return (f"<b>{s['scenario']}</b>: {s['utterances']} utterances, {s['audio_minutes']} min of audio, "
