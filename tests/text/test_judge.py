@@ -121,11 +121,15 @@ def test_a_value_talked_to_is_not_asked_for():
     from scenavox.text.judge.rules import addressed
 
     for text, v in [("I'd like to call you, Carlos.", "Carlos"), ("Please call me Kevin", "Kevin"),
-                    ("Please call me, Mom", "Mom"), ("Can I call you Doctor Patel, please?", "Doctor Patel")]:
+                    ("Please call me, Mom", "Mom"), ("Can I call you Doctor Patel, please?", "Doctor Patel"),
+                    # car builds: the name called, then asked for
+                    ("Mike can you call Mike?", "Mike"), ("Jake, could you call Jake?", "Jake")]:
         assert addressed(text, [v]) == v, text
     for text, v in [("Call Kevin for me.", "Kevin"), ("Can you call me back about ticket KM-2291?", "KM-2291"),
                     ("Would you call Mom?", "Mom"), ("I need a refill of amoxicillin, please, 5 milligrams.",
-                                                     "5 milligrams")]:
+                                                     "5 milligrams"),
+                    # a place named first, then asked for; a name asked for once
+                    ("The airport, can you take me to the airport?", "the airport"), ("Mike, can you call Sarah?", "Sarah")]:
         assert addressed(text, [v]) == "", text
 
 

@@ -31,7 +31,7 @@ from .thresholds import GATE_PRESETS, PRESETS, JudgeThresholds, thresholds_for
 
 # Part of every judged item's id (text/stage.py): a new scorer, new weights or new rules give new ids,
 # so a resumed build never mixes items judged one way with items judged another.
-VERSION = "minilm-rules-10"
+VERSION = "minilm-rules-11"
 
 __all__ = ["VERSION", "Judge", "Verdict", "JudgeItem", "JudgeThresholds", "Scorer", "EmbeddingScorer", "thresholds_for",
            "PRESETS", "GATE_PRESETS"]

@@ -245,6 +245,12 @@ def addressed(text: str, values: list[str]) -> str:
         if re.search(r"\b(?:call|phone|dial|ring)(?:ing)?\s+(?:me|you)\b[\s,]+(?:the\s+)?" + re.escape(v) + r"\b",
                      text, re.I):
             return v
+        # "Mike can you call Mike?" (car builds, twice): a name called, then asked for (not "The airport, can you
+        # take me to the airport?", a place named first)
+        if not re.match(r"(?:the|a|an|my|\d)\b", v, re.I) and re.match(
+                r"^\W*(?:hey|hi|hello|okay|ok)?[\s,]*" + re.escape(v) + r"\s*,?\s*(?:can|could|would|will|please)\b.*\b"
+                + re.escape(v) + r"\b", text.strip(), re.I):
+            return v
         head = re.match(r"^\W*(?:hey|hi|hello|okay|ok)?[\s,]*" + re.escape(v) + r"\s*,\s*(.+)$", text.strip(), re.I)
         # ... unless the rest points back at it ("The airport, please take me there.")
         if head and len(re.findall(r"[a-z']+", head.group(1), re.I)) >= 3 and not re.search(
