@@ -350,6 +350,11 @@ def test_session_10_and_11_car_audit_failures_are_rejected_at_the_gate_and_their
          "Can you call Doctor Patel for me?"),
         ("navigate_to", {"destination": "Oak Street"}, "Tell me how to set up the route to Oak Street.",
          "Can you tell me how to get to Oak Street?"),  # asks for the route: a navigation request
+        # session 24: a name called, then asked for; a negated wish with a typographic apostrophe (passed as 0.84)
+        ("call_contact", {"contact": "Mike"}, "Mike can you call Mike?", "Can you call Mike?"),
+        ("navigate_to", {"destination": "the airport"},
+         "I don\u2019t know how to navigate to the airport, can you explain it to me?",
+         "Can you navigate to the airport? I don\u2019t know the way."),
     ]
     items = [{"intent": i, "slots": s, "utterance": u, "reply": "Okay."} for i, s, b, g in cases for u in (b, g)]
     vs = j.judge_many(items, commit=False)

@@ -27,6 +27,7 @@ GENERIC_REPLIES = ("okay x", "sure x", "x coming up", "okay done", "got it", "ri
                    "here is x", "here you go", "x is set", "x is on its way", "you got it", "no problem", "on it",
                    "i will take care of it")
 MASK = "x"
+_TYPOGRAPHIC = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"'})
 
 
 @dataclass
@@ -40,6 +41,12 @@ class JudgeItem:
     spoken: dict[str, str] = field(default_factory=dict)  # the values the utterance must say (corrections: changed)
     turn_kind: str | None = None  # None (one turn), "first", "follow_up", "correction"
     previous: dict[str, str] = field(default_factory=dict)  # a correction's previous slot values
+
+    def __post_init__(self) -> None:
+        # the rules spell "don't", "I'll": "I don’t know how to navigate to the airport, can you explain it to me?"
+        # (a car build) passed as a request because its apostrophe was typographic
+        self.utterance = self.utterance.translate(_TYPOGRAPHIC)
+        self.reply = self.reply.translate(_TYPOGRAPHIC)
 
     @classmethod
     def of(cls, item: Any) -> "JudgeItem":
