@@ -76,6 +76,10 @@ def test_a_question_about_a_state_is_a_request_only_where_the_scenario_asks_so()
     assert request_form("How much does it cost to call Mom?", questions=car)[0] == 0.0
     assert request_form("How's the cabin set to 19 degrees now?", questions=car)[0] == 0.0
     assert request_form("How much are the arepas?", questions=stall)[0] == 1.0
+    # which thing it is, or what was meant (car builds); "Is it possible to ..." asks
+    assert request_form("Is it a song by Rihanna?", questions=car)[0] == 0.0
+    assert request_form("What do you mean by a route to the post office?", questions=car)[0] == 0.0
+    assert request_form("Is it possible to call Mom?", questions=car)[0] == 1.0
     # "check out" recommends, unless the scenario's own users say it
     assert request_form("Check out the Beatles, now.", questions=car)[0] == 0.0
     assert request_form("Check out the Beatles, now.",
@@ -355,6 +359,9 @@ def test_session_10_and_11_car_audit_failures_are_rejected_at_the_gate_and_their
         ("navigate_to", {"destination": "the airport"},
          "I don\u2019t know how to navigate to the airport, can you explain it to me?",
          "Can you navigate to the airport? I don\u2019t know the way."),
+        ("play_media", {"artist": "Rihanna"}, "Is it a song by Rihanna?", "Is it possible to play some Rihanna?"),
+        ("navigate_to", {"destination": "the post office"}, "What do you mean by a route to the post office?",
+         "What's the best route to the post office?"),
     ]
     items = [{"intent": i, "slots": s, "utterance": u, "reply": "Okay."} for i, s, b, g in cases for u in (b, g)]
     vs = j.judge_many(items, commit=False)

@@ -60,10 +60,13 @@ _OFFERS_YOURS = re.compile(
     r"^(?:can|could|may|shall) (?:i|we) (?:\w+ (?:up |down |on |off )?your\b|.*\bfor (?:you|ya)\b)", re.I)
 # "How much does it cost to call Mom?", "How's the cabin set to 19 degrees now?": asks about the command or a
 # state, not for the command (car audits)
-ASKS_ABOUT = ("how much", "how many", "how's", "hows", "how is", "how are", "how long")
+# ... or which thing it is, or what was meant: "Is it a song by Rihanna?", "Is this Elvis Presley playing a video of
+# himself?", "What do you mean by a route to the post office?" (car builds; "Is it possible to ..." asks)
+ASKS_ABOUT = ("how much", "how many", "how's", "hows", "how is", "how are", "how long",
+              "is it", "is this", "is that", "was it", "was that", "what do you mean")
 # "Check out Michael Jackson's music, he's awesome": a recommendation, unless the scenario asks that way
 RECOMMENDS = ("check out",)
-_ASKS_ABOUT = re.compile(r"^(?:" + "|".join(ASKS_ABOUT + RECOMMENDS) + r")\b", re.I)
+_ASKS_ABOUT = re.compile(r"^(?:" + "|".join(ASKS_ABOUT + RECOMMENDS) + r")\b(?! possible)", re.I)
 # "Are you sure about taking me to Memorial Hospital?", "What's all this noise about setting the cabin
 # temperature to 20 degrees?": talks about doing it ("How about calling Hannah?" suggests it: a request)
 _DOUBTS = re.compile(r"^(?:are you sure|is it (?:true|okay|ok|safe))\b|(?<!how )(?<!what )\babout [a-z]+ing\b", re.I)
