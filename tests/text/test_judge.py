@@ -133,7 +133,8 @@ def test_a_value_talked_to_is_not_asked_for():
                     ("Would you call Mom?", "Mom"), ("I need a refill of amoxicillin, please, 5 milligrams.",
                                                      "5 milligrams"),
                     # a place named first, then asked for; a name asked for once
-                    ("The airport, can you take me to the airport?", "the airport"), ("Mike, can you call Sarah?", "Sarah")]:
+                    ("The airport, can you take me to the airport?", "the airport"),
+                    ("Mike, can you call Sarah?", "Sarah")]:
         assert addressed(text, [v]) == "", text
 
 
