@@ -93,3 +93,14 @@ def test_a_bracket_inside_a_slot_value_is_said_as_given():
     fields, why = check_texts({"utterance": "Play [Untitled] by Nirvana.", "reply": "Playing [Untitled]."},
                               {"track": "[Untitled]"}, 2, 30)
     assert fields and not why
+
+
+def test_typographic_apostrophes_are_read_and_kept_as_plain_ones():
+    """The checks spell "I'll": a cut-off "I\u2019ll" passed them; an accepted text keeps plain quotes (the dataset's
+    text, and what the judge reads)."""
+    fields, why = check_texts({"utterance": "Call Mom, and then I\u2019ll", "reply": "Calling Mom."},
+                              {"contact": "Mom"}, 2, 30)
+    assert fields is None and why == "utterance ends mid-sentence ('I'll')"
+    fields, why = check_texts({"utterance": "Don\u2019t wait, call Mom.", "reply": "Calling \u201cMom\u201d."},
+                              {"contact": "Mom"}, 2, 30)
+    assert fields == {"utterance": "Don't wait, call Mom.", "reply": 'Calling "Mom".'}, why

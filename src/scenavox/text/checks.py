@@ -9,7 +9,7 @@ from typing import Any
 
 from .answers import MAX_CHARS
 from .language import language_problem, strip_values
-from .normalize import missing_slots, normalize
+from .normalize import missing_slots, normalize, plain_quotes
 from .spoken import HINTS, forms_said, say
 
 
@@ -20,7 +20,8 @@ def check_texts(
     """The checks every answer's utterance and reply must pass, whoever chose the command.
     forms: slot -> the form its value must be said in (digits, cardinal, grouped; text/spoken.py).
     max_chars: the utterance's cap in the answer schema (text.max_chars)."""
-    raw_utt, raw_reply = str(data.get("utterance", "")), str(data.get("reply", ""))
+    # plain apostrophes: the checks below (and the judge, and the dataset's text) read "I'll", not "I’ll"
+    raw_utt, raw_reply = plain_quotes(str(data.get("utterance", ""))), plain_quotes(str(data.get("reply", "")))
     # a trailing comma or semicolon: where the examples show a reply after the utterance, a model that
     # writes the utterance only ends it with the comma it would have put before "reply"
     whole = raw_utt.strip().rstrip(",;").strip()

@@ -17,7 +17,7 @@ import numpy as np
 
 from ...scenario import Scenario
 from ..commands import slot_values
-from ..normalize import contains, normalize
+from ..normalize import contains, normalize, plain_quotes
 from . import rules
 
 # What an assistant says to confirm any command, in any scenario: added to every intent's reply prototypes,
@@ -27,7 +27,6 @@ GENERIC_REPLIES = ("okay x", "sure x", "x coming up", "okay done", "got it", "ri
                    "here is x", "here you go", "x is set", "x is on its way", "you got it", "no problem", "on it",
                    "i will take care of it")
 MASK = "x"
-_TYPOGRAPHIC = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"'})
 
 
 @dataclass
@@ -43,10 +42,9 @@ class JudgeItem:
     previous: dict[str, str] = field(default_factory=dict)  # a correction's previous slot values
 
     def __post_init__(self) -> None:
-        # the rules spell "don't", "I'll": "I don’t know how to navigate to the airport, can you explain it to me?"
-        # (a car build) passed as a request because its apostrophe was typographic
-        self.utterance = self.utterance.translate(_TYPOGRAPHIC)
-        self.reply = self.reply.translate(_TYPOGRAPHIC)
+        # the text stage's checks hand over plain quotes already; texts judged on their own (audits, benches) too
+        self.utterance = plain_quotes(self.utterance)
+        self.reply = plain_quotes(self.reply)
 
     @classmethod
     def of(cls, item: Any) -> "JudgeItem":
