@@ -27,14 +27,15 @@ from .errors import UserError
 from .executors import LocalExecutor
 from .publish.export import export_dataset
 from .quotas import MAX_PLANNED_FACTOR, AccentQuotas
-from .records import Clip, SceneTask, TextTask, Triple, VoiceTask
+from .records import Clip, Quarantined, SceneTask, TextTask, Triple, VoiceTask
 from .scenario import Scenario
+from .stages import Outcome
 from .store import Store
 from .summary import RunFacts, StageStats
 from .text.backends import is_remote
 from .text.dedup import InOrderDeduper
 from .text.dialogue import plan_tasks
-from .text.stage import TextStage
+from .text.stage import GroupedTextStage, TextGroup, TextStage, pair_up
 from .voice.replies import clip_matches
 from .voice.speakers import voice_slots
 from .voice.stage import VoicePlanner, VoiceStage, speech_path
@@ -108,6 +109,8 @@ class _Run:
         self.t_workers, t_threads, self.v_workers, v_threads = plan_workers(
             workers, text_remote=is_remote(scenario.text.backend))
         self.text_stage = TextStage(scenario, threads=t_threads)
+        self.grouped_text = GroupedTextStage(self.text_stage)
+        self.texting: dict[str, TextGroup] = {}  # text groups sent to the workers, by id
         self.voice_stage = VoiceStage(threads=v_threads)
         # Acoustics (numpy/scipy, no model: 0.05-0.25 s per 3-s clip here) runs in this process, which
         # otherwise waits on the workers; its room banks are built once per run, not once per worker and pass.
@@ -152,8 +155,15 @@ class _Run:
         }
 
     # -- the stream of one pass -------------------------------------------------------
-    def _text_todo(self, tasks: list[TextTask]) -> Iterator[TextTask]:
+    def _text_todo(self, tasks: list[TextTask]) -> Iterator[TextGroup]:
+        """The pass's text items still to write, in groups of one or two (text/stage.py: pair_up). An item
+        whose partner is stored already is still written with it, so that its answers are the ones an
+        uninterrupted run writes; the partner's new outcome is not kept."""
+        partner = pair_up(tasks, self.text_stage.group_key)
+        sent: set[str] = set()
         for task in tasks:
+            if task.id in sent:
+                continue
             self.attempted.add(task.id)
             have = self.store.get(Store.TEXT, task.id, Triple)
             if have is not None:
@@ -165,7 +175,19 @@ class _Run:
                 self.bars["text"].update()
                 self._accept(task.index, None)
             else:
-                yield task
+                mate = partner.get(task.id)
+                group, keep = [task], [task.id]
+                if mate is not None:
+                    group = sorted([task, mate], key=lambda t: t.index)
+                    stored = self.store.get(Store.TEXT, mate.id, Triple) is not None or \
+                        self.store.quarantined("text", mate.id) is not None
+                    if not stored and mate.id not in self.attempted:
+                        keep.append(mate.id)
+                        self.attempted.add(mate.id)
+                sent.update(keep)
+                item = TextGroup(id=task.id, tasks=group, keep=keep)
+                self.texting[item.id] = item
+                yield item
 
     def _accept(self, index: int, triple: Triple | None) -> None:
         """A text item finished (None: set aside); queue for voicing what dedup keeps."""
@@ -174,10 +196,17 @@ class _Run:
             self.ready.append(self.planner.task_for(t, self.schedule[t.index]))
 
     def _voice_todo(self, tasks: list[TextTask]) -> Iterator[VoiceTask]:
-        for outcome in self.executor.map(self.text_stage, self._text_todo(tasks), workers=self.t_workers):
-            _persist(self.store, outcome, self.stats["text"], Store.TEXT)
-            self.bars["text"].update()
-            self._accept(self.index_of[outcome.id], outcome.record)  # type: ignore[arg-type]
+        for done in self.executor.map(self.grouped_text, self._text_todo(tasks), workers=self.t_workers):
+            group = self.texting.pop(done.id)
+            parts = done.parts or [  # the worker's guard (Stage.run_one) caught what the group stage did not
+                Outcome(id=i, quarantined=Quarantined(id=i, stage="text", reason=done.quarantined.reason
+                                                      if done.quarantined else "no outcome"))
+                for i in group.keep]
+            for outcome in parts:  # the group's time, shared among the items it wrote
+                outcome.seconds, outcome.cpu_s = done.seconds / len(parts), done.cpu_s / len(parts)
+                _persist(self.store, outcome, self.stats["text"], Store.TEXT)
+                self.bars["text"].update()
+                self._accept(self.index_of[outcome.id], outcome.record)  # type: ignore[arg-type]
             yield from self._drain()
         yield from self._drain()  # triples reused from the store after the last new one
 

@@ -42,6 +42,8 @@ class Outcome:
     # (Resources.concurrency > 1) it also counts the other threads' items.
     cpu_s: float = 0.0
     metrics: dict[str, float] = field(default_factory=dict)  # e.g. requests and tokens this item cost
+    # a stage whose item holds several records (text/stage.py: TextGroup) returns one Outcome per record here
+    parts: list["Outcome"] = field(default_factory=list)
 
 
 class Stage(ABC):

@@ -74,6 +74,33 @@ def test_the_same_call_gives_the_same_candidates_whatever_the_worker_did_before(
 
 
 @pytest.mark.slow
+def test_a_group_answers_each_request_with_its_own_seeds_the_same_every_time(backend):
+    """Two items' requests in one batch (TextStage.process_group): n answers each, in order, that parse; the
+    same group gives the same answers whatever the worker did before; one request alone is complete_many."""
+    sarah = [MESSAGES[0], {"role": "user", "content": "Intent: set_temperature\n- temperature: 18 degrees"}]
+    reqs = [(MESSAGES, 11), (sarah, 12)]
+    backend.take_usage()
+    kw = {**KW, "max_tokens": ROOMY}  # room to close every answer: a bare prompt wanders
+    group = backend.complete_group(reqs, n=4, **kw)
+    usage = backend.take_usage()
+    assert usage["requests"] == 2 and usage["candidates"] == 8
+    assert [len(g) for g in group] == [4, 4]
+    for raws in group:
+        assert all(parse_answer(r)[0] is not None for r in raws), raws
+    assert sum("18" in r for r in group[1]) > sum("18" in r for r in group[0])  # each answers its own request
+    assert backend.complete_group(reqs, n=4, **kw) == group
+    backend.complete(OTHER, seed=1, **KW)
+    assert LocalLlamaBackend(threads=1).complete_group(reqs, n=4, **kw) == group
+    assert backend.complete_group([(MESSAGES, 11)], n=4, **kw)[0] == backend.complete_many(MESSAGES, n=4, seed=11,
+                                                                                          **kw)
+
+
+@pytest.mark.slow
+def test_the_bundled_model_runs_as_its_q8_0_copy(backend):
+    assert "q8_0" in backend._llm.model_path and backend.model == "SmolLM2-135M-Instruct-Q4_1 (run as Q8_0)"
+
+
+@pytest.mark.slow
 def test_a_larger_batch_than_the_decoder_was_made_for(backend):
     few = backend.complete_many(MESSAGES, n=2, seed=21, **KW)
     many = backend.complete_many(MESSAGES, n=10, seed=21, **KW)  # more than its 8 sequences: made again
@@ -365,6 +392,9 @@ def test_kept_files_are_pruned_and_an_unwritable_cache_costs_only_the_evaluation
     nowhere = LocalLlamaBackend(threads=1)
     assert nowhere.complete_many(WITH_EXAMPLE, n=2, seed=5, shared=1, **WANDER) == \
         LocalLlamaBackend(threads=1).complete_many(WITH_EXAMPLE, n=2, seed=5, shared=1, **WANDER)
+    # nor the bundled model's Q8_0 copy: the Q4_1 file answers, and the provenance's model says so
+    assert nowhere.model == "SmolLM2-135M-Instruct-Q4_1" and nowhere._llm.model_path.endswith(".gguf")
+    assert "q8_0" not in nowhere._llm.model_path
 
 
 @pytest.mark.slow
@@ -407,9 +437,9 @@ def test_the_scenarios_utterance_cap_stops_decoding_there(backend):
 
     assert TextStage(load_scenario("car"), threads=1).schema["properties"]["utterance"]["maxLength"] == 72
     # a high temperature wanders: without the cap some answers run far past 24 characters
-    free = backend.complete_many(MESSAGES, n=6, seed=4, schema=UTTERANCE_SCHEMA, temperature=1.3, max_tokens=ROOMY)
+    free = backend.complete_many(MESSAGES, n=6, seed=8, schema=UTTERANCE_SCHEMA, temperature=1.3, max_tokens=ROOMY)
     assert max(len(json.loads(r)["utterance"]) for r in free) > 24
-    out = backend.complete_many(MESSAGES, n=6, seed=4, schema=capped(UTTERANCE_SCHEMA, 24), temperature=1.3,
+    out = backend.complete_many(MESSAGES, n=6, seed=8, schema=capped(UTTERANCE_SCHEMA, 24), temperature=1.3,
                                 max_tokens=ROOMY)
     lengths = [len(json.loads(r)["utterance"]) for r in out]
     assert max(lengths) == 24 and sum(len(r) for r in out) < sum(len(r) for r in free)

@@ -5,10 +5,12 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
+from collections.abc import Callable, Generator
 from pathlib import Path
 from typing import Any
 
 import jinja2
+from pydantic import BaseModel
 
 from ..errors import UserError
 from ..records import Quarantined, TextTask, Triple
@@ -29,8 +31,10 @@ from .replies import ReplyTemplates
 # Version of the message assembly in PromptBuilder (not the template): 2 = an example of the
 # item's own intent repeated right before the request; 3 = every answer starts with its JSON key
 # written (TextStage.process), which changes what a local model draws; 4 = where the scenario's reply
-# templates give every reply, the examples show the utterance only (PromptBuilder.shows_replies).
-PROMPT_ASSEMBLY = 4
+# templates give every reply, the examples show the utterance only (PromptBuilder.shows_replies); 5 = items
+# of one intent example answered in pairs (pair_up), on the bundled model's Q8_0 copy: other numbers, other
+# answers, so no item written before is reused.
+PROMPT_ASSEMBLY = 5
 
 def judge_version() -> str:
     from .judge import VERSION  # the judge package imports numpy only until it loads its model
@@ -338,7 +342,78 @@ class TextStage(Stage):
         """1 when the candidate is worded like one of its intent's examples, else 0."""
         return int(self._pattern(triple) in self._example_wordings.get(triple.command.intent, ()))
 
+    def group_key(self, task: TextTask) -> tuple[Any, ...] | None:
+        """Items with the same key may be answered in one batch (process_group): their messages differ only
+        after the request's head (its slot values, persona, style), so the shared prompt, the intent example
+        and the head stay common. None: the item is always answered alone (a dialogue turn, free mode, a
+        backend without complete_group). Called in the driver: no model is loaded."""
+        if self.free or task.dialogue is not None or not hasattr(backend_class(self.backend_name), "complete_group"):
+            return None
+        messages = self.prompts.messages(task)
+        return (task.opening, self.prompts.request_head(task, messages[-1]["content"]),
+                json.dumps(messages[:-1]))
+
     def process(self, task: TextTask) -> Outcome:
+        return self.process_group([task])[0]
+
+    def process_group(self, tasks: list[TextTask]) -> list[Outcome]:
+        """One Outcome per task. The tasks' attempts run in lockstep: each round's requests go to the backend
+        in one batch (complete_group), so an item's answers depend on the group it is in; the caller groups
+        an item the same way in every run (pipeline: pairs of the same group_key in plan order)."""
+        self._usage()  # start this group's count from zero
+        runs = [self._attempts(t) for t in tasks]
+        usage: list[Counter[str]] = [Counter() for _ in tasks]
+        outs: list[Outcome | None] = [None] * len(tasks)
+        pending = {i: next(r) for i, r in enumerate(runs)}
+        while pending:
+            idx = list(pending)
+            results = self._request([pending[i] for i in idx])
+            took = self._usage()
+            for i in idx:  # the call's usage: each request its share (the totals stay exact)
+                usage[i].update({k: v / len(idx) for k, v in took.items()})
+            for i, res in zip(idx, results):
+                try:
+                    pending[i] = runs[i].send(res)
+                except StopIteration as done:
+                    outs[i] = done.value
+                    del pending[i]
+        for t, o, u in zip(tasks, outs, usage):
+            assert o is not None
+            o.metrics = {**u, **o.metrics}
+            if len(tasks) > 1 and isinstance(o.record, Triple):  # what its answers also depend on
+                others = [x.index for x in tasks if x.id != t.id]
+                o.record = o.record.model_copy(update={"provenance": {**o.record.provenance, "answered_with": others}})
+        return outs  # type: ignore[return-value]
+
+    def _request(self, reqs: list[dict[str, Any]]) -> list[list[str] | BackendRequestError]:
+        """The candidates of each request (or the error that ended it); several in one batch where they can be."""
+        backend = self.backend
+        if len(reqs) > 1 and len({(r["head"], r["prefill"], r["lead"]) for r in reqs}) == 1:
+            r0 = reqs[0]
+            try:
+                return backend.complete_group(  # type: ignore[attr-defined, no-any-return]
+                    [(r["messages"], r["seed"]) for r in reqs], n=r0["n"], schema=self.schema,
+                    temperature=self.cfg.temperature, max_tokens=self.cfg.max_tokens, shared=r0["shared"],
+                    grouped=r0["grouped"], grouped_head=r0["head"], prefill=r0["prefill"])
+            except BackendRequestError as exc:
+                return [exc] * len(reqs)
+        out: list[list[str] | BackendRequestError] = []
+        for r in reqs:
+            try:
+                # all but the request recur in other items: the shared prefix, and the intent example (each of
+                # car's 20 comes before about one item in 20) with the request's start up to its first slot
+                # value (25 of its 45 tokens in car); a local engine restores their KV cells
+                out.append(complete_many(backend, r["messages"], n=r["n"], schema=self.schema, seed=r["seed"],
+                                         temperature=self.cfg.temperature, max_tokens=self.cfg.max_tokens,
+                                         shared=r["shared"], grouped=r["grouped"], grouped_head=r["head"],
+                                         prefill=r["prefill"]))
+            except BackendRequestError as exc:
+                out.append(exc)
+        return out
+
+    def _attempts(self, task: TextTask) -> Generator[dict[str, Any], list[str] | BackendRequestError, Outcome]:
+        """One item's attempts: yields each attempt's request, is sent its candidates (or the error), returns
+        the item's Outcome (without the backend's usage: process_group adds it)."""
         backend = self.backend
         attempts: list[dict[str, Any]] = []
         builder = self.free or self.prompts
@@ -349,21 +424,15 @@ class TextStage(Stage):
         # at a time per candidate (about 5 of 23 steps; the grammar allowed nothing else but whitespace).
         prefill = '{"utterance": "' + task.opening if not self.free else ""
         head = "" if self.free else self.prompts.request_head(task, messages[-1]["content"])
-        self._usage()  # start this item's count from zero
         judged: Counter[str] = Counter()
         k = self.cfg.candidates if self.judged else 1  # without a judge, nothing tells candidates apart
         for attempt in range(self.cfg.max_attempts):
             seed = (task.seed + 7919 * attempt) % (2**31)
-            try:
-                # all but the request recur in other items: the shared prefix, and the intent example (each of
-                # car's 20 comes before about one item in 20) with the request's start up to its first slot
-                # value (25 of its 45 tokens in car); a local engine restores their KV cells
-                raws = complete_many(backend, messages, n=k, schema=self.schema, seed=seed,
-                                     temperature=self.cfg.temperature, max_tokens=self.cfg.max_tokens,
-                                     shared=len(builder.prefix), grouped=len(messages) - 1, grouped_head=head,
-                                     prefill=prefill)
-            except BackendRequestError as exc:  # the server failed for good on this item: set it aside
-                attempts.append({"seed": seed, "raw": None, "reason": f"request failed: {exc}"})
+            raws = yield {"messages": messages, "n": k, "seed": seed, "shared": len(builder.prefix),
+                          "grouped": len(messages) - 1, "head": head, "prefill": prefill,
+                          "lead": json.dumps(messages[:-1])}
+            if isinstance(raws, BackendRequestError):  # the server failed for good on this item: set it aside
+                attempts.append({"seed": seed, "raw": None, "reason": f"request failed: {raws}"})
                 break
             cands, failed = [], []
             for i, raw in enumerate(raws):
@@ -405,7 +474,7 @@ class TextStage(Stage):
                                        **{k: int(v) for k, v in judged.items()}}
                 self.judge.accept(triple)
             triple = triple.model_copy(update={"provenance": provenance})
-            return Outcome(id=task.id, record=triple, metrics={**self._usage(), **judged})
+            return Outcome(id=task.id, record=triple, metrics=dict(judged))
         if any(a["reason"].startswith("judge: ") for a in attempts[-1:]):
             judged["judge_set_aside"] += 1
         return Outcome(
@@ -414,8 +483,63 @@ class TextStage(Stage):
                 id=task.id, stage=self.name, reason=attempts[-1]["reason"], attempts=attempts,
                 input=task.model_dump(mode="json"),
             ),
-            metrics={**self._usage(), **judged},
+            metrics=dict(judged),
         )
+
+
+class TextGroup(BaseModel):
+    """Text items answered in one batch (TextStage.process_group); `keep`: the ids whose outcomes are
+    wanted (the others are in the store already, and are only written again to answer the rest the same
+    way)."""
+
+    id: str
+    tasks: list[TextTask]
+    keep: list[str]
+
+
+def pair_up(tasks: list[TextTask], key: Callable[[TextTask], Any]) -> dict[str, TextTask]:
+    """Each task's partner: in plan order, consecutive tasks of the same group_key go in pairs (an odd
+    one out, and a task whose key is None, goes alone). A function of the list alone, so a resumed
+    pass pairs every item as the first run did.
+    Two, not more: with car's 4 candidates a pair makes 8 sequences per decoding step, which costs about
+    1.2x four on one core (a Q8_0 model); 16 cost more per item than 4 (each row attends to every cell of
+    the unified KV cache)."""
+    waiting: dict[Any, TextTask] = {}
+    partner: dict[str, TextTask] = {}
+    for t in tasks:
+        k = key(t)
+        if k is None:
+            continue
+        if k in waiting:
+            first = waiting.pop(k)
+            partner[first.id], partner[t.id] = t, first
+        else:
+            waiting[k] = t
+    return partner
+
+
+class GroupedTextStage(Stage):
+    """The text stage on TextGroups: one Outcome with the kept tasks' outcomes as parts."""
+
+    name = "text"
+
+    def __init__(self, inner: TextStage):
+        self.inner = inner
+        self.resources = inner.resources
+
+    def setup(self) -> None:
+        self.inner.setup()
+
+    def process(self, item: TextGroup) -> Outcome:
+        try:
+            outs = self.inner.process_group(item.tasks)
+        except UserError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - as Stage.run_one: the group's items are set aside, not the run
+            outs = [Outcome(id=t.id, quarantined=Quarantined(id=t.id, stage=self.name, input=t.model_dump(mode="json"),
+                                                             reason=f"{type(exc).__name__}: {exc}"))
+                    for t in item.tasks]
+        return Outcome(id=item.id, parts=[o for o in outs if o.id in item.keep])
 
 
 def gate_thresholds(scenario: Scenario) -> Any:
