@@ -110,3 +110,12 @@ def test_an_item_whose_partner_is_stored_is_written_again_as_in_the_first_run(tm
     assert json.loads(mate.read_text()) == records[mate]
     stages = json.loads((out / "run.json").read_text())["stages"]
     assert stages["text"]["reused"] == len(records) - 1, stages
+
+
+def test_a_groups_usage_is_shared_whole_among_its_items():
+    from scenavox.text.stage import _share
+
+    assert [_share(5, j, 2) for j in range(2)] == [3, 2]  # requests and tokens stay whole; the sum is the call's
+    assert [_share(7, j, 3) for j in range(3)] == [3, 2, 2]
+    assert _share(0.3, 1, 2) == pytest.approx(0.15)  # a price splits evenly
+    assert _share(4, 0, 1) == 4

@@ -369,8 +369,8 @@ class TextStage(Stage):
             idx = list(pending)
             results = self._request([pending[i] for i in idx])
             took = self._usage()
-            for i in idx:  # the call's usage: each request its share (the totals stay exact)
-                usage[i].update({k: v / len(idx) for k, v in took.items()})
+            for j, i in enumerate(idx):  # the call's usage: each request its share (the totals stay exact)
+                usage[i].update({k: _share(v, j, len(idx)) for k, v in took.items()})
             for i, res in zip(idx, results):
                 try:
                     pending[i] = runs[i].send(res)
@@ -485,6 +485,13 @@ class TextStage(Stage):
             ),
             metrics=dict(judged),
         )
+
+
+def _share(v: float, j: int, n: int) -> float:
+    """Request j's share of n requests' count v: whole numbers stay whole (the first ones get the rest)."""
+    if isinstance(v, int):
+        return v // n + (j < v % n)
+    return v / n
 
 
 class TextGroup(BaseModel):
