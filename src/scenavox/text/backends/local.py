@@ -176,12 +176,12 @@ class LocalLlamaBackend(UsageMeter):
     def complete_group(self, requests, *, n, schema, temperature, max_tokens, shared=0,  # noqa: ANN001
                        grouped=0, grouped_head="", prefill="") -> list[list[str]]:
         """complete_many for several requests (messages, seed) at once: n answers each, all decoded in one
-        batch (with 4 candidates an item, two items' 8 sequences cost about 1.3x one item's 4 per decoding
-        step on one core). Their messages should share all but the last one and `grouped_head` (items of one
-        intent example), so that the held and saved parts stay common; requests that do not are still
-        answered, their differing parts evaluated each time. An answer depends on the whole group (batch
-        shapes): a caller that wants an item to be a pure function of its inputs must group it the same
-        way every time."""
+        batch (with 4 candidates an item, two items' 8 sequences cost about 1.5x one item's 4 per decoding
+        step on one core, with the Q8_0 copy). Their messages should share all but the last one and
+        `grouped_head` (items of one intent example), so that the held and saved parts stay common; requests
+        that do not are still answered, their differing parts evaluated each time. An answer depends on the
+        whole group (batch shapes): a caller that wants an item to be a pure function of its inputs must
+        group it the same way every time."""
         from ..llama_batch import Sampling
 
         self.load()
