@@ -33,7 +33,7 @@ from scenavox.scenario import load_scenario  # noqa: E402
 from scenavox.text.commands import plan_commands  # noqa: E402
 from scenavox.text.dedup import InOrderDeduper  # noqa: E402
 from scenavox.text.diversity import diversity, judge_rates  # noqa: E402
-from scenavox.text.stage import GroupedTextStage, TextGroup, TextStage, pair_up  # noqa: E402
+from scenavox.text.stage import GroupedTextStage, Pairing, TextGroup, TextStage  # noqa: E402
 
 
 def reason_kind(reason: str) -> str:
@@ -76,10 +76,11 @@ def main() -> None:
     outs = []
     dump = args.dump.open("w", encoding="utf-8") if args.dump else None
     # in pairs, as a build answers them (pipeline._text_todo)
-    partner, groups, sent = pair_up(tasks, stage.group_key), [], set()
+    pairing, groups, sent = Pairing(tasks, stage.group_key), [], set()
     for t in tasks:
         if t.id not in sent:
-            group = sorted([t, partner[t.id]], key=lambda x: x.index) if t.id in partner else [t]
+            mate = pairing.of(t)
+            group = sorted([t, mate], key=lambda x: x.index) if mate is not None else [t]
             sent.update(x.id for x in group)
             groups.append(TextGroup(id=t.id, tasks=group, keep=[x.id for x in group]))
     for o in (part for g in LocalExecutor().map(GroupedTextStage(stage), groups, workers=args.workers)

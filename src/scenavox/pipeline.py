@@ -35,7 +35,7 @@ from .summary import RunFacts, StageStats
 from .text.backends import is_remote
 from .text.dedup import InOrderDeduper
 from .text.dialogue import plan_tasks
-from .text.stage import GroupedTextStage, TextGroup, TextStage, pair_up
+from .text.stage import GroupedTextStage, Pairing, TextGroup, TextStage
 from .voice.replies import clip_matches
 from .voice.speakers import voice_slots
 from .voice.stage import VoicePlanner, VoiceStage, speech_path
@@ -111,6 +111,8 @@ class _Run:
         self.text_stage = TextStage(scenario, threads=t_threads)
         self.grouped_text = GroupedTextStage(self.text_stage)
         self.texting: dict[str, TextGroup] = {}  # text groups sent to the workers, by id
+        self.passing_ids: set[str] = set()  # the text items the current pass asks for
+        self.text_ahead: set[str] = set()  # text items this run wrote before a pass asked for them
         self.voice_stage = VoiceStage(threads=v_threads)
         # Acoustics (numpy/scipy, no model: 0.05-0.25 s per 3-s clip here) runs in this process, which
         # otherwise waits on the workers; its room banks are built once per run, not once per worker and pass.
@@ -119,6 +121,7 @@ class _Run:
         cap = MAX_PLANNED_FACTOR * n
         # one_turn: plan_commands(); dialogues: turns grouped per dialogue (text/dialogue.py)
         self.tasks = plan_tasks(scenario, cap, seed, extra_fingerprint=self.text_stage.prompts.fingerprint)
+        self.pairing = Pairing(self.tasks, self.text_stage.group_key)  # text items answered two at a time
         self.schedule = voice_slots(self.planner, self.tasks)  # a dialogue keeps its voice
         self.index_of = {t.id: t.index for t in self.tasks}
         self.quotas = AccentQuotas(self.tasks, [slot[0] for slot in self.schedule], n,
@@ -156,10 +159,11 @@ class _Run:
 
     # -- the stream of one pass -------------------------------------------------------
     def _text_todo(self, tasks: list[TextTask]) -> Iterator[TextGroup]:
-        """The pass's text items still to write, in groups of one or two (text/stage.py: pair_up). An item
+        """The pass's text items still to write, in groups of one or two (text/stage.py: Pairing). An item
         whose partner is stored already is still written with it, so that its answers are the ones an
-        uninterrupted run writes; the partner's new outcome is not kept."""
-        partner = pair_up(tasks, self.text_stage.group_key)
+        uninterrupted run writes; the partner's new outcome is not kept. A partner this pass does not ask
+        for is written and stored (a later pass, or a larger build, reuses it)."""
+        self.passing_ids = {t.id for t in tasks}
         sent: set[str] = set()
         for task in tasks:
             if task.id in sent:
@@ -167,23 +171,24 @@ class _Run:
             self.attempted.add(task.id)
             have = self.store.get(Store.TEXT, task.id, Triple)
             if have is not None:
-                self.stats["text"].reused += 1
+                self.stats["text"].reused += task.id not in self.text_ahead  # reused: from an earlier run
                 self.bars["text"].update()
                 self._accept(task.index, have)
             elif self.store.quarantined("text", task.id) is not None:
-                self.stats["text"].quarantined += 1
+                self.stats["text"].quarantined += task.id not in self.text_ahead  # counted when written
                 self.bars["text"].update()
                 self._accept(task.index, None)
             else:
-                mate = partner.get(task.id)
+                mate = self.pairing.of(task)
                 group, keep = [task], [task.id]
                 if mate is not None:
                     group = sorted([task, mate], key=lambda t: t.index)
                     stored = self.store.get(Store.TEXT, mate.id, Triple) is not None or \
                         self.store.quarantined("text", mate.id) is not None
-                    if not stored and mate.id not in self.attempted:
+                    if not stored:  # kept even when this pass does not ask for it
                         keep.append(mate.id)
-                        self.attempted.add(mate.id)
+                        if mate.id in self.passing_ids:
+                            self.attempted.add(mate.id)
                 sent.update(keep)
                 item = TextGroup(id=task.id, tasks=group, keep=keep)
                 self.texting[item.id] = item
@@ -205,8 +210,11 @@ class _Run:
             for outcome in parts:  # the group's time, shared among the items it wrote
                 outcome.seconds, outcome.cpu_s = done.seconds / len(parts), done.cpu_s / len(parts)
                 _persist(self.store, outcome, self.stats["text"], Store.TEXT)
-                self.bars["text"].update()
-                self._accept(self.index_of[outcome.id], outcome.record)  # type: ignore[arg-type]
+                if outcome.id in self.passing_ids:
+                    self.bars["text"].update()
+                    self._accept(self.index_of[outcome.id], outcome.record)  # type: ignore[arg-type]
+                else:  # a partner from beyond this pass: a later pass (or build) finds it stored
+                    self.text_ahead.add(outcome.id)
             yield from self._drain()
         yield from self._drain()  # triples reused from the store after the last new one
 

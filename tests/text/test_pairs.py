@@ -1,4 +1,4 @@
-"""Text items answered in pairs: which items pair (pair_up), the group stage, the Q8_0 copy of the bundled
+"""Text items answered in pairs: which items pair (Pairing), the group stage, the Q8_0 copy of the bundled
 model, and a resumed build that rewrites an item whose partner is stored (tests/test_e2e.py has the rest)."""
 
 import json
@@ -14,19 +14,31 @@ import yaml
 from scenavox.scenario import load_scenario
 from scenavox.text.bundled import bundled_gguf, q8_copy
 from scenavox.text.commands import plan_commands
-from scenavox.text.stage import GroupedTextStage, TextGroup, TextStage, pair_up
+from scenavox.text import stage as text_stage
+from scenavox.text.stage import GroupedTextStage, Pairing, TextGroup, TextStage
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_pair_up_pairs_consecutive_items_of_one_key_in_plan_order():
-    tasks = [SimpleNamespace(id=str(i), key=k) for i, k in enumerate("abacbdca")]
-    tasks.append(SimpleNamespace(id="alone", key=None))
-    partner = pair_up(tasks, lambda t: t.key)
-    pairs = {tuple(sorted((t, p.id))) for t, p in partner.items()}
-    assert pairs == {("0", "2"), ("1", "4"), ("3", "6")}  # a: 0+2, 7 alone; b: 1+4; c: 3+6; d: 5 alone
-    assert all(partner[p.id].id == t for t, p in partner.items())  # symmetric
-    assert "alone" not in partner and "5" not in partner and "7" not in partner
+def test_items_pair_with_the_next_of_their_key_within_the_window_whatever_is_asked_first(monkeypatch):
+    monkeypatch.setattr(text_stage, "PAIR_WINDOW", 4)
+    keys = "abacbdcaxa" + "e" + "....." + "e"  # the two e's are 6 places apart: past the window
+    plan = [SimpleNamespace(id=str(i), key=None if k == "." else k) for i, k in enumerate(keys)]
+    by_id = {t.id: t for t in plan}
+
+    def pairs(order):
+        p = Pairing(plan, lambda t: t.key)
+        found = {t.id: p.of(t) for t in (by_id[i] for i in order)}
+        return {i: (m.id if m else None) for i, m in found.items()}
+
+    want = {"0": "2", "2": "0", "1": "4", "4": "1", "3": "6", "6": "3", "7": "9", "9": "7",
+            "5": None, "8": None, "10": None, "16": None, "11": None}
+    assert pairs(list(want)) == want
+    assert pairs(list(reversed(list(want)))) == want  # asked in another order (a top-up, a resumed pass)
+    calls = []
+    p = Pairing(plan, lambda t: calls.append(t.id) or t.key)
+    assert p.of(by_id["0"]).id == "2"
+    assert len(calls) == 5  # keys computed only up to the window past the item: not the whole plan
 
 
 def test_group_key_pairs_items_of_one_example_and_never_free_mode_or_other_backends():
@@ -98,18 +110,20 @@ def test_an_item_whose_partner_is_stored_is_written_again_as_in_the_first_run(tm
     r = subprocess.run(args, capture_output=True, text=True, cwd=ROOT, env=env)
     assert r.returncode == 0, r.stderr
     records = {p: json.loads(p.read_text()) for p in (out / "text").glob("*.json")}
-    paired = {p: rec for p, rec in records.items() if rec.get("provenance", {}).get("answered_with")}
+    corpus = {json.loads(line)["id"] for line in (out / "triples.jsonl").read_text().splitlines()}
+    paired = {p: rec for p, rec in records.items() if rec["id"] in corpus and rec["provenance"].get("answered_with")}
     assert paired, "no two of 8 car items were answered together"
     by_index = {rec["index"]: p for p, rec in records.items()}
     path, rec = max(paired.items(), key=lambda kv: kv[1]["index"])
-    mate = by_index[rec["provenance"]["answered_with"][0]]
+    mate = by_index[rec["provenance"]["answered_with"][0]]  # in the corpus, or written ahead for a later pass
     path.unlink()  # the item goes, its partner stays
     r = subprocess.run(args, capture_output=True, text=True, cwd=ROOT, env=env)
     assert r.returncode == 0, r.stderr
     assert json.loads(path.read_text()) == rec  # written again, the same answer
     assert json.loads(mate.read_text()) == records[mate]
     stages = json.loads((out / "run.json").read_text())["stages"]
-    assert stages["text"]["reused"] == len(records) - 1, stages
+    assert stages["text"]["done"] == 1, stages  # only that item was written: its partner's new answer is not kept
+    assert rec["id"] in {json.loads(line)["id"] for line in (out / "triples.jsonl").read_text().splitlines()}
 
 
 def test_a_groups_usage_is_shared_whole_among_its_items():

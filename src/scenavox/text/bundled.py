@@ -29,7 +29,7 @@ def q8_copy(src: Path, folder: Path) -> Path:
     """A Q8_0 copy of a Q4_1 (or other quantized) GGUF, made once in `folder` (about 2.5 s; 145 MB for the
     bundled 98 MB model). Why: llama.cpp multiplies Q4_1 weights row by row (ggml's vec_dot) at any batch
     size, Q8_0 ones through its tiled kernels (llamafile's tinyBLAS), which pay off at the text stage's
-    8 sequences per step (text/stage.py: pair_up): 120 car items inline, 0.67 text CPU-s per valid item
+    8 sequences per step (text/stage.py: Pairing): 120 car items inline, 0.67 text CPU-s per valid item
     in pairs on the copy, 0.78 one at a time on it, 0.80 one at a time on the Q4_1 file. Every Q4_1 value
     is within half a Q8_0 step of its copy, so the model is the same up to rounding.
     Written under a temporary name and renamed: two workers making it at once write the same bytes."""

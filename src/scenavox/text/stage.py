@@ -32,7 +32,7 @@ from .replies import ReplyTemplates
 # item's own intent repeated right before the request; 3 = every answer starts with its JSON key
 # written (TextStage.process), which changes what a local model draws; 4 = where the scenario's reply
 # templates give every reply, the examples show the utterance only (PromptBuilder.shows_replies); 5 = items
-# of one intent example answered in pairs (pair_up), on the bundled model's Q8_0 copy: other numbers, other
+# of one intent example answered in pairs (Pairing), on the bundled model's Q8_0 copy: other numbers, other
 # answers, so no item written before is reused.
 PROMPT_ASSEMBLY = 5
 
@@ -504,26 +504,43 @@ class TextGroup(BaseModel):
     keep: list[str]
 
 
-def pair_up(tasks: list[TextTask], key: Callable[[TextTask], Any]) -> dict[str, TextTask]:
-    """Each task's partner: in plan order, consecutive tasks of the same group_key go in pairs (an odd
-    one out, and a task whose key is None, goes alone). A function of the list alone, so a resumed
-    pass pairs every item as the first run did.
+class Pairing:
+    """Each planned item's partner: walking the whole plan in order, an item of a group_key pairs with the
+    next item of that key within PAIR_WINDOW plan places (an odd one out, and an item whose key is None,
+    goes alone). So an item's partner depends on the plan up to the pair alone: not on the pass that asks
+    for it, nor on `n` (a plan is the same for any size up to its length), nor on what is stored: a
+    resumed build, a top-up pass and a larger build pair every item as the first build did. Keys are
+    computed as far as needed (PAIR_WINDOW past the item asked about).
     Two, not more: with car's 4 candidates a pair makes 8 sequences per decoding step, which cost about
     1.5x four on one core (the Q8_0 model): 120 car items inline, 14% less text CPU per valid item than one
     at a time. Four items (16 sequences) saved nothing: each row attends to every cell of the unified KV
     cache, which grows with the sequences."""
-    waiting: dict[Any, TextTask] = {}
-    partner: dict[str, TextTask] = {}
-    for t in tasks:
-        k = key(t)
-        if k is None:
-            continue
-        if k in waiting:
-            first = waiting.pop(k)
-            partner[first.id], partner[t.id] = t, first
-        else:
-            waiting[k] = t
-    return partner
+
+    def __init__(self, plan: list[TextTask], key: Callable[[TextTask], Any]):
+        self.plan, self.key = plan, key
+        self.pos = {t.id: i for i, t in enumerate(plan)}
+        self.partner: dict[str, TextTask] = {}
+        self.waiting: dict[Any, int] = {}  # key -> plan place of its item still without a partner
+        self.scanned = 0
+
+    def of(self, task: TextTask) -> TextTask | None:
+        i = self.pos[task.id]
+        while self.scanned < min(len(self.plan), i + PAIR_WINDOW + 1):
+            j, t = self.scanned, self.plan[self.scanned]
+            self.scanned += 1
+            k = self.key(t)
+            if k is None:
+                continue
+            w = self.waiting.pop(k, None)
+            if w is not None and j - w <= PAIR_WINDOW:
+                self.partner[self.plan[w].id], self.partner[t.id] = t, self.plan[w]
+            else:
+                self.waiting[k] = j
+        return self.partner.get(task.id)
+
+
+# how far apart in the plan two items of one key may pair: car's 20 keys recur about every 20 places
+PAIR_WINDOW = 64
 
 
 class GroupedTextStage(Stage):
