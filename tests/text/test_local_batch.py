@@ -96,6 +96,20 @@ def test_a_group_answers_each_request_with_its_own_seeds_the_same_every_time(bac
 
 
 @pytest.mark.slow
+def test_a_group_on_a_model_without_a_chat_template_is_answered_request_by_request():
+    """The text stage pairs items for any local GGUF; one whose file holds no chat template is answered by
+    llama-cpp-python's own requests (Llama.create_chat_completion), each with its own seeds."""
+    b = LocalLlamaBackend(threads=1)
+    b.load()
+    b._formatter = None  # as load() leaves it for a GGUF without tokenizer.chat_template
+    kw = {**KW, "max_tokens": ROOMY}
+    group = b.complete_group([(MESSAGES, 11), (OTHER, 12)], n=2, **kw)
+    assert [len(g) for g in group] == [2, 2]
+    assert group[1] == b.complete_many(OTHER, n=2, seed=12, **kw)
+    assert all(parse_answer(r)[0] is not None for g in group for r in g), group
+
+
+@pytest.mark.slow
 def test_the_bundled_model_runs_as_its_q8_0_copy(backend):
     assert "q8_0" in backend._llm.model_path and backend.model == "SmolLM2-135M-Instruct-Q4_1 (run as Q8_0)"
 

@@ -1,6 +1,7 @@
 """Text items answered in pairs: which items pair (Pairing), the group stage, the Q8_0 copy of the bundled
 model, and a resumed build that rewrites an item whose partner is stored (tests/test_e2e.py has the rest)."""
 
+import ctypes
 import json
 import os
 import subprocess
@@ -88,7 +89,7 @@ def test_q8_copy_is_made_once_and_loads(tmp_path):
     params = lc.llama_model_default_params()
     model = lc.llama_model_load_from_file(str(copy).encode(), params)
     assert model
-    buf = __import__("ctypes").create_string_buffer(256)
+    buf = ctypes.create_string_buffer(256)
     lc.llama_model_desc(model, buf, 256)
     lc.llama_model_free(model)
     assert b"Q8_0" in buf.value

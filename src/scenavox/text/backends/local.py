@@ -185,8 +185,9 @@ class LocalLlamaBackend(UsageMeter):
         from ..llama_batch import Sampling
 
         self.load()
-        if self._formatter is None:
-            raise RuntimeError("complete_group needs the model's chat template")
+        if self._formatter is None:  # a GGUF without a chat template: llama-cpp-python's requests, one by one
+            return [self.complete_many(messages, n=n, seed=seed, schema=schema, temperature=temperature,
+                                       max_tokens=max_tokens) for messages, seed in requests]
         llm = self._llm
         prompts, forceds, fmts = [], [], []
         for messages, _ in requests:
